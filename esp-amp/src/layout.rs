@@ -1,0 +1,408 @@
+//! Memory layout per SoC (spec §1), computed from a Kconfig-like [`AmpConfig`].
+//!
+//! ```
+//! use esp_amp::layout::{AmpConfig, Chip, MemoryLayout};
+//! let l = MemoryLayout::new(Chip::Esp32C6, &AmpConfig::default_for(Chip::Esp32C6)).unwrap();
+//! assert_eq!(l.shared.start, 0x4087_A560);
+//! assert_eq!(l.sys_info_pool.start, 0x4087_A580);
+//! assert_eq!(l.rtc.unwrap().pool.start, 0x5000_0F00);
+//! ```
+
+/// The SoCs ESP-AMP supports.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Chip {
+    Esp32C5,
+    Esp32C6,
+    Esp32P4,
+}
+
+/// What kind of core the subcore is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SubcoreType {
+    /// The low-power RISC-V core (C5, C6); can use RTC RAM.
+    LpCore,
+    /// The second high-performance core (P4).
+    HpCore,
+}
+
+impl Chip {
+    /// All supported chips.
+    pub const ALL: [Chip; 3] = [Chip::Esp32C5, Chip::Esp32C6, Chip::Esp32P4];
+
+    /// Exclusive end of the HP shared region (fixed per chip, spec §1.1).
+    pub const fn shared_end(self) -> u32 {
+        match self {
+            Chip::Esp32C6 => 0x4087_E560,
+            Chip::Esp32C5 => 0x4085_E4F0,
+            Chip::Esp32P4 => 0x4FF7_F000,
+        }
+    }
+
+    /// The subcore type.
+    pub const fn subcore_type(self) -> SubcoreType {
+        match self {
+            Chip::Esp32C5 | Chip::Esp32C6 => SubcoreType::LpCore,
+            Chip::Esp32P4 => SubcoreType::HpCore,
+        }
+    }
+
+    /// Lowest address the AMP regions may use (P4: the part of L2 memory that is free
+    /// only with a 128 or 256 KiB cache, spec §1.1 rule 5). `None` = no extra bound.
+    pub const fn amp_region_floor(self) -> Option<u32> {
+        match self {
+            Chip::Esp32P4 => Some(0x4FF4_0000),
+            _ => None,
+        }
+    }
+
+    /// Lower-case name, as used on the command line (`esp32c6`).
+    pub const fn name(self) -> &'static str {
+        match self {
+            Chip::Esp32C5 => "esp32c5",
+            Chip::Esp32C6 => "esp32c6",
+            Chip::Esp32P4 => "esp32p4",
+        }
+    }
+}
+
+impl core::str::FromStr for Chip {
+    type Err = ();
+    fn from_str(s: &str) -> Result<Self, ()> {
+        Chip::ALL.into_iter().find(|c| c.name().eq_ignore_ascii_case(s)).ok_or(())
+    }
+}
+
+/// Size of the fixed header at the start of the shared region (sw-interrupt words).
+pub const SHARED_HEADER_SIZE: u32 = 0x20;
+/// Size of the panic-dump region that follows the shared region.
+pub const PANIC_DUMP_REGION_SIZE: u32 = 0x1000;
+/// Start of RTC (LP) RAM on C5/C6.
+pub const RTC_MEM_START: u32 = 0x5000_0000;
+/// Size of LP RAM on C5/C6.
+pub const RTC_MEM_TOTAL: u32 = 16 * 1024;
+/// Size of the IDF LP-core vector table at the start of RTC RAM.
+pub const LP_VECTOR_TABLE_SIZE: u32 = 0x80;
+/// `CONFIG_ULP_SHARED_MEM` in the IDF version the C implementation was read against.
+pub const ULP_SHARED_MEM: u32 = 0x8;
+
+/// The Kconfig options of ESP-AMP (and the IDF ULP options it depends on) that shape the
+/// memory layout and protocol (spec §1.5). Start from [`AmpConfig::default_for`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct AmpConfig {
+    /// `ESP_AMP_HP_SHARED_MEM_SIZE`.
+    pub hp_shared_mem_size: u32,
+    /// `ESP_AMP_RTC_SHARED_MEM_SIZE` (LP subcore only).
+    pub rtc_shared_mem_size: u32,
+    /// `ESP_AMP_SUBCORE_USE_HP_MEM_SIZE` (ignored for pure-RTC builds).
+    pub subcore_use_hp_mem_size: u32,
+    /// `ESP_AMP_SUBCORE_BUILD_TYPE_PURE_RTC_RAM_APP` (LP only).
+    pub pure_rtc_ram_app: bool,
+    /// `ESP_AMP_SUBCORE_STACK_SIZE_MIN`.
+    pub subcore_stack_size_min: u32,
+    /// `ESP_AMP_SUBCORE_ENABLE_HEAP` / `ESP_AMP_SUBCORE_HEAP_SIZE`: `None` = no heap.
+    pub subcore_heap_size: Option<u32>,
+    /// IDF `ULP_COPROC_RESERVE_MEM` (LP only).
+    pub ulp_coproc_reserve_mem: u32,
+    /// `ESP_AMP_EVENT_TABLE_LEN` (local to each core).
+    pub event_table_len: u32,
+    /// `ESP_AMP_SW_INTR_HANDLER_TABLE_LEN` (local to each core).
+    pub sw_intr_handler_table_len: u32,
+    /// `ESP_AMP_SYSTEM_ENABLE_SUPPLICANT`.
+    pub supplicant: bool,
+    /// `ESP_AMP_ROUTE_SUBCORE_PRINT` (requires the supplicant).
+    pub route_subcore_print: bool,
+    /// `ESP_AMP_SYSTEM_AUTO_LIGHT_SLEEP_SUPPORT_ENABLE` (LP only).
+    pub auto_light_sleep: bool,
+}
+
+impl AmpConfig {
+    /// The Kconfig defaults for `chip`.
+    pub const fn default_for(chip: Chip) -> Self {
+        let lp = matches!(chip.subcore_type(), SubcoreType::LpCore);
+        AmpConfig {
+            hp_shared_mem_size: 16384,
+            rtc_shared_mem_size: 256,
+            subcore_use_hp_mem_size: if lp { 16384 } else { 65536 },
+            pure_rtc_ram_app: false,
+            subcore_stack_size_min: if lp { 1024 } else { 16384 },
+            subcore_heap_size: None,
+            ulp_coproc_reserve_mem: 4096,
+            event_table_len: 8,
+            sw_intr_handler_table_len: 8,
+            supplicant: false,
+            route_subcore_print: false,
+            auto_light_sleep: false,
+        }
+    }
+}
+
+/// Why a configuration cannot produce a layout.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ConfigError {
+    /// An option is outside its Kconfig range.
+    OutOfRange { option: &'static str, value: u32, min: u32, max: u32 },
+    /// An option that does not exist for this chip was enabled.
+    NotSupported { option: &'static str, chip: Chip },
+    /// An option requires another one that is off.
+    Requires { option: &'static str, requires: &'static str },
+    /// The regions do not fit in the memory available for them.
+    DoesNotFit { what: &'static str, need: u32, available: u32 },
+}
+
+impl core::fmt::Display for ConfigError {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        match *self {
+            ConfigError::OutOfRange { option, value, min, max } => {
+                write!(f, "{option} = {value} is outside its range {min}..={max}")
+            }
+            ConfigError::NotSupported { option, chip } => {
+                write!(f, "{option} is not available on {}", chip.name())
+            }
+            ConfigError::Requires { option, requires } => write!(f, "{option} requires {requires}"),
+            ConfigError::DoesNotFit { what, need, available } => {
+                write!(f, "{what} needs {need} bytes but only {available} are available")
+            }
+        }
+    }
+}
+
+/// A half-open address range `[start, end)`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Region {
+    pub start: u32,
+    pub end: u32,
+}
+
+impl Region {
+    /// Length in bytes.
+    pub const fn len(&self) -> u32 {
+        self.end - self.start
+    }
+    /// `true` when the region has no bytes.
+    pub const fn is_empty(&self) -> bool {
+        self.end == self.start
+    }
+    /// `true` if `addr` is inside.
+    pub const fn contains(&self, addr: u32) -> bool {
+        self.start <= addr && addr < self.end
+    }
+}
+
+/// RTC (LP) RAM map of an LP-core subcore (spec §1.4).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RtcLayout {
+    /// `[RTC_MEM_START, RTC_MEM_START + RTC_MEM_SIZE)`: everything the subcore may use.
+    pub mem: Region,
+    /// The RTC SysInfo pool (last bytes of `mem`).
+    pub pool: Region,
+    /// IDF's `ulp_lp_core_memory_shared_cfg_t` as placed by the subcore linker script.
+    pub ulp_shared_cfg: Region,
+    /// Code, data and stack of the subcore (`rtc_ram` in the linker script).
+    pub app: Region,
+    /// The LP core reset vector: the only valid entry point.
+    pub reset_vector: u32,
+}
+
+/// The memory map of one configuration.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct MemoryLayout {
+    pub chip: Chip,
+    /// `[SHARED_START, SHARED_END)`, excluded from the maincore heap.
+    pub shared: Region,
+    /// The HP SysInfo pool `[POOL_START, SHARED_END)`.
+    pub sys_info_pool: Region,
+    /// The subcore firmware region in HP RAM (`None` for pure-RTC builds).
+    pub subcore_hp: Option<Region>,
+    /// The panic-dump region `[SHARED_END, SHARED_END + 0x1000)`.
+    pub panic_dump: Region,
+    /// RTC RAM map (LP-core chips only).
+    pub rtc: Option<RtcLayout>,
+}
+
+impl MemoryLayout {
+    /// Device address of the maincore's software-interrupt status word.
+    pub const fn main_sw_intr_word(&self) -> u32 {
+        self.shared.start
+    }
+    /// Device address of the subcore's software-interrupt status word.
+    pub const fn sub_sw_intr_word(&self) -> u32 {
+        self.shared.start + 4
+    }
+
+    /// Checks `config` against the Kconfig ranges and computes the layout.
+    pub fn new(chip: Chip, config: &AmpConfig) -> Result<Self, ConfigError> {
+        let lp = chip.subcore_type() == SubcoreType::LpCore;
+        let range = |option, value, min, max| {
+            if (min..=max).contains(&value) {
+                Ok(())
+            } else {
+                Err(ConfigError::OutOfRange { option, value, min, max })
+            }
+        };
+        range("ESP_AMP_HP_SHARED_MEM_SIZE", config.hp_shared_mem_size, 1024, if lp { 20480 } else { 65536 })?;
+        range("ESP_AMP_SUBCORE_STACK_SIZE_MIN", config.subcore_stack_size_min, 256, 32768)?;
+        range("ESP_AMP_EVENT_TABLE_LEN", config.event_table_len, 4, 64)?;
+        range("ESP_AMP_SW_INTR_HANDLER_TABLE_LEN", config.sw_intr_handler_table_len, 4, 64)?;
+        if let Some(heap) = config.subcore_heap_size {
+            range("ESP_AMP_SUBCORE_HEAP_SIZE", heap, 0, if lp { 16384 } else { 65536 })?;
+        }
+        if config.route_subcore_print && !config.supplicant {
+            return Err(ConfigError::Requires {
+                option: "ESP_AMP_ROUTE_SUBCORE_PRINT",
+                requires: "ESP_AMP_SYSTEM_ENABLE_SUPPLICANT",
+            });
+        }
+        if !lp {
+            for (on, option) in [
+                (config.pure_rtc_ram_app, "ESP_AMP_SUBCORE_BUILD_TYPE_PURE_RTC_RAM_APP"),
+                (config.auto_light_sleep, "ESP_AMP_SYSTEM_AUTO_LIGHT_SLEEP_SUPPORT_ENABLE"),
+            ] {
+                if on {
+                    return Err(ConfigError::NotSupported { option, chip });
+                }
+            }
+        }
+
+        let end = chip.shared_end();
+        // Rule 1: round the configured size up to 16 by aligning the start down.
+        let start = (end - config.hp_shared_mem_size) & !0xF;
+        let shared = Region { start, end };
+        let sys_info_pool = Region { start: start + SHARED_HEADER_SIZE, end };
+        let panic_dump = Region { start: end, end: end + PANIC_DUMP_REGION_SIZE };
+
+        let subcore_hp = if config.pure_rtc_ram_app {
+            None
+        } else {
+            let (min, max) = if lp { (16384, 49152) } else { (65536, 196608) };
+            range("ESP_AMP_SUBCORE_USE_HP_MEM_SIZE", config.subcore_use_hp_mem_size, min, max)?;
+            Some(Region { start: start - config.subcore_use_hp_mem_size, end: start })
+        };
+        if let Some(floor) = chip.amp_region_floor() {
+            let lowest = subcore_hp.map_or(start, |r| r.start);
+            if lowest < floor {
+                return Err(ConfigError::DoesNotFit {
+                    what: "subcore HP region + shared memory + panic dump",
+                    need: panic_dump.end - lowest,
+                    available: panic_dump.end - floor,
+                });
+            }
+        }
+
+        let rtc = if lp {
+            range("ESP_AMP_RTC_SHARED_MEM_SIZE", config.rtc_shared_mem_size, 2, 1024)?;
+            range("ULP_COPROC_RESERVE_MEM", config.ulp_coproc_reserve_mem, 32, RTC_MEM_TOTAL - 32)?;
+            let mem_size = config.ulp_coproc_reserve_mem & !7;
+            let pool_size = (config.rtc_shared_mem_size + 15) & !15;
+            let fixed = LP_VECTOR_TABLE_SIZE + ULP_SHARED_MEM + pool_size;
+            let need = fixed + config.subcore_stack_size_min;
+            if need > mem_size {
+                return Err(ConfigError::DoesNotFit {
+                    what: "LP vector table + stack minimum + ULP shared cfg + RTC pool",
+                    need,
+                    available: mem_size,
+                });
+            }
+            let mem = Region { start: RTC_MEM_START, end: RTC_MEM_START + mem_size };
+            let pool = Region { start: mem.end - pool_size, end: mem.end };
+            let ulp_shared_cfg = Region { start: pool.start - ULP_SHARED_MEM, end: pool.start };
+            let app = Region { start: RTC_MEM_START + LP_VECTOR_TABLE_SIZE, end: ulp_shared_cfg.start };
+            Some(RtcLayout { mem, pool, ulp_shared_cfg, app, reset_vector: app.start })
+        } else {
+            None
+        };
+
+        Ok(MemoryLayout { chip, shared, sys_info_pool, subcore_hp, panic_dump, rtc })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn default(chip: Chip) -> MemoryLayout {
+        MemoryLayout::new(chip, &AmpConfig::default_for(chip)).unwrap()
+    }
+
+    /// Spec §1.1 and §1.2 tables at the default configuration.
+    #[test]
+    fn spec_tables() {
+        let cases = [
+            (Chip::Esp32C6, 0x4087_E560, 0x4087_F560, 0x4087_A560, 0x4087_A580, 0x4087_6560),
+            (Chip::Esp32C5, 0x4085_E4F0, 0x4085_F4F0, 0x4085_A4F0, 0x4085_A510, 0x4085_64F0),
+            (Chip::Esp32P4, 0x4FF7_F000, 0x4FF8_0000, 0x4FF7_B000, 0x4FF7_B020, 0x4FF6_B000),
+        ];
+        for (chip, end, dump_end, start, pool, sub_start) in cases {
+            let l = default(chip);
+            assert_eq!(l.shared, Region { start, end }, "{chip:?}");
+            assert_eq!(l.panic_dump, Region { start: end, end: dump_end });
+            assert_eq!(l.sys_info_pool, Region { start: pool, end });
+            assert_eq!(l.subcore_hp, Some(Region { start: sub_start, end: start }));
+            assert_eq!(l.main_sw_intr_word(), start);
+            assert_eq!(l.sub_sw_intr_word(), start + 4);
+        }
+        assert!(default(Chip::Esp32P4).rtc.is_none());
+    }
+
+    #[test]
+    fn rtc_pool() {
+        let rtc = default(Chip::Esp32C6).rtc.unwrap();
+        assert_eq!(rtc.mem, Region { start: 0x5000_0000, end: 0x5000_1000 });
+        assert_eq!(rtc.pool, Region { start: 0x5000_0F00, end: 0x5000_1000 });
+        assert_eq!(rtc.reset_vector, 0x5000_0080);
+        // spec §1.4 example: 14500 / 256 -> 0x5000_37A0.
+        let cfg = AmpConfig { ulp_coproc_reserve_mem: 14500, ..AmpConfig::default_for(Chip::Esp32C6) };
+        let rtc = MemoryLayout::new(Chip::Esp32C6, &cfg).unwrap().rtc.unwrap();
+        assert_eq!(rtc.pool.start, 0x5000_37A0);
+        assert_eq!(rtc.mem.end, 0x5000_38A0);
+    }
+
+    #[test]
+    fn unaligned_size_rounds_up() {
+        let cfg = AmpConfig { hp_shared_mem_size: 1025, ..AmpConfig::default_for(Chip::Esp32C6) };
+        let l = MemoryLayout::new(Chip::Esp32C6, &cfg).unwrap();
+        assert_eq!(l.shared.len(), 1040);
+        assert_eq!(l.shared.start % 16, 0);
+    }
+
+    #[test]
+    fn rejects_out_of_range() {
+        let c6 = AmpConfig::default_for(Chip::Esp32C6);
+        let p4 = AmpConfig::default_for(Chip::Esp32P4);
+        let bad = [
+            (Chip::Esp32C6, AmpConfig { hp_shared_mem_size: 1023, ..c6 }),
+            (Chip::Esp32C6, AmpConfig { hp_shared_mem_size: 20481, ..c6 }),
+            (Chip::Esp32C5, AmpConfig { subcore_use_hp_mem_size: 49153, ..c6 }),
+            (Chip::Esp32C6, AmpConfig { rtc_shared_mem_size: 1, ..c6 }),
+            (Chip::Esp32C6, AmpConfig { event_table_len: 65, ..c6 }),
+            (Chip::Esp32C6, AmpConfig { sw_intr_handler_table_len: 3, ..c6 }),
+            (Chip::Esp32C6, AmpConfig { subcore_heap_size: Some(16385), ..c6 }),
+            (Chip::Esp32P4, AmpConfig { subcore_use_hp_mem_size: 16384, ..p4 }),
+            (Chip::Esp32P4, AmpConfig { hp_shared_mem_size: 65537, ..p4 }),
+        ];
+        for (chip, cfg) in bad {
+            assert!(
+                matches!(MemoryLayout::new(chip, &cfg), Err(ConfigError::OutOfRange { .. })),
+                "{chip:?} {cfg:?}"
+            );
+        }
+        let e = MemoryLayout::new(Chip::Esp32P4, &AmpConfig { pure_rtc_ram_app: true, ..p4 });
+        assert!(matches!(e, Err(ConfigError::NotSupported { .. })));
+        let e = MemoryLayout::new(Chip::Esp32C6, &AmpConfig { route_subcore_print: true, ..c6 });
+        assert!(matches!(e, Err(ConfigError::Requires { .. })));
+        // P4 maximum sizes overrun the 256 KiB AMP window.
+        let e = MemoryLayout::new(
+            Chip::Esp32P4,
+            &AmpConfig { hp_shared_mem_size: 65536, subcore_use_hp_mem_size: 196608, ..p4 },
+        );
+        assert!(matches!(e, Err(ConfigError::DoesNotFit { .. })));
+        // A stack minimum that cannot fit in the reserved RTC memory.
+        let e = MemoryLayout::new(Chip::Esp32C6, &AmpConfig { subcore_stack_size_min: 32768, ..c6 });
+        assert!(matches!(e, Err(ConfigError::DoesNotFit { .. })));
+    }
+
+    #[test]
+    fn pure_rtc_has_no_hp_region() {
+        let cfg = AmpConfig { pure_rtc_ram_app: true, ..AmpConfig::default_for(Chip::Esp32C5) };
+        assert_eq!(MemoryLayout::new(Chip::Esp32C5, &cfg).unwrap().subcore_hp, None);
+    }
+}

@@ -1,0 +1,28 @@
+//! # esp-amp
+//!
+//! The portable, `no_std`, allocation-free core of ESP-AMP for Rust: asymmetric
+//! multiprocessing between a *maincore* and a *subcore* that share memory, byte-compatible
+//! with Espressif's C implementation.
+//!
+//! Layers, bottom-up:
+//! - [`shm`]: a checked window onto the shared region (device addresses ↔ local pointers);
+//! - [`layout`]: the per-SoC memory map computed from a Kconfig-like config;
+//! - [`sys_info`]: the shared-memory directory (id → block);
+//! - [`sw_intr`]: 32 software interrupts per direction over one hardware line;
+//! - [`event`]: 32-bit event words with notify / wait (all, any, clear, timeout, async);
+//! - [`port`]: the traits a port implements (interrupt line, time, idling).
+//!
+//! The peer core is never trusted: every address, length and id read from shared memory
+//! is checked before use; bad data yields an error, never undefined behaviour or a panic.
+#![cfg_attr(not(test), no_std)]
+
+pub mod event;
+pub mod layout;
+pub mod port;
+pub mod role;
+pub mod shm;
+pub mod sw_intr;
+pub mod sys_info;
+pub mod word;
+
+pub use role::{MainCore, Role, SubCore};

@@ -1,0 +1,49 @@
+//! The atomic-word operations the protocols need, as a trait.
+//!
+//! Protocol steps (interrupt drain, event wait) are written once over [`AtomicWord`], so
+//! the very same code runs on a shared-memory `AtomicU32` and, in the loom models, on
+//! `loom::sync::atomic::AtomicU32`.
+
+use core::sync::atomic::Ordering;
+
+/// A 32-bit atomic word.
+pub trait AtomicWord {
+    fn load(&self, order: Ordering) -> u32;
+    fn swap(&self, v: u32, order: Ordering) -> u32;
+    fn fetch_or(&self, v: u32, order: Ordering) -> u32;
+    fn fetch_and(&self, v: u32, order: Ordering) -> u32;
+    fn compare_exchange_weak(&self, current: u32, new: u32, success: Ordering, failure: Ordering)
+        -> Result<u32, u32>;
+}
+
+macro_rules! impl_word {
+    ($t:ty) => {
+        impl AtomicWord for $t {
+            fn load(&self, order: Ordering) -> u32 {
+                <$t>::load(self, order)
+            }
+            fn swap(&self, v: u32, order: Ordering) -> u32 {
+                <$t>::swap(self, v, order)
+            }
+            fn fetch_or(&self, v: u32, order: Ordering) -> u32 {
+                <$t>::fetch_or(self, v, order)
+            }
+            fn fetch_and(&self, v: u32, order: Ordering) -> u32 {
+                <$t>::fetch_and(self, v, order)
+            }
+            fn compare_exchange_weak(
+                &self,
+                current: u32,
+                new: u32,
+                success: Ordering,
+                failure: Ordering,
+            ) -> Result<u32, u32> {
+                <$t>::compare_exchange_weak(self, current, new, success, failure)
+            }
+        }
+    };
+}
+
+impl_word!(core::sync::atomic::AtomicU32);
+#[cfg(loom)]
+impl_word!(loom::sync::atomic::AtomicU32);
