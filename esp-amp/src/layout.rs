@@ -315,6 +315,8 @@ impl MemoryLayout {
     }
 }
 
+impl core::error::Error for ConfigError {}
+
 #[cfg(test)]
 mod tests {
     use super::*;

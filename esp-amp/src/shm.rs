@@ -282,3 +282,5 @@ mod tests {
         });
     }
 }
+
+impl core::error::Error for ShmError {}

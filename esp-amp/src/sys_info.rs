@@ -331,6 +331,8 @@ impl<'r> SysInfoAllocator<'r> {
     }
 }
 
+impl core::error::Error for SysInfoError {}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -1,0 +1,168 @@
+//! One core of the simulated chip: its interrupt line (a futex doorbell in the region's
+//! control page), its interrupt delivery thread, and its clock.
+
+use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
+use std::sync::{Condvar, Mutex};
+use std::time::{Duration, Instant};
+
+use esp_amp::port::{InterruptLine, Platform};
+use rustix::thread::futex;
+
+use crate::region::{HostRegion, DOORBELL_MAIN, DOORBELL_SUB};
+
+/// Which core this is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Side {
+    Main,
+    Sub,
+}
+
+/// Bit set in the own doorbell by [`HostCore::stop_interrupts`] to wake the delivery loop.
+const STOP_BIT: u32 = 2;
+
+/// A core's port on the host: implements [`InterruptLine`] and [`Platform`].
+///
+/// Interrupts are delivered by [`HostCore::run_interrupts`], which a dedicated thread runs:
+/// it sleeps in `futex_wait` on the core's doorbell (no busy-waiting) and calls the
+/// interrupt handler each time the peer raises the line, like the CPU would.
+pub struct HostCore<'r> {
+    own: &'r AtomicU32,
+    peer: &'r AtomicU32,
+    side: Side,
+    enabled: AtomicU32,
+    stop: AtomicBool,
+    epoch: Mutex<u32>,
+    epoch_changed: Condvar,
+    raised: AtomicU32,
+    delivered: AtomicU32,
+    start: Instant,
+}
+
+impl<'r> HostCore<'r> {
+    /// The `side` core of `region`. Its line starts enabled.
+    pub fn new(region: &'r HostRegion, side: Side) -> Self {
+        let (own, peer) = match side {
+            Side::Main => (DOORBELL_MAIN, DOORBELL_SUB),
+            Side::Sub => (DOORBELL_SUB, DOORBELL_MAIN),
+        };
+        HostCore {
+            own: region.doorbell(own),
+            peer: region.doorbell(peer),
+            side,
+            enabled: AtomicU32::new(1),
+            stop: AtomicBool::new(false),
+            epoch: Mutex::new(0),
+            epoch_changed: Condvar::new(),
+            raised: AtomicU32::new(0),
+            delivered: AtomicU32::new(0),
+            start: Instant::now(),
+        }
+    }
+
+    /// Which core this is.
+    pub fn side(&self) -> Side {
+        self.side
+    }
+
+    /// How many times this core raised the line towards its peer.
+    pub fn raised_count(&self) -> u32 {
+        self.raised.load(Ordering::Relaxed)
+    }
+
+    /// How many times the interrupt handler ran on this core.
+    pub fn delivered_count(&self) -> u32 {
+        self.delivered.load(Ordering::Relaxed)
+    }
+
+    /// Delivers interrupts to `isr` until [`HostCore::stop_interrupts`]. Run it on its own
+    /// thread; `isr` is typically `|| { sw_intr.isr(); }`.
+    pub fn run_interrupts(&self, isr: impl Fn()) {
+        loop {
+            if self.stop.load(Ordering::SeqCst) {
+                return;
+            }
+            let v = self.own.load(Ordering::SeqCst);
+            if v == 0 {
+                // Sleeps only while the doorbell is still 0; the peer's raise stores 1
+                // before waking, so a raise cannot fall between the load and the wait.
+                let _ = futex::wait(self.own, futex::Flags::empty(), 0, None);
+                continue;
+            }
+            if self.enabled.load(Ordering::SeqCst) == 0 {
+                // Pending but masked: wait for `enable`.
+                let _ = futex::wait(&self.enabled, futex::Flags::PRIVATE, 0, None);
+                continue;
+            }
+            isr();
+            self.delivered.fetch_add(1, Ordering::Relaxed);
+            let mut epoch = self.epoch.lock().unwrap_or_else(|e| e.into_inner());
+            *epoch = epoch.wrapping_add(1);
+            drop(epoch);
+            self.epoch_changed.notify_all();
+        }
+    }
+
+    /// Makes [`HostCore::run_interrupts`] return.
+    pub fn stop_interrupts(&self) {
+        self.stop.store(true, Ordering::SeqCst);
+        self.own.fetch_or(STOP_BIT, Ordering::SeqCst);
+        let _ = futex::wake(self.own, futex::Flags::empty(), u32::MAX);
+        self.enabled.store(1, Ordering::SeqCst);
+        let _ = futex::wake(&self.enabled, futex::Flags::PRIVATE, u32::MAX);
+    }
+}
+
+impl InterruptLine for HostCore<'_> {
+    fn raise(&self) {
+        self.raised.fetch_add(1, Ordering::Relaxed);
+        if self.peer.swap(1, Ordering::SeqCst) == 0 {
+            let _ = futex::wake(self.peer, futex::Flags::empty(), u32::MAX);
+        }
+    }
+
+    fn clear(&self) {
+        self.own.store(0, Ordering::SeqCst);
+    }
+
+    fn enable(&self) {
+        self.enabled.store(1, Ordering::SeqCst);
+        let _ = futex::wake(&self.enabled, futex::Flags::PRIVATE, u32::MAX);
+    }
+
+    fn disable(&self) {
+        self.enabled.store(0, Ordering::SeqCst);
+    }
+}
+
+impl Platform for HostCore<'_> {
+    fn now_ms(&self) -> u32 {
+        self.start.elapsed().as_millis() as u32
+    }
+
+    fn delay_us(&self, us: u32) {
+        std::thread::sleep(Duration::from_micros(us as u64));
+    }
+
+    fn interrupts_enable(&self) {
+        InterruptLine::enable(self)
+    }
+
+    fn interrupts_disable(&self) {
+        InterruptLine::disable(self)
+    }
+
+    fn irq_epoch(&self) -> u32 {
+        *self.epoch.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn wait_irq(&self, epoch: u32, timeout_ms: Option<u32>) {
+        let guard = self.epoch.lock().unwrap_or_else(|e| e.into_inner());
+        let unchanged = |e: &mut u32| *e == epoch;
+        match timeout_ms {
+            None => drop(self.epoch_changed.wait_while(guard, unchanged)),
+            Some(ms) => {
+                drop(self.epoch_changed.wait_timeout_while(guard, Duration::from_millis(ms as u64), unchanged))
+            }
+        }
+    }
+}
