@@ -160,9 +160,11 @@ impl Platform for HostCore<'_> {
         let unchanged = |e: &mut u32| *e == epoch;
         match timeout_ms {
             None => drop(self.epoch_changed.wait_while(guard, unchanged)),
-            Some(ms) => {
-                drop(self.epoch_changed.wait_timeout_while(guard, Duration::from_millis(ms as u64), unchanged))
-            }
+            Some(ms) => drop(self.epoch_changed.wait_timeout_while(
+                guard,
+                Duration::from_millis(ms as u64),
+                unchanged,
+            )),
         }
     }
 }

@@ -113,9 +113,17 @@ impl HostRegion {
         let mut header = [0u8; 36];
         header[..8].copy_from_slice(&MAGIC);
         let rtc = layout.rtc_pool.unwrap_or(Region { start: 0, end: 0 });
-        for (i, v) in [layout.shared.start, layout.shared.end, layout.panic_dump.start, layout.panic_dump.end, rtc.start, rtc.end, u32::from(layout.rtc_pool.is_some())]
-            .into_iter()
-            .enumerate()
+        for (i, v) in [
+            layout.shared.start,
+            layout.shared.end,
+            layout.panic_dump.start,
+            layout.panic_dump.end,
+            rtc.start,
+            rtc.end,
+            u32::from(layout.rtc_pool.is_some()),
+        ]
+        .into_iter()
+        .enumerate()
         {
             header[8 + 4 * i..12 + 4 * i].copy_from_slice(&v.to_le_bytes());
         }

@@ -44,9 +44,11 @@ fn cross_process_events_100k_each_way() {
 
     let (mut sent, mut received) = (0u32, 0u32);
     std::thread::scope(|s| {
-        s.spawn(|| core.run_interrupts(|| {
-            sw.isr();
-        }));
+        s.spawn(|| {
+            core.run_interrupts(|| {
+                sw.isr();
+            })
+        });
         let (tx, rx) = (defaults.outgoing::<MainCore>(), defaults.incoming::<MainCore>());
         for i in 0..ROUNDS {
             events.notify(&tx, bit(i));
@@ -88,11 +90,14 @@ fn subcore_process() {
     let (tx, rx): (Event<'_>, Event<'_>) = (defaults.outgoing::<SubCore>(), defaults.incoming::<SubCore>());
     let (mut received, mut sent) = (0u32, 0u32);
     std::thread::scope(|s| {
-        s.spawn(|| core.run_interrupts(|| {
-            sw.isr();
-        }));
+        s.spawn(|| {
+            core.run_interrupts(|| {
+                sw.isr();
+            })
+        });
         for i in 0..ROUNDS {
-            let got = events.wait(&rx, (1 << BITS) - 1, WaitFor::Any, true, TIMEOUT_MS).expect("wait timed out");
+            let got =
+                events.wait(&rx, (1 << BITS) - 1, WaitFor::Any, true, TIMEOUT_MS).expect("wait timed out");
             assert_eq!(got & ((1 << BITS) - 1), bit(i), "round {i}");
             received += 1;
             events.notify(&tx, bit(i));

@@ -68,12 +68,16 @@ fn sw_intr_both_ways_and_masking() {
         main.add_handler(SwIntrId::user(n + 4).unwrap(), &on_main).unwrap();
     }
     std::thread::scope(|s| {
-        s.spawn(|| mc.run_interrupts(|| {
-            main.isr();
-        }));
-        s.spawn(|| sc.run_interrupts(|| {
-            sub.isr();
-        }));
+        s.spawn(|| {
+            mc.run_interrupts(|| {
+                main.isr();
+            })
+        });
+        s.spawn(|| {
+            sc.run_interrupts(|| {
+                sub.isr();
+            })
+        });
         for round in 1..=16u32 {
             for n in 0..4 {
                 main.trigger(SwIntrId::user(n).unwrap());
@@ -111,12 +115,16 @@ fn event_wait_all_any_timeout_and_async() {
     sub.add_handler(SwIntrId::EVENT, &sub_events).unwrap();
     main.add_handler(SwIntrId::EVENT, &main_events).unwrap();
     std::thread::scope(|s| {
-        s.spawn(|| mc.run_interrupts(|| {
-            main.isr();
-        }));
-        s.spawn(|| sc.run_interrupts(|| {
-            sub.isr();
-        }));
+        s.spawn(|| {
+            mc.run_interrupts(|| {
+                main.isr();
+            })
+        });
+        s.spawn(|| {
+            sc.run_interrupts(|| {
+                sub.isr();
+            })
+        });
         // Timeout: strictly more than the timeout must pass; the observed bits come back.
         main_events.notify(&ev.main, 0b001);
         let t0 = sc.now_ms();

@@ -54,7 +54,12 @@ pub enum WaitFor {
 /// `Ok(before)` when the condition holds (the full value before any clearing),
 /// `Err(observed)` otherwise. With `clear`, the mask bits are cleared atomically with the
 /// successful check (all: one CAS; any: `fetch_and(!mask)` as in C).
-pub fn try_wait_word<W: AtomicWord + ?Sized>(word: &W, mask: u32, wait_for: WaitFor, clear: bool) -> Result<u32, u32> {
+pub fn try_wait_word<W: AtomicWord + ?Sized>(
+    word: &W,
+    mask: u32,
+    wait_for: WaitFor,
+    clear: bool,
+) -> Result<u32, u32> {
     match (wait_for, clear) {
         (WaitFor::Any, true) => {
             let before = word.fetch_and(!mask, Ordering::Acquire);
@@ -164,7 +169,10 @@ impl<'r> DefaultEvents<'r> {
 
     /// Looks both up.
     pub fn attach(sys: &SysInfo<'r>) -> Result<Self, SysInfoError> {
-        Ok(DefaultEvents { main: Event::attach(sys, SysInfoId::EVENT_MAIN)?, sub: Event::attach(sys, SysInfoId::EVENT_SUB)? })
+        Ok(DefaultEvents {
+            main: Event::attach(sys, SysInfoId::EVENT_MAIN)?,
+            sub: Event::attach(sys, SysInfoId::EVENT_SUB)?,
+        })
     }
 
     /// The event core `R` notifies.
@@ -217,7 +225,11 @@ pub struct Events<'a, P: Platform, const W: usize = 4> {
 impl<'a, P: Platform, const W: usize> Events<'a, P, W> {
     /// Binds events to `trigger` (the local [`crate::sw_intr::SwIntr`]) and `platform`.
     pub fn new(trigger: &'a (dyn Trigger + Sync), platform: P) -> Self {
-        Events { trigger, platform, wakers: CriticalSectionMutex::new(RefCell::new(MultiWakerRegistration::new())) }
+        Events {
+            trigger,
+            platform,
+            wakers: CriticalSectionMutex::new(RefCell::new(MultiWakerRegistration::new())),
+        }
     }
 
     /// Sets `mask` in `event` and raises software interrupt 30 on the peer. Returns the
@@ -262,12 +274,24 @@ impl<'a, P: Platform, const W: usize> Events<'a, P, W> {
     }
 
     /// Non-blocking: one attempt (`poll` in C, without its up-to-1-ms spin).
-    pub fn poll(&self, event: &Event<'_>, mask: u32, wait_for: WaitFor, clear_on_exit: bool) -> Result<u32, u32> {
+    pub fn poll(
+        &self,
+        event: &Event<'_>,
+        mask: u32,
+        wait_for: WaitFor,
+        clear_on_exit: bool,
+    ) -> Result<u32, u32> {
         event.try_wait(mask, wait_for, clear_on_exit)
     }
 
     /// Waits asynchronously (any executor): woken by the software-interrupt handler.
-    pub async fn wait_async(&self, event: &Event<'_>, mask: u32, wait_for: WaitFor, clear_on_exit: bool) -> u32 {
+    pub async fn wait_async(
+        &self,
+        event: &Event<'_>,
+        mask: u32,
+        wait_for: WaitFor,
+        clear_on_exit: bool,
+    ) -> u32 {
         poll_fn(|cx| {
             // Register first, then check: a notification between the two still wakes us.
             self.wakers.lock(|w| w.borrow_mut().register(cx.waker()));

@@ -235,6 +235,8 @@ impl<'r> Shm<'r> {
     }
 }
 
+impl core::error::Error for ShmError {}
+
 /// Rounds `v` up to a multiple of 4, `None` on overflow.
 pub(crate) fn round_up4(v: u32) -> Option<u32> {
     v.checked_add(3).map(|x| x & !3)
@@ -282,5 +284,3 @@ mod tests {
         });
     }
 }
-
-impl core::error::Error for ShmError {}

@@ -311,7 +311,8 @@ mod tests {
         assert_eq!(SwIntrId::new(32), None);
         assert_eq!(SwIntrId::user(16), None);
         assert_eq!(
-            [SwIntrId::SYS_SVC, SwIntrId::PANIC, SwIntrId::RPMSG, SwIntrId::EVENT, SwIntrId::MAX].map(|i| i.get()),
+            [SwIntrId::SYS_SVC, SwIntrId::PANIC, SwIntrId::RPMSG, SwIntrId::EVENT, SwIntrId::MAX]
+                .map(|i| i.get()),
             [27, 28, 29, 30, 31]
         );
     }

@@ -111,7 +111,9 @@ impl core::fmt::Display for SysInfoError {
                 write!(f, "SysInfo pool exhausted: {requested} bytes requested, {available} left")
             }
             SysInfoError::SizeTooLarge(s) => write!(f, "SysInfo size {s} does not fit in u16"),
-            SysInfoError::InvalidId(id) => write!(f, "SysInfo id 0x{:04x} is not allocatable", id.0),
+            SysInfoError::InvalidId(id) => {
+                write!(f, "SysInfo id 0x{:04x} is not allocatable", id.0)
+            }
             SysInfoError::NotFound(id) => write!(f, "SysInfo id 0x{:04x} not found", id.0),
             SysInfoError::WrongSize { id, expected, found } => {
                 write!(f, "SysInfo id 0x{:04x} has size {found}, expected {expected}", id.0)
@@ -234,9 +236,8 @@ impl<'r> Entries<'r> {
 
     /// Header address of the last valid entry (or the sentinel) and the end of its payload.
     fn tail(pool: Shm<'r>) -> Result<(u32, u32), SysInfoError> {
-        let mut it = Entries::new(pool);
         let mut tail = (pool.device_base(), pool.device_base() + HEADER_SIZE);
-        while let Some(e) = it.next() {
+        for e in Entries::new(pool) {
             let e = e?;
             tail = (e.addr() - HEADER_SIZE, e.addr() + e.shm().len());
         }
@@ -362,7 +363,10 @@ mod tests {
         assert_eq!(b3.shm().device_end(), BASE + 64);
         assert!(matches!(a.alloc(SysInfoId(4), 0, Pool::Hp), Err(SysInfoError::PoolExhausted { .. })));
         assert_eq!(a.alloc(SysInfoId(5), 70000, Pool::Hp).unwrap_err(), SysInfoError::SizeTooLarge(70000));
-        assert_eq!(a.alloc(SysInfoId::SENTINEL, 4, Pool::Hp).unwrap_err(), SysInfoError::InvalidId(SysInfoId::SENTINEL));
+        assert_eq!(
+            a.alloc(SysInfoId::SENTINEL, 4, Pool::Hp).unwrap_err(),
+            SysInfoError::InvalidId(SysInfoId::SENTINEL)
+        );
         assert_eq!(a.alloc(SysInfoId(6), 4, Pool::Rtc).unwrap_err(), SysInfoError::NoRtcPool);
         let info = SysInfo::attach(hp, None);
         assert_eq!(info.get(SysInfoId(2), Pool::Hp).unwrap().size(), 0);
@@ -383,10 +387,10 @@ mod tests {
     #[test]
     fn corrupted_chains() {
         let cases: [(u32, Corruption); 4] = [
-            (BASE, Corruption::NextOverlaps),           // cycle back to the sentinel
+            (BASE, Corruption::NextOverlaps), // cycle back to the sentinel
             (BASE + 22, Corruption::NextMisaligned),
-            (BASE + 60, Corruption::NextOutOfPool),     // header would cross the end
-            (0x1000, Corruption::NextOverlaps),         // below the pool
+            (BASE + 60, Corruption::NextOutOfPool), // header would cross the end
+            (0x1000, Corruption::NextOverlaps),     // below the pool
         ];
         for (next, reason) in cases {
             let mut mem = [0u32; 16];

@@ -12,8 +12,13 @@ pub trait AtomicWord {
     fn swap(&self, v: u32, order: Ordering) -> u32;
     fn fetch_or(&self, v: u32, order: Ordering) -> u32;
     fn fetch_and(&self, v: u32, order: Ordering) -> u32;
-    fn compare_exchange_weak(&self, current: u32, new: u32, success: Ordering, failure: Ordering)
-        -> Result<u32, u32>;
+    fn compare_exchange_weak(
+        &self,
+        current: u32,
+        new: u32,
+        success: Ordering,
+        failure: Ordering,
+    ) -> Result<u32, u32>;
 }
 
 macro_rules! impl_word {

@@ -15,15 +15,18 @@ const BASE: u32 = 0x4087_A560;
 const LEN: usize = 16384;
 
 fn compat_dir() -> PathBuf {
-    std::env::var_os("ESP_AMP_COMPAT_DIR").map(PathBuf::from).unwrap_or_else(|| {
-        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../shared/compat/esp-amp-c")
-    })
+    std::env::var_os("ESP_AMP_COMPAT_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../shared/compat/esp-amp-c"))
 }
 
 fn golden(name: &str) -> Vec<u8> {
     let path = compat_dir().join(name);
     let bytes = std::fs::read(&path).unwrap_or_else(|e| {
-        panic!("cannot read golden image {} ({e}); set ESP_AMP_COMPAT_DIR to the compat/esp-amp-c folder", path.display())
+        panic!(
+            "cannot read golden image {} ({e}); set ESP_AMP_COMPAT_DIR to the compat/esp-amp-c folder",
+            path.display()
+        )
     });
     assert_eq!(bytes.len(), LEN);
     bytes

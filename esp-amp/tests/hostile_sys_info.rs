@@ -35,7 +35,8 @@ fn check_pool(words: &mut [u32], id: u16, size: u16) {
     // The maincore's allocator over a pool the peer scribbled on after init.
     let mut alloc = SysInfoAllocator::init(shm, None).unwrap();
     shm.write_bytes(BASE, &original).unwrap();
-    let _ = alloc.alloc(SysInfoId(id), size as usize, Pool::Hp).map(|b| assert!(inside(b.addr(), b.shm().len())));
+    let _ =
+        alloc.alloc(SysInfoId(id), size as usize, Pool::Hp).map(|b| assert!(inside(b.addr(), b.shm().len())));
 }
 
 proptest! {

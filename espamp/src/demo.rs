@@ -1,0 +1,232 @@
+//! The host simulator demo: maincore here, subcore as a child process of the same binary.
+//!
+//! Step protocol: the subcore acknowledges each step by notifying a bit of `EVENT_SUB`;
+//! the maincore waits for that bit before starting the next step.
+
+use std::error::Error;
+use std::process::Command;
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::time::{Duration, Instant};
+
+use esp_amp::event::{DefaultEvents, Events, WaitFor};
+use esp_amp::layout::{AmpConfig, Chip, MemoryLayout};
+use esp_amp::sw_intr::{SwIntr, SwIntrId};
+use esp_amp::sys_info::{Pool, SysInfo, SysInfoAllocator, SysInfoId};
+use esp_amp::{MainCore, SubCore};
+use esp_amp_host::{spawn_subcore, HostCore, HostRegion, Side};
+
+type Result<T> = std::result::Result<T, Box<dyn Error>>;
+
+const PERSON_ID: SysInfoId = SysInfoId(0x0001);
+const STATS_ID: SysInfoId = SysInfoId(0x0002);
+const ACK_SW_INTR: u32 = 1 << 0;
+const ACK_WAIT_ALL: u32 = 1 << 1;
+const ACK_WAIT_ANY: u32 = 1 << 2;
+const ACK_TIMEOUT: u32 = 1 << 3;
+const STEP_TIMEOUT: Option<u32> = Some(5000);
+
+macro_rules! main_log { ($($t:tt)*) => { println!("main | {}", format_args!($($t)*)) } }
+macro_rules! sub_log { ($($t:tt)*) => { println!("      sub  | {}", format_args!($($t)*)) } }
+
+fn check(ok: bool, what: &str, failures: &AtomicU32) {
+    if ok {
+        main_log!("  ok: {what}");
+    } else {
+        main_log!("  FAILED: {what}");
+        failures.fetch_add(1, Ordering::SeqCst);
+    }
+}
+
+pub fn run_maincore(chip: Chip) -> Result<()> {
+    let layout = MemoryLayout::new(chip, &AmpConfig::default_for(chip))?;
+    main_log!("esp-amp host demo on a simulated {} (maincore pid {})", chip.name(), std::process::id());
+    main_log!(
+        "shared region 0x{:08x}..0x{:08x} ({} bytes), SysInfo pool at 0x{:08x}",
+        layout.shared.start,
+        layout.shared.end,
+        layout.shared.len(),
+        layout.sys_info_pool.start
+    );
+    let region = HostRegion::create(&layout)?;
+    let core = HostCore::new(&region, Side::Main);
+
+    // 1. Everything shared is set up before the subcore starts, as on the chip.
+    let mut sys = SysInfoAllocator::init(region.sys_info_pool(), region.rtc_pool())?;
+    let sw: SwIntr<'_, MainCore, _> = SwIntr::init(region.sw_intr_header(), &core)?;
+    let ev = DefaultEvents::create(&mut sys)?;
+    let person = sys.alloc(PERSON_ID, 20, Pool::Hp)?;
+    let mut bytes = [0u8; 20];
+    bytes[..5].copy_from_slice(b"Alice");
+    bytes[16..].copy_from_slice(&30u32.to_le_bytes());
+    person.shm().write_bytes(person.addr(), &bytes)?;
+    let stats = sys.alloc(STATS_ID, 16, Pool::Hp)?;
+    stats.shm().fill(stats.addr(), 16, 0)?;
+    main_log!("SysInfo entries:");
+    for e in sys.info().entries(Pool::Hp)? {
+        let e = e?;
+        main_log!("  id 0x{:04x}  size {:>3}  payload at 0x{:08x}", e.id().0, e.size(), e.addr());
+    }
+
+    let events: Events<'_, _> = Events::new(&sw, &core);
+    sw.add_handler(SwIntrId::EVENT, &events).map_err(|_| "handler table full")?;
+    let echoes = AtomicU32::new(0);
+    let on_echo = |id: SwIntrId| {
+        main_log!("  <- software interrupt {} from the subcore", id.get());
+        echoes.fetch_add(1, Ordering::SeqCst);
+    };
+    for n in 4..8 {
+        sw.add_handler(SwIntrId::user(n).unwrap(), &on_echo).map_err(|_| "handler table full")?;
+    }
+
+    let exe = std::env::current_exe()?;
+    let mut child = spawn_subcore(Command::new(exe).arg("demo-subcore"), &region)?;
+    main_log!("subcore started as process {}", child.id());
+    let failures = AtomicU32::new(0);
+    let acks = ev.incoming::<MainCore>();
+    let ack = |bit: u32| events.wait(&acks, bit, WaitFor::All, true, STEP_TIMEOUT).is_ok();
+
+    std::thread::scope(|s| {
+        s.spawn(|| {
+            core.run_interrupts(|| {
+                sw.isr();
+            })
+        });
+
+        main_log!("");
+        main_log!("step 1: software interrupts both ways (subcore echoes id n as n + 4)");
+        for n in 0..4 {
+            main_log!("  -> software interrupt {n}");
+            sw.trigger(SwIntrId::user(n).unwrap());
+        }
+        check(ack(ACK_SW_INTR), "subcore handled ids 0..3", &failures);
+        let start = Instant::now();
+        while echoes.load(Ordering::SeqCst) < 4 && start.elapsed() < Duration::from_secs(5) {
+            std::thread::sleep(Duration::from_millis(1));
+        }
+        check(echoes.load(Ordering::SeqCst) == 4, "all 4 echoes arrived", &failures);
+
+        main_log!("");
+        main_log!("step 2: wait-all: the subcore waits for bits 0x3 of EVENT_MAIN; they come 100 ms apart");
+        let tx = ev.outgoing::<MainCore>();
+        main_log!("  notify 0x1 (bits before: 0x{:x})", events.notify(&tx, 0x1));
+        std::thread::sleep(Duration::from_millis(100));
+        main_log!("  notify 0x2 (bits before: 0x{:x})", events.notify(&tx, 0x2));
+        check(ack(ACK_WAIT_ALL), "subcore's wait-all completed", &failures);
+
+        main_log!("");
+        main_log!("step 3: wait-any: the subcore waits for any of 0xC; we set 0x8");
+        events.notify(&tx, 0x8);
+        check(ack(ACK_WAIT_ANY), "subcore's wait-any completed", &failures);
+
+        main_log!("");
+        main_log!("step 4: timeout: the subcore waits 200 ms for 0x10, which never comes");
+        check(ack(ACK_TIMEOUT), "subcore's wait timed out as expected", &failures);
+        core.stop_interrupts();
+    });
+
+    let status = child.wait()?;
+    let read = |i: u32| stats.shm().read_u32(stats.addr() + 4 * i).unwrap_or(0);
+    check(status.success(), "subcore process exited cleanly", &failures);
+    check(read(3) == 0, "subcore saw no failures", &failures);
+    main_log!("");
+    main_log!("summary:");
+    main_log!(
+        "  maincore: raised the line {} times, handled {} interrupts",
+        core.raised_count(),
+        core.delivered_count()
+    );
+    main_log!("  subcore:  raised the line {} times, handled {} interrupts", read(0), read(1));
+    match failures.load(Ordering::SeqCst) + read(3) {
+        0 => {
+            main_log!("  all steps passed");
+            Ok(())
+        }
+        n => Err(format!("{n} check(s) failed").into()),
+    }
+}
+
+pub fn run_subcore() -> Result<()> {
+    let region = HostRegion::open_from_env()?;
+    let core = HostCore::new(&region, Side::Sub);
+    let info = SysInfo::attach(region.sys_info_pool(), region.rtc_pool());
+    let sw: SwIntr<'_, SubCore, _> = SwIntr::attach(region.sw_intr_header(), &core)?;
+    let ev = DefaultEvents::attach(&info)?;
+    let stats = info.get(STATS_ID, Pool::Hp)?.expect_size(16)?;
+    let person = info.get(PERSON_ID, Pool::Hp)?;
+    let mut bytes = [0u8; 20];
+    person.shm().read_bytes(person.addr(), &mut bytes)?;
+    let name_len = bytes[..16].iter().position(|&b| b == 0).unwrap_or(16);
+    sub_log!(
+        "found SysInfo 0x{:04x} ({} bytes at 0x{:08x}): name \"{}\", age {}",
+        PERSON_ID.0,
+        person.size(),
+        person.addr(),
+        String::from_utf8_lossy(&bytes[..name_len]),
+        u32::from_le_bytes(bytes[16..].try_into().unwrap())
+    );
+    for id in [SysInfoId::EVENT_MAIN, SysInfoId::EVENT_SUB] {
+        let b = info.get(id, Pool::Hp)?;
+        sub_log!("found SysInfo 0x{:04x} ({} bytes at 0x{:08x})", id.0, b.size(), b.addr());
+    }
+
+    let events: Events<'_, _> = Events::new(&sw, &core);
+    sw.add_handler(SwIntrId::EVENT, &events).map_err(|_| "handler table full")?;
+    let handled = AtomicU32::new(0);
+    let echo = |id: SwIntrId| {
+        sub_log!("  <- software interrupt {} from the maincore, echoing {}", id.get(), id.get() + 4);
+        handled.fetch_add(1, Ordering::SeqCst);
+        sw.trigger(SwIntrId::user(id.get() + 4).unwrap());
+    };
+    for n in 0..4 {
+        sw.add_handler(SwIntrId::user(n).unwrap(), &echo).map_err(|_| "handler table full")?;
+    }
+    let failures = AtomicU32::new(0);
+    let fail = |what: &str| {
+        sub_log!("  FAILED: {what}");
+        failures.fetch_add(1, Ordering::SeqCst);
+    };
+    let (rx, tx) = (ev.incoming::<SubCore>(), ev.outgoing::<SubCore>());
+
+    std::thread::scope(|s| {
+        s.spawn(|| {
+            core.run_interrupts(|| {
+                sw.isr();
+            })
+        });
+        let start = Instant::now();
+        while handled.load(Ordering::SeqCst) < 4 && start.elapsed() < Duration::from_secs(5) {
+            std::thread::sleep(Duration::from_millis(1));
+        }
+        events.notify(&tx, ACK_SW_INTR);
+
+        let t0 = Instant::now();
+        match events.wait(&rx, 0x3, WaitFor::All, true, STEP_TIMEOUT) {
+            Ok(bits) => sub_log!("  wait-all(0x3) returned 0x{bits:x} after {} ms", t0.elapsed().as_millis()),
+            Err(t) => fail(&format!("wait-all timed out with 0x{:x}", t.observed)),
+        }
+        events.notify(&tx, ACK_WAIT_ALL);
+
+        match events.wait(&rx, 0xC, WaitFor::Any, true, STEP_TIMEOUT) {
+            Ok(bits) => sub_log!("  wait-any(0xC) returned 0x{bits:x}"),
+            Err(t) => fail(&format!("wait-any timed out with 0x{:x}", t.observed)),
+        }
+        events.notify(&tx, ACK_WAIT_ANY);
+
+        let t0 = Instant::now();
+        match events.wait(&rx, 0x10, WaitFor::All, true, Some(200)) {
+            Ok(bits) => fail(&format!("wait for 0x10 returned 0x{bits:x}, expected a timeout")),
+            Err(t) => sub_log!(
+                "  wait(0x10, 200 ms) timed out after {} ms, observed 0x{:x}",
+                t0.elapsed().as_millis(),
+                t.observed
+            ),
+        }
+        events.notify(&tx, ACK_TIMEOUT);
+        core.stop_interrupts();
+    });
+    let w = |i: u32, v: u32| stats.shm().write_u32(stats.addr() + 4 * i, v);
+    w(0, core.raised_count())?;
+    w(1, core.delivered_count())?;
+    w(3, failures.load(Ordering::SeqCst))?;
+    Ok(())
+}

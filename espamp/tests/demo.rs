@@ -1,0 +1,35 @@
+//! The README's run command: `espamp demo` runs maincore + subcore processes to success.
+
+use std::process::Command;
+
+#[test]
+fn demo_runs_all_steps() {
+    for chip in ["esp32c6", "esp32p4"] {
+        let out = Command::new(env!("CARGO_BIN_EXE_espamp")).args(["demo", "--chip", chip]).output().unwrap();
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        assert!(
+            out.status.success(),
+            "demo failed on {chip}:\n{stdout}\n{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        for line in [
+            "name \"Alice\", age 30",
+            "<- software interrupt 7 from the subcore",
+            "wait-all(0x3) returned 0x3",
+            "wait-any(0xC) returned 0x8",
+            "timed out after",
+            "all steps passed",
+        ] {
+            assert!(stdout.contains(line), "missing {line:?} in demo output on {chip}:\n{stdout}");
+        }
+        assert!(!stdout.contains("FAILED"), "{stdout}");
+    }
+}
+
+#[test]
+fn unknown_chip_is_a_clear_error() {
+    let out =
+        Command::new(env!("CARGO_BIN_EXE_espamp")).args(["demo", "--chip", "esp8266"]).output().unwrap();
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("unknown chip 'esp8266'"));
+}

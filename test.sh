@@ -1,0 +1,45 @@
+#!/usr/bin/env bash
+# Runs every check and test of the project. This is the README's test command and what
+# CI runs (.ci/run). It installs what it needs: the toolchain from rust-toolchain.toml,
+# and nightly + miri for the miri run (set ESP_AMP_SKIP_MIRI=1 to skip that part).
+set -euo pipefail
+cd "$(dirname "$0")"
+
+step() { printf '\n==> %s\n' "$*"; }
+
+step "toolchain (rust-toolchain.toml)"
+rustup toolchain install 2>&1 | grep -v '^info: component .* is up to date' || true
+
+step "format"
+cargo fmt --all --check
+
+step "clippy (host)"
+cargo clippy --workspace --all-targets -- -D warnings
+
+step "tests (unit, doc, compat, hostile input, cross-process, demo)"
+cargo test --workspace
+
+step "loom models"
+RUSTFLAGS="--cfg loom" cargo test -p esp-amp --test loom --release
+
+# The no_std core must build for the subcore targets. Prefer the stable rust-std from
+# rust-toolchain.toml; where the dist server does not ship it, build `core` from source
+# with nightly (the product itself needs nothing but stable).
+for target in riscv32imac-unknown-none-elf riscv32imafc-unknown-none-elf; do
+    step "no_std build for $target"
+    if rustup target list --installed | grep -qx "$target"; then
+        cargo build -p esp-amp --release --target "$target"
+    else
+        rustup toolchain install nightly --profile minimal --component rust-src >/dev/null
+        cargo +nightly build -p esp-amp --release --target "$target" -Zbuild-std=core
+    fi
+done
+
+if [ "${ESP_AMP_SKIP_MIRI:-0}" != 1 ]; then
+    step "miri (esp-amp core crate)"
+    rustup toolchain install nightly --profile minimal --component miri,rust-src >/dev/null
+    # Isolation off: the compat tests read the golden images from ../shared.
+    MIRIFLAGS="-Zmiri-disable-isolation" cargo +nightly miri test -p esp-amp
+fi
+
+step "all checks passed"
