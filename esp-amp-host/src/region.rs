@@ -48,6 +48,16 @@ impl From<&MemoryLayout> for HostLayout {
     }
 }
 
+impl Default for HostLayout {
+    /// The ESP32-C6 layout at the default configuration.
+    fn default() -> Self {
+        use esp_amp::layout::{AmpConfig, Chip};
+        let l = MemoryLayout::new(Chip::Esp32C6, &AmpConfig::default_for(Chip::Esp32C6))
+            .expect("the default configuration is valid");
+        HostLayout::from(&l)
+    }
+}
+
 impl HostLayout {
     fn file_len(&self) -> u64 {
         CONTROL_SIZE

@@ -172,3 +172,15 @@ fn open_validates_the_control_page() {
     assert!(HostRegion::open(&path).is_err());
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+#[test]
+fn default_layout_is_the_esp32c6_one() {
+    let region = HostRegion::create(esp_amp_host::HostLayout::default()).unwrap();
+    assert_eq!(region.shared().device_base(), 0x4087_A560);
+    assert_eq!(region.sys_info_pool().device_base(), 0x4087_A580);
+    assert_eq!(region.panic_dump().device_base(), 0x4087_E560);
+    assert_eq!(region.rtc_pool().map(|p| (p.device_base(), p.len())), Some((0x5000_0F00, 256)));
+    // The RTC pool works through the host region like the HP one.
+    let mut sys = SysInfoAllocator::init(region.sys_info_pool(), region.rtc_pool()).unwrap();
+    sys.alloc(esp_amp::sys_info::SysInfoId::PM, 4, esp_amp::sys_info::Pool::Rtc).unwrap();
+}

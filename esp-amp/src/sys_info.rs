@@ -375,6 +375,27 @@ mod tests {
     }
 
     #[test]
+    fn rtc_pool_is_separate() {
+        let (mut hp_mem, mut rtc_mem) = ([0u32; 16], [0xFFFF_FFFFu32; 16]);
+        let hp = pool(&mut hp_mem);
+        // SAFETY: the array is aligned, valid and outlives the handle.
+        let rtc = unsafe { Shm::from_raw(rtc_mem.as_mut_ptr().cast(), 0x5000_0F00, 64) };
+        let mut a = SysInfoAllocator::init(hp, Some(rtc)).unwrap();
+        let pm = a.alloc(SysInfoId::PM, 4, Pool::Rtc).unwrap();
+        assert_eq!(pm.addr(), 0x5000_0F10);
+        // The same id may exist once per pool (the light-sleep queue layout relies on it).
+        a.alloc(SysInfoId::PM, 4, Pool::Hp).unwrap();
+        assert_eq!(
+            a.alloc(SysInfoId::PM, 4, Pool::Rtc).unwrap_err(),
+            SysInfoError::DuplicateId(SysInfoId::PM)
+        );
+        let info = SysInfo::attach(hp, Some(rtc));
+        assert_eq!(info.get(SysInfoId::PM, Pool::Rtc).unwrap().addr(), 0x5000_0F10);
+        assert_eq!(info.get(SysInfoId::PM, Pool::Hp).unwrap().addr(), BASE + 16);
+        assert_eq!(info.entries(Pool::Rtc).unwrap().count(), 1);
+    }
+
+    #[test]
     fn uninitialised_pool_is_an_error() {
         let mut mem = [0u32; 16];
         let info = SysInfo::attach(pool(&mut mem), None);
