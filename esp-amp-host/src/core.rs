@@ -107,6 +107,7 @@ impl<'r> HostCore<'r> {
         self.stop.store(true, Ordering::SeqCst);
         self.own.fetch_or(STOP_BIT, Ordering::SeqCst);
         let _ = futex::wake(self.own, futex::Flags::empty(), u32::MAX);
+        // Also release a delivery loop parked on a masked line (it then sees `stop`).
         self.enabled.store(1, Ordering::SeqCst);
         let _ = futex::wake(&self.enabled, futex::Flags::PRIVATE, u32::MAX);
     }

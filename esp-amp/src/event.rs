@@ -60,35 +60,19 @@ pub fn try_wait_word<W: AtomicWord + ?Sized>(
     wait_for: WaitFor,
     clear: bool,
 ) -> Result<u32, u32> {
+    let ready = |v: u32| match wait_for {
+        WaitFor::All => v & mask == mask,
+        WaitFor::Any => v & mask != 0,
+    };
+    let check = |v: u32| if ready(v) { Ok(v) } else { Err(v) };
     match (wait_for, clear) {
-        (WaitFor::Any, true) => {
-            let before = word.fetch_and(!mask, Ordering::Acquire);
-            if before & mask != 0 {
-                Ok(before)
-            } else {
-                Err(before)
-            }
-        }
-        (WaitFor::Any, false) => {
-            let v = word.load(Ordering::Acquire);
-            if v & mask != 0 {
-                Ok(v)
-            } else {
-                Err(v)
-            }
-        }
-        (WaitFor::All, false) => {
-            let v = word.load(Ordering::Acquire);
-            if v & mask == mask {
-                Ok(v)
-            } else {
-                Err(v)
-            }
-        }
+        (_, false) => check(word.load(Ordering::Acquire)),
+        // Clearing only mask bits is harmless when none is set, so no CAS is needed.
+        (WaitFor::Any, true) => check(word.fetch_and(!mask, Ordering::Acquire)),
         (WaitFor::All, true) => {
             let mut v = word.load(Ordering::Relaxed);
             loop {
-                if v & mask != mask {
+                if !ready(v) {
                     return Err(v);
                 }
                 match word.compare_exchange_weak(v, v & !mask, Ordering::Acquire, Ordering::Relaxed) {
