@@ -49,6 +49,14 @@ fn cross_process_events_100k_each_way() {
                 sw.isr();
             })
         });
+        // Stop delivery even if an assertion below fails, so the test fails instead of hanging.
+        struct StopOnDrop<'a, 'r>(&'a HostCore<'r>);
+        impl Drop for StopOnDrop<'_, '_> {
+            fn drop(&mut self) {
+                self.0.stop_interrupts();
+            }
+        }
+        let _stop = StopOnDrop(&core);
         let (tx, rx) = (defaults.outgoing::<MainCore>(), defaults.incoming::<MainCore>());
         for i in 0..ROUNDS {
             events.notify(&tx, bit(i));
@@ -57,7 +65,6 @@ fn cross_process_events_100k_each_way() {
             assert_eq!(got.map(|b| b & ((1 << BITS) - 1)), Ok(bit(i)), "round {i}");
             received += 1;
         }
-        core.stop_interrupts();
     });
     let status = child.wait().unwrap();
     assert!(status.success(), "subcore process failed: {status}");

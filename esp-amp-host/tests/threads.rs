@@ -39,6 +39,17 @@ fn block_on<F: Future>(f: F) -> F::Output {
     }
 }
 
+/// Stops the delivery threads when dropped, so a failing assertion inside a thread scope
+/// fails the test instead of hanging it.
+struct StopOnDrop<'a, 'r>(&'a [&'a HostCore<'r>]);
+impl Drop for StopOnDrop<'_, '_> {
+    fn drop(&mut self) {
+        for core in self.0 {
+            core.stop_interrupts();
+        }
+    }
+}
+
 fn wait_until(cond: impl Fn() -> bool) {
     let start = std::time::Instant::now();
     while !cond() {
@@ -68,6 +79,7 @@ fn sw_intr_both_ways_and_masking() {
         main.add_handler(SwIntrId::user(n + 4).unwrap(), &on_main).unwrap();
     }
     std::thread::scope(|s| {
+        let _stop = StopOnDrop(&[&mc, &sc]);
         s.spawn(|| {
             mc.run_interrupts(|| {
                 main.isr();
@@ -95,8 +107,6 @@ fn sw_intr_both_ways_and_masking() {
         assert_eq!(sub.pending(), 1);
         InterruptLine::enable(&sc);
         wait_until(|| at_sub.load(Ordering::SeqCst) == 65);
-        mc.stop_interrupts();
-        sc.stop_interrupts();
     });
 }
 
@@ -115,6 +125,7 @@ fn event_wait_all_any_timeout_and_async() {
     sub.add_handler(SwIntrId::EVENT, &sub_events).unwrap();
     main.add_handler(SwIntrId::EVENT, &main_events).unwrap();
     std::thread::scope(|s| {
+        let _stop = StopOnDrop(&[&mc, &sc]);
         s.spawn(|| {
             mc.run_interrupts(|| {
                 main.isr();
@@ -131,8 +142,12 @@ fn event_wait_all_any_timeout_and_async() {
         let r = sub_events.wait(&ev.main, 0b011, WaitFor::All, true, Some(30));
         assert_eq!(r, Err(WaitTimeout { observed: 0b001 }));
         assert!(sc.now_ms().wrapping_sub(t0) > 30);
-        // Wait-all completes once the missing bit arrives from the other thread.
-        let waiter = s.spawn(|| sub_events.wait(&ev.main, 0b011, WaitFor::All, true, None));
+        main_events.notify(&ev.main, 0b010);
+        assert_eq!(sub_events.wait(&ev.main, 0b010, WaitFor::Any, true, None), Ok(0b011));
+        main_events.notify(&ev.main, 0b001);
+        // Wait-all completes once the missing bit arrives from the other thread. u32::MAX
+        // never times out (as in C) and must not overflow the deadline arithmetic.
+        let waiter = s.spawn(|| sub_events.wait(&ev.main, 0b011, WaitFor::All, true, Some(u32::MAX)));
         std::thread::sleep(std::time::Duration::from_millis(20));
         main_events.notify(&ev.main, 0b010);
         assert_eq!(waiter.join().unwrap(), Ok(0b011));
@@ -150,8 +165,6 @@ fn event_wait_all_any_timeout_and_async() {
         let got = block_on(main_events.wait_async(&ev.sub, 0x80, WaitFor::Any, true));
         assert_eq!(got, 0x80);
         notifier.join().unwrap();
-        mc.stop_interrupts();
-        sc.stop_interrupts();
     });
 }
 

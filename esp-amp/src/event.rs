@@ -250,7 +250,7 @@ impl<'a, P: Platform, const W: usize> Events<'a, P, W> {
                     if elapsed > t {
                         return Err(WaitTimeout { observed });
                     }
-                    Some(t - elapsed + 1)
+                    Some((t - elapsed).saturating_add(1))
                 }
             };
             self.platform.wait_irq(epoch, remaining);
