@@ -234,11 +234,15 @@ impl<'r> Entries<'r> {
         Some(Err(SysInfoError::Corrupt { at: self.next, reason }))
     }
 
-    /// Header address of the last valid entry (or the sentinel) and the end of its payload.
-    fn tail(pool: Shm<'r>) -> Result<(u32, u32), SysInfoError> {
+    /// In one walk: fails if `id` is already present, else returns the header address
+    /// of the last valid entry (or the sentinel) and the end of its payload.
+    fn tail_without(pool: Shm<'r>, id: SysInfoId) -> Result<(u32, u32), SysInfoError> {
         let mut tail = (pool.device_base(), pool.device_base() + HEADER_SIZE);
         for e in Entries::new(pool) {
             let e = e?;
+            if e.id == id {
+                return Err(SysInfoError::DuplicateId(id));
+            }
             tail = (e.addr() - HEADER_SIZE, e.addr() + e.shm().len());
         }
         Ok(tail)
@@ -310,10 +314,7 @@ impl<'r> SysInfoAllocator<'r> {
         }
         let size16 = u16::try_from(size).map_err(|_| SysInfoError::SizeTooLarge(size))?;
         let shm = self.info.pool(pool)?;
-        if self.info.get(id, pool).is_ok() {
-            return Err(SysInfoError::DuplicateId(id));
-        }
-        let (tail, header) = Entries::tail(shm)?;
+        let (tail, header) = Entries::tail_without(shm, id)?;
         // `round_up4` of a u16 cannot overflow; `header` is inside or at the end of the pool.
         let payload_len = round_up4(size16 as u32).unwrap_or(u32::MAX);
         let available = shm.device_end().saturating_sub(header).saturating_sub(HEADER_SIZE);
