@@ -102,6 +102,18 @@ impl<'r> HostCore<'r> {
         }
     }
 
+    /// Runs [`HostCore::run_interrupts`] on a thread of `scope`. Dropping the returned
+    /// guard stops delivery, also when the scope unwinds from a panic, so the scope can
+    /// join instead of waiting forever on a delivery thread.
+    pub fn spawn_interrupts<'scope, 'env>(
+        &'env self,
+        scope: &'scope std::thread::Scope<'scope, 'env>,
+        isr: impl Fn() + Send + 'env,
+    ) -> InterruptDelivery<'env, 'r> {
+        scope.spawn(move || self.run_interrupts(isr));
+        InterruptDelivery { core: self }
+    }
+
     /// Makes [`HostCore::run_interrupts`] return.
     pub fn stop_interrupts(&self) {
         self.stop.store(true, Ordering::SeqCst);
@@ -110,6 +122,18 @@ impl<'r> HostCore<'r> {
         // Also release a delivery loop parked on a masked line (it then sees `stop`).
         self.enabled.store(1, Ordering::SeqCst);
         let _ = futex::wake(&self.enabled, futex::Flags::PRIVATE, u32::MAX);
+    }
+}
+
+/// Interrupt delivery started by [`HostCore::spawn_interrupts`]; stops it when dropped.
+#[must_use = "dropping the guard stops interrupt delivery at once"]
+pub struct InterruptDelivery<'c, 'r> {
+    core: &'c HostCore<'r>,
+}
+
+impl Drop for InterruptDelivery<'_, '_> {
+    fn drop(&mut self) {
+        self.core.stop_interrupts();
     }
 }
 

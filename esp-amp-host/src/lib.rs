@@ -31,17 +31,16 @@
 //! let on_irq = |_id: SwIntrId| { hits.fetch_add(1, Ordering::SeqCst); };
 //! sub_sw.add_handler(SwIntrId::user(2).unwrap(), &on_irq).unwrap();
 //! std::thread::scope(|s| {
-//!     s.spawn(|| sub_core.run_interrupts(|| { sub_sw.isr(); }));
+//!     let _irq = sub_core.spawn_interrupts(s, || { sub_sw.isr(); }); // stops when dropped
 //!     main_sw.trigger(SwIntrId::user(2).unwrap());
 //!     while hits.load(Ordering::SeqCst) == 0 { std::thread::yield_now(); }
-//!     sub_core.stop_interrupts();
 //! });
 //! ```
 
 pub mod core;
 pub mod region;
 
-pub use crate::core::{HostCore, Side};
+pub use crate::core::{HostCore, InterruptDelivery, Side};
 pub use crate::region::{HostLayout, HostRegion, ENV_REGION_PATH};
 
 use std::io;

@@ -44,19 +44,9 @@ fn cross_process_events_100k_each_way() {
 
     let (mut sent, mut received) = (0u32, 0u32);
     std::thread::scope(|s| {
-        s.spawn(|| {
-            core.run_interrupts(|| {
-                sw.isr();
-            })
+        let _irq = core.spawn_interrupts(s, || {
+            sw.isr();
         });
-        // Stop delivery even if an assertion below fails, so the test fails instead of hanging.
-        struct StopOnDrop<'a, 'r>(&'a HostCore<'r>);
-        impl Drop for StopOnDrop<'_, '_> {
-            fn drop(&mut self) {
-                self.0.stop_interrupts();
-            }
-        }
-        let _stop = StopOnDrop(&core);
         let (tx, rx) = (defaults.outgoing::<MainCore>(), defaults.incoming::<MainCore>());
         for i in 0..ROUNDS {
             events.notify(&tx, bit(i));
@@ -97,10 +87,8 @@ fn subcore_process() {
     let (tx, rx): (Event<'_>, Event<'_>) = (defaults.outgoing::<SubCore>(), defaults.incoming::<SubCore>());
     let (mut received, mut sent) = (0u32, 0u32);
     std::thread::scope(|s| {
-        s.spawn(|| {
-            core.run_interrupts(|| {
-                sw.isr();
-            })
+        let _irq = core.spawn_interrupts(s, || {
+            sw.isr();
         });
         for i in 0..ROUNDS {
             let got =
@@ -110,7 +98,6 @@ fn subcore_process() {
             events.notify(&tx, bit(i));
             sent += 1;
         }
-        core.stop_interrupts();
     });
     let w = |i: u32, v: u32| result.shm().write_u32(result.addr() + 4 * i, v).unwrap();
     w(0, received);

@@ -39,17 +39,6 @@ fn block_on<F: Future>(f: F) -> F::Output {
     }
 }
 
-/// Stops the delivery threads when dropped, so a failing assertion inside a thread scope
-/// fails the test instead of hanging it.
-struct StopOnDrop<'a, 'r>(&'a [&'a HostCore<'r>]);
-impl Drop for StopOnDrop<'_, '_> {
-    fn drop(&mut self) {
-        for core in self.0 {
-            core.stop_interrupts();
-        }
-    }
-}
-
 fn wait_until(cond: impl Fn() -> bool) {
     let start = std::time::Instant::now();
     while !cond() {
@@ -79,16 +68,11 @@ fn sw_intr_both_ways_and_masking() {
         main.add_handler(SwIntrId::user(n + 4).unwrap(), &on_main).unwrap();
     }
     std::thread::scope(|s| {
-        let _stop = StopOnDrop(&[&mc, &sc]);
-        s.spawn(|| {
-            mc.run_interrupts(|| {
-                main.isr();
-            })
+        let _main_irq = mc.spawn_interrupts(s, || {
+            main.isr();
         });
-        s.spawn(|| {
-            sc.run_interrupts(|| {
-                sub.isr();
-            })
+        let _sub_irq = sc.spawn_interrupts(s, || {
+            sub.isr();
         });
         for round in 1..=16u32 {
             for n in 0..4 {
@@ -125,16 +109,11 @@ fn event_wait_all_any_timeout_and_async() {
     sub.add_handler(SwIntrId::EVENT, &sub_events).unwrap();
     main.add_handler(SwIntrId::EVENT, &main_events).unwrap();
     std::thread::scope(|s| {
-        let _stop = StopOnDrop(&[&mc, &sc]);
-        s.spawn(|| {
-            mc.run_interrupts(|| {
-                main.isr();
-            })
+        let _main_irq = mc.spawn_interrupts(s, || {
+            main.isr();
         });
-        s.spawn(|| {
-            sc.run_interrupts(|| {
-                sub.isr();
-            })
+        let _sub_irq = sc.spawn_interrupts(s, || {
+            sub.isr();
         });
         // Timeout: strictly more than the timeout must pass; the observed bits come back.
         main_events.notify(&ev.main, 0b001);

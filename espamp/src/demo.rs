@@ -86,10 +86,8 @@ pub fn run_maincore(chip: Chip) -> Result<()> {
     let ack = |bit: u32| events.wait(&acks, bit, WaitFor::All, true, STEP_TIMEOUT).is_ok();
 
     std::thread::scope(|s| {
-        s.spawn(|| {
-            core.run_interrupts(|| {
-                sw.isr();
-            })
+        let _irq = core.spawn_interrupts(s, || {
+            sw.isr();
         });
 
         main_log!("");
@@ -121,7 +119,6 @@ pub fn run_maincore(chip: Chip) -> Result<()> {
         main_log!("");
         main_log!("step 4: timeout: the subcore waits 200 ms for 0x10, which never comes");
         check(ack(ACK_TIMEOUT), "subcore's wait timed out as expected", &failures);
-        core.stop_interrupts();
     });
 
     let status = child.wait()?;
@@ -188,10 +185,8 @@ pub fn run_subcore() -> Result<()> {
     let (rx, tx) = (ev.incoming::<SubCore>(), ev.outgoing::<SubCore>());
 
     std::thread::scope(|s| {
-        s.spawn(|| {
-            core.run_interrupts(|| {
-                sw.isr();
-            })
+        let _irq = core.spawn_interrupts(s, || {
+            sw.isr();
         });
         let start = Instant::now();
         while handled.load(Ordering::SeqCst) < 4 && start.elapsed() < Duration::from_secs(5) {
@@ -222,7 +217,6 @@ pub fn run_subcore() -> Result<()> {
             ),
         }
         events.notify(&tx, ACK_TIMEOUT);
-        core.stop_interrupts();
     });
     let w = |i: u32, v: u32| stats.shm().write_u32(stats.addr() + 4 * i, v);
     w(0, core.raised_count())?;
