@@ -10,6 +10,9 @@
 //! - [`sys_info`]: the shared-memory directory (id → block);
 //! - [`sw_intr`]: 32 software interrupts per direction over one hardware line;
 //! - [`event`]: 32-bit event words with notify / wait (all, any, clear, timeout, async);
+//! - [`queue`]: the single-producer single-consumer packed virtqueue, zero-copy guards;
+//! - [`rpmsg`]: endpoints over a queue pair, copy and zero-copy, callback or mailbox;
+//! - [`signal`]: waking async receivers from a software interrupt;
 //! - [`port`]: the traits a port implements (interrupt line, time, idling).
 //!
 //! The peer core is never trusted: every address, length and id read from shared memory
@@ -19,8 +22,11 @@
 pub mod event;
 pub mod layout;
 pub mod port;
+pub mod queue;
 pub mod role;
+pub mod rpmsg;
 pub mod shm;
+pub mod signal;
 pub mod sw_intr;
 pub mod sys_info;
 pub mod word;

@@ -8,7 +8,7 @@
 
 use core::marker::PhantomData;
 use core::ptr::NonNull;
-use core::sync::atomic::AtomicU32;
+use core::sync::atomic::{AtomicU16, AtomicU32};
 
 #[cfg(target_endian = "big")]
 compile_error!("esp-amp shared memory is little-endian; big-endian hosts are not supported");
@@ -170,6 +170,14 @@ impl<'r> Shm<'r> {
         // `from_raw`); the region is only accessed atomically or volatilely, so handing
         // out a shared `&AtomicU32` cannot alias a non-atomic Rust reference.
         Ok(unsafe { AtomicU32::from_ptr(p.cast()) })
+    }
+
+    /// The 16-bit atomic halfword at `addr` (2-byte aligned, inside the region).
+    pub fn atomic_u16(&self, addr: u32) -> Result<&'r AtomicU16, ShmError> {
+        let p = self.local_ptr(addr, 2, 2)?;
+        // SAFETY: as for `atomic_u32`: in bounds, aligned, valid for `'r`, and the region
+        // is only ever accessed atomically or volatilely.
+        Ok(unsafe { AtomicU16::from_ptr(p.cast()) })
     }
 
     /// Volatile little-endian `u32` read.

@@ -1,98 +1,15 @@
 //! Byte compatibility with the golden images produced by ESP-AMP C
 //! (`../shared/compat/esp-amp-c`, see its README and manifest.json).
 
-use std::path::PathBuf;
+mod common;
 
+use common::*;
 use esp_amp::event::{DefaultEvents, Events};
-use esp_amp::layout::{AmpConfig, Chip, MemoryLayout};
-use esp_amp::port::{InterruptLine, Platform};
-use esp_amp::shm::Shm;
+use esp_amp::queue::{Consumer, Producer, QueueError, QueueSpec};
+use esp_amp::rpmsg::{Inbound, Receiver, Rpmsg};
 use esp_amp::sw_intr::{SwIntr, SwIntrId};
 use esp_amp::sys_info::{Pool, SysInfo, SysInfoAllocator, SysInfoError, SysInfoId};
 use esp_amp::{MainCore, SubCore};
-
-const BASE: u32 = 0x4087_A560;
-const LEN: usize = 16384;
-
-fn compat_dir() -> PathBuf {
-    std::env::var_os("ESP_AMP_COMPAT_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../shared/compat/esp-amp-c"))
-}
-
-fn golden(name: &str) -> Vec<u8> {
-    let path = compat_dir().join(name);
-    let bytes = std::fs::read(&path).unwrap_or_else(|e| {
-        panic!(
-            "cannot read golden image {} ({e}); set ESP_AMP_COMPAT_DIR to the compat/esp-amp-c folder",
-            path.display()
-        )
-    });
-    assert_eq!(bytes.len(), LEN);
-    bytes
-}
-
-/// A zeroed, 4-byte aligned C6 shared region.
-struct Region(Vec<u32>);
-
-impl Region {
-    fn zeroed() -> Self {
-        Region(vec![0; LEN / 4])
-    }
-    fn from_bytes(bytes: &[u8]) -> Self {
-        let mut r = Self::zeroed();
-        for (w, c) in r.0.iter_mut().zip(bytes.chunks_exact(4)) {
-            *w = u32::from_le_bytes(c.try_into().unwrap());
-        }
-        r
-    }
-    fn shm(&mut self) -> Shm<'_> {
-        // SAFETY: the vector is 4-byte aligned, LEN bytes long and outlives the handle.
-        unsafe { Shm::from_raw(self.0.as_mut_ptr().cast(), BASE, LEN as u32) }
-    }
-    fn bytes(&self) -> Vec<u8> {
-        self.0.iter().flat_map(|w| w.to_le_bytes()).collect()
-    }
-}
-
-fn pool(shm: Shm<'_>) -> Shm<'_> {
-    let layout = MemoryLayout::new(Chip::Esp32C6, &AmpConfig::default_for(Chip::Esp32C6)).unwrap();
-    assert_eq!(layout.shared.start, BASE);
-    shm.slice(layout.sys_info_pool.start, layout.sys_info_pool.len()).unwrap()
-}
-
-fn assert_same(produced: &[u8], expected: &[u8]) {
-    if let Some(i) = produced.iter().zip(expected).position(|(a, b)| a != b) {
-        panic!(
-            "first difference at offset 0x{i:04x} (device 0x{:08x}): produced {:02x?}, golden {:02x?}",
-            BASE as usize + i,
-            &produced[i..(i + 16).min(LEN)],
-            &expected[i..(i + 16).min(LEN)]
-        );
-    }
-}
-
-/// A line that records nothing: the golden images were made in polling mode.
-struct Polling;
-impl InterruptLine for Polling {
-    fn raise(&self) {}
-    fn clear(&self) {}
-    fn enable(&self) {}
-    fn disable(&self) {}
-}
-struct NoClock;
-impl Platform for NoClock {
-    fn now_ms(&self) -> u32 {
-        0
-    }
-    fn delay_us(&self, _: u32) {}
-    fn interrupts_enable(&self) {}
-    fn interrupts_disable(&self) {}
-    fn irq_epoch(&self) -> u32 {
-        0
-    }
-    fn wait_irq(&self, _: u32, _: Option<u32>) {}
-}
 
 fn sysinfo_entries() -> [(u16, Vec<u8>); 3] {
     [(0x0001, (0xA0..=0xB3).collect()), (0x0002, vec![1, 2, 3]), (0x0010, (0..64).collect())]
@@ -100,7 +17,7 @@ fn sysinfo_entries() -> [(u16, Vec<u8>); 3] {
 
 #[test]
 fn produce_sysinfo_bin() {
-    let mut region = Region::zeroed();
+    let region = Region::zeroed();
     let shm = region.shm();
     let mut sys = SysInfoAllocator::init(pool(shm), None).unwrap();
     for (id, payload) in sysinfo_entries() {
@@ -113,7 +30,7 @@ fn produce_sysinfo_bin() {
 
 #[test]
 fn consume_sysinfo_bin() {
-    let mut region = Region::from_bytes(&golden("sysinfo.bin"));
+    let region = Region::from_bytes(&golden("sysinfo.bin"));
     let shm = region.shm();
     let info = SysInfo::attach(pool(shm), None);
     let found: Vec<_> = info.entries(Pool::Hp).unwrap().map(|e| e.unwrap()).collect();
@@ -131,7 +48,7 @@ fn consume_sysinfo_bin() {
 
 #[test]
 fn produce_event_swintr_bin() {
-    let mut region = Region::zeroed();
+    let region = Region::zeroed();
     let shm = region.shm();
     let mut sys = SysInfoAllocator::init(pool(shm), None).unwrap();
     let header = shm.slice(BASE, 0x20).unwrap();
@@ -149,7 +66,7 @@ fn produce_event_swintr_bin() {
 
 #[test]
 fn consume_event_swintr_bin() {
-    let mut region = Region::from_bytes(&golden("event_swintr.bin"));
+    let region = Region::from_bytes(&golden("event_swintr.bin"));
     let shm = region.shm();
     let info = SysInfo::attach(pool(shm), None);
     let entries: Vec<_> = info.entries(Pool::Hp).unwrap().map(|e| e.unwrap()).collect();
@@ -170,4 +87,139 @@ fn consume_event_swintr_bin() {
     assert_eq!(sub_sw.isr(), (1 << 30) | (1 << 3));
     assert_eq!(*seen.lock().unwrap(), [3, 30]);
     assert_eq!(main_sw.pending(), (1 << 30) | (1 << 7));
+}
+
+// ---- queue (spec §5) ----------------------------------------------------------------
+
+const QUEUE_ID: SysInfoId = SysInfoId(0x0100);
+
+/// Item `i` of the queue scenario: its length and its 16 bytes.
+fn queue_item(i: usize) -> (usize, [u8; 16]) {
+    let mut bytes = [0x11 * (i % 15 + 1) as u8; 16];
+    bytes[0] = i as u8;
+    (5 + i % 8, bytes)
+}
+
+fn send_item(tx: &Producer<'_>, i: usize) -> Result<(), QueueError> {
+    let (len, bytes) = queue_item(i);
+    let mut buf = tx.alloc()?;
+    buf.copy_from_slice(&bytes);
+    buf.send(len)
+}
+
+#[test]
+fn produce_queue_images() {
+    let region = Region::zeroed();
+    let shm = region.shm();
+    let mut sys = SysInfoAllocator::init(pool(shm), None).unwrap();
+    let rx: Consumer<'_> = Consumer::create(&mut sys, QUEUE_ID, QueueSpec::new(8, 16).unwrap()).unwrap();
+    assert_same(&region.bytes(), &golden("queue_init.bin"));
+
+    let tx: Producer<'_> = Producer::attach(&sys.info(), QUEUE_ID).unwrap();
+    for i in 0..3 {
+        send_item(&tx, i).unwrap();
+    }
+    assert_same(&region.bytes(), &golden("queue_sent3.bin"));
+
+    for _ in 0..2 {
+        drop(rx.try_recv().unwrap());
+    }
+    assert_same(&region.bytes(), &golden("queue_recv2.bin"));
+
+    let mut i = 3;
+    while send_item(&tx, i).is_ok() {
+        i += 1;
+    }
+    assert_eq!(i, 10, "the ring takes 7 more items before it is full");
+    assert_same(&region.bytes(), &golden("queue_wrapped.bin"));
+    assert_eq!((tx.faults(), rx.faults()), (0, 0));
+}
+
+#[test]
+fn consume_queue_sent3_bin() {
+    let region = Region::from_bytes(&golden("queue_sent3.bin"));
+    let shm = region.shm();
+    let info = SysInfo::attach(pool(shm), None);
+    let rx: Consumer<'_> = Consumer::attach(&info, QUEUE_ID).unwrap();
+    assert_eq!((rx.len(), rx.item_size()), (8, 16));
+    for i in 0..3 {
+        let (len, bytes) = queue_item(i);
+        let buf = rx.try_recv().unwrap();
+        assert_eq!(&buf[..], &bytes[..len]);
+    }
+    assert_eq!(rx.try_recv().err(), Some(QueueError::Empty));
+    assert_eq!(rx.faults(), 0);
+}
+
+// ---- RPMsg (spec §6) ----------------------------------------------------------------
+
+#[test]
+fn produce_rpmsg_images() {
+    let region = Region::zeroed();
+    let shm = region.shm();
+    let header = shm.slice(BASE, 0x20).unwrap();
+    let mut sys = SysInfoAllocator::init(pool(shm), None).unwrap();
+    let main_sw: SwIntr<'_, MainCore, _> = SwIntr::init(header, Polling).unwrap();
+    DefaultEvents::create(&mut sys).unwrap();
+    let mut main: Rpmsg<'_, MainCore> = Rpmsg::create(&mut sys, QueueSpec::new(4, 32).unwrap()).unwrap();
+    main.notify_with(&main_sw);
+    assert_same(&region.bytes(), &golden("rpmsg_init.bin"));
+
+    let ep2 = main.create_endpoint(2, Receiver::Mailbox).unwrap();
+    main.send(ep2, 1, b"hello").unwrap();
+    let mut msg = main.alloc().unwrap();
+    msg[..10].copy_from_slice(b"0123456789");
+    msg.send(ep2, 3, 10).unwrap();
+    assert_same(&region.bytes(), &golden("rpmsg_main_sent.bin"));
+
+    let sub_sw: SwIntr<'_, SubCore, _> = SwIntr::attach(header, Polling).unwrap();
+    let mut sub: Rpmsg<'_, SubCore> = Rpmsg::attach(&SysInfo::attach(pool(shm), None)).unwrap();
+    sub.notify_with(&sub_sw);
+    let seen = std::sync::Mutex::new(Vec::new());
+    let on_ep1 = |m: Inbound<'_>| seen.lock().unwrap().push((m.src, m.dst, m.data.to_vec()));
+    let ep1 = sub.create_endpoint(1, Receiver::Callback(&on_ep1)).unwrap();
+    let ep3 = sub.create_endpoint(3, Receiver::Mailbox).unwrap();
+    let kept = sub.try_recv(ep3).unwrap();
+    assert_eq!((kept.src(), &kept[..]), (2, &b"0123456789"[..]));
+    assert_eq!(*seen.lock().unwrap(), [(2, 1, b"hello".to_vec())]);
+    assert_same(&region.bytes(), &golden("rpmsg_sub_recv.bin"));
+
+    sub.send(ep1, 2, b"pong!").unwrap();
+    assert_same(&region.bytes(), &golden("rpmsg_sub_sent.bin"));
+
+    let pong = main.try_recv(ep2).unwrap();
+    assert_eq!((pong.src(), &pong[..]), (1, &b"pong!"[..]));
+    drop(pong);
+    assert_same(&region.bytes(), &golden("rpmsg_main_recv.bin"));
+    drop(kept);
+    assert_eq!(main.stats().queue_faults + sub.stats().queue_faults, 0);
+}
+
+#[test]
+fn rust_subcore_consumes_rpmsg_main_sent_bin() {
+    let region = Region::from_bytes(&golden("rpmsg_main_sent.bin"));
+    let shm = region.shm();
+    let sub: Rpmsg<'_, SubCore> = Rpmsg::attach(&SysInfo::attach(pool(shm), None)).unwrap();
+    assert_eq!(sub.max_payload(), 24);
+    let ep1 = sub.create_endpoint(1, Receiver::Mailbox).unwrap();
+    let ep3 = sub.create_endpoint(3, Receiver::Mailbox).unwrap();
+    let hello = sub.try_recv(ep1).unwrap();
+    assert_eq!((hello.src(), hello.dst(), &hello[..]), (2, 1, &b"hello"[..]));
+    let digits = sub.try_recv(ep3).unwrap();
+    assert_eq!((digits.src(), digits.len(), &digits[..]), (2, 10, &b"0123456789"[..]));
+    assert!(sub.try_recv(ep1).is_none());
+    let stats = sub.stats();
+    assert_eq!((stats.delivered, stats.dropped_unknown, stats.queue_faults), (2, 0, 0));
+}
+
+#[test]
+fn rust_maincore_consumes_rpmsg_sub_sent_bin() {
+    let region = Region::from_bytes(&golden("rpmsg_sub_sent.bin"));
+    let shm = region.shm();
+    let main: Rpmsg<'_, MainCore> = Rpmsg::attach(&SysInfo::attach(pool(shm), None)).unwrap();
+    let ep2 = main.create_endpoint(2, Receiver::Mailbox).unwrap();
+    let pong = main.try_recv(ep2).unwrap();
+    assert_eq!((pong.src(), &pong[..]), (1, &b"pong!"[..]));
+    drop(pong);
+    assert!(main.try_recv(ep2).is_none());
 }

@@ -1,0 +1,782 @@
+//! The single-producer single-consumer packed virtqueue (spec §5), zero-copy.
+//!
+//! Shared layout (byte-compatible with ESP-AMP C): a 12-byte configuration
+//! `{len: u16, item_size: u16, queue_buffer: u32, queue_desc: u32}`, `len` descriptors
+//! `{addr: u32, len: u16, flags: u16}` and `len` buffers of `item_size` bytes.
+//!
+//! The two ends are different types. A [`Producer`] hands out [`TxBuf`] guards: write into
+//! the buffer, then [`TxBuf::send`] it; a guard dropped unsent is kept for the next
+//! [`Producer::alloc`], so no slot is ever lost. A [`Consumer`] hands out [`RxBuf`] guards
+//! that give the buffer back to the producer when dropped, in any order. A sent buffer is
+//! gone from the producer's hands (`send` takes the guard by value):
+//!
+//! ```compile_fail
+//! # fn f(p: &esp_amp::queue::Producer<'_>) {
+//! let mut buf = p.alloc().unwrap();
+//! buf.send(0).unwrap();
+//! buf[0] = 1; // error: `buf` was moved by `send`
+//! # }
+//! ```
+//!
+//! and a consumer cannot send:
+//!
+//! ```compile_fail
+//! # fn f(c: &esp_amp::queue::Consumer<'_>) {
+//! let buf = c.alloc(); // error: no method `alloc` on `Consumer`
+//! # }
+//! ```
+//!
+//! Everything the peer writes is checked: a descriptor must name one of this queue's
+//! buffers (inside its buffer area, on an item boundary, not already held here) with a
+//! length of at most `item_size`. Anything else is consumed, counted
+//! ([`Producer::faults`], [`Consumer::faults`]) and returned as [`QueueError::Peer`].
+//!
+//! ```
+//! use esp_amp::queue::{Consumer, Placement, Producer, QueueSpec};
+//! use esp_amp::shm::Shm;
+//! use esp_amp::sys_info::{SysInfoAllocator, SysInfoId};
+//! let mut mem = [0u32; 128];
+//! // SAFETY: `mem` is aligned, valid and outlives `pool`.
+//! let pool = unsafe { Shm::from_raw(mem.as_mut_ptr().cast(), 0x4087_A580, 512) };
+//! let mut sys = SysInfoAllocator::init(pool, None).unwrap();
+//! let spec = QueueSpec::new(4, 16).unwrap();
+//! // Maincore: creates the queue and is its consumer.
+//! let rx: Consumer = Consumer::create(&mut sys, SysInfoId(0x100), spec).unwrap();
+//! // Subcore: finds it and produces.
+//! let tx: Producer = Producer::attach(&sys.info(), SysInfoId(0x100)).unwrap();
+//! let mut buf = tx.alloc().unwrap();
+//! buf[..5].copy_from_slice(b"hello");
+//! buf.send(5).unwrap();
+//! let got = rx.try_recv().unwrap();
+//! assert_eq!(&got[..], b"hello");
+//! drop(got); // back to the producer
+//! ```
+
+pub(crate) mod ring;
+
+use core::future::poll_fn;
+use core::marker::PhantomData;
+use core::ops::{Deref, DerefMut};
+use core::ptr::NonNull;
+use core::sync::atomic::{AtomicU16, AtomicU32, Ordering};
+use core::task::Poll;
+
+pub use ring::PeerFault;
+use ring::{DescTable, Geometry, Ring, RingError};
+
+use crate::event::Trigger;
+use crate::port::Platform;
+use crate::shm::{round_up4, Shm, ShmError};
+use crate::signal::IrqSignal;
+use crate::sw_intr::SwIntrId;
+use crate::sys_info::{Pool, SysInfo, SysInfoAllocator, SysInfoError, SysInfoId};
+
+/// Size of the shared queue configuration.
+pub const CONF_SIZE: u32 = 12;
+/// Size of one descriptor.
+pub const DESC_SIZE: u32 = 8;
+/// Largest queue length C accepts (before the SysInfo `u16` size limit).
+pub const MAX_LEN: u32 = 32768;
+
+/// Queue failures.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum QueueError {
+    /// Length 0 or above 32768, or an item size that rounds to 0 or past 65532.
+    InvalidSpec { len: u32, item_size: u32 },
+    /// The SysInfo block would exceed 65535 bytes (C silently truncates it).
+    BlockTooLarge { bytes: u32 },
+    /// The queue has more buffers than this end's `CAP` can track.
+    TooLong { len: u16, capacity: usize },
+    /// The shared configuration read at attach is unusable.
+    BadConf(ConfFault),
+    /// A SysInfo lookup or allocation failed.
+    SysInfo(SysInfoError),
+    /// Producer: every buffer is in use.
+    Full,
+    /// Consumer: nothing to receive.
+    Empty,
+    /// `len` is larger than the item size `max`.
+    TooLarge { len: usize, max: usize },
+    /// A blocking call gave up.
+    Timeout,
+    /// The peer wrote garbage into the next slot; it was consumed and counted.
+    Peer(PeerFault),
+}
+
+/// What is wrong with a shared queue configuration.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ConfFault {
+    /// `len` is 0 or not a power of two.
+    BadLen(u16),
+    /// `item_size` is 0 or not a multiple of 4.
+    BadItemSize(u16),
+    /// The descriptor table is not inside the queue's SysInfo block (HP or RTC).
+    DescOutside(u32),
+    /// The buffer area is not inside the queue's SysInfo block.
+    BuffersOutside(u32),
+    /// Configuration, descriptors and buffers (of this or a paired queue) overlap.
+    Overlap,
+    /// The configuration itself is not readable.
+    Unreadable(ShmError),
+}
+
+impl core::fmt::Display for QueueError {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        match *self {
+            QueueError::InvalidSpec { len, item_size } => {
+                write!(f, "invalid queue: length {len} (1..=32768), item size {item_size} (1..=65532)")
+            }
+            QueueError::BlockTooLarge { bytes } => {
+                write!(f, "queue needs {bytes} bytes, more than a SysInfo block can hold (65535)")
+            }
+            QueueError::TooLong { len, capacity } => {
+                write!(f, "queue has {len} buffers but this end tracks at most {capacity} (raise CAP)")
+            }
+            QueueError::BadConf(c) => write!(f, "bad shared queue configuration: {c:?}"),
+            QueueError::SysInfo(e) => write!(f, "{e}"),
+            QueueError::Full => f.write_str("queue full"),
+            QueueError::Empty => f.write_str("queue empty"),
+            QueueError::TooLarge { len, max } => write!(f, "{len} bytes exceed the item size {max}"),
+            QueueError::Timeout => f.write_str("timed out"),
+            QueueError::Peer(p) => write!(f, "peer fault: {p}"),
+        }
+    }
+}
+
+impl core::error::Error for QueueError {}
+
+impl From<SysInfoError> for QueueError {
+    fn from(e: SysInfoError) -> Self {
+        QueueError::SysInfo(e)
+    }
+}
+
+impl From<RingError> for QueueError {
+    fn from(e: RingError) -> Self {
+        match e {
+            RingError::Empty => QueueError::Empty,
+            RingError::Peer(p) => QueueError::Peer(p),
+        }
+    }
+}
+
+/// Length and item size after C's rounding (spec §5.2).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct QueueSpec {
+    len: u16,
+    item_size: u16,
+}
+
+/// Where the maincore puts a queue it produces into.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Placement {
+    /// Configuration, descriptors and buffers in one HP block.
+    #[default]
+    Normal,
+    /// The light-sleep placement: descriptors in an RTC block with the same id, so the
+    /// LP core can look at them while HP RAM sleeps (LP-core chips only).
+    DescriptorsInRtc,
+}
+
+impl QueueSpec {
+    /// Rounds `len` up to a power of two and `item_size` up to a multiple of 4.
+    ///
+    /// ```
+    /// use esp_amp::queue::QueueSpec;
+    /// let s = QueueSpec::new(5, 13).unwrap();
+    /// assert_eq!((s.len(), s.item_size()), (8, 16));
+    /// assert!(QueueSpec::new(0, 16).is_err());
+    /// ```
+    pub fn new(len: u32, item_size: u32) -> Result<Self, QueueError> {
+        let bad = QueueError::InvalidSpec { len, item_size };
+        if len == 0 || len > MAX_LEN {
+            return Err(bad);
+        }
+        let s = round_up4(item_size).filter(|&s| s != 0 && s <= 0xFFFC).ok_or(bad)?;
+        Ok(QueueSpec { len: len.next_power_of_two() as u16, item_size: s as u16 })
+    }
+
+    /// Number of buffers (a power of two).
+    pub fn len(&self) -> u16 {
+        self.len
+    }
+
+    /// Always `false`: a queue has at least one buffer.
+    pub fn is_empty(&self) -> bool {
+        false
+    }
+
+    /// Bytes per buffer (a multiple of 4).
+    pub fn item_size(&self) -> u16 {
+        self.item_size
+    }
+
+    fn desc_bytes(&self) -> u32 {
+        DESC_SIZE * u32::from(self.len)
+    }
+
+    fn buf_bytes(&self) -> u32 {
+        u32::from(self.item_size) * u32::from(self.len)
+    }
+
+    /// Bytes of the HP block and of the RTC block (0 for [`Placement::Normal`]).
+    pub fn block_sizes(&self, placement: Placement) -> Result<(u16, u16), QueueError> {
+        let (hp, rtc) = match placement {
+            Placement::Normal => (CONF_SIZE + self.desc_bytes() + self.buf_bytes(), 0),
+            Placement::DescriptorsInRtc => (CONF_SIZE + self.buf_bytes(), self.desc_bytes()),
+        };
+        let fit = |b: u32| u16::try_from(b).map_err(|_| QueueError::BlockTooLarge { bytes: b });
+        Ok((fit(hp)?, fit(rtc)?))
+    }
+}
+
+/// A half-open device address range, for overlap checks.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Span {
+    start: u32,
+    end: u32,
+}
+
+impl Span {
+    pub(crate) fn new(start: u32, len: u32) -> Option<Self> {
+        Some(Span { start, end: start.checked_add(len)? })
+    }
+    pub(crate) fn disjoint(spans: &[Span]) -> bool {
+        spans.iter().enumerate().all(|(i, a)| spans[i + 1..].iter().all(|b| a.end <= b.start || b.end <= a.start))
+    }
+}
+
+/// Writes a queue's configuration and initial descriptors (spec §5.1): what
+/// `queue_main_init` does once the blocks exist. Buffers are not cleared.
+pub(crate) fn write_queue(
+    conf: Shm<'_>,
+    conf_addr: u32,
+    descs: Shm<'_>,
+    desc_addr: u32,
+    buf_addr: u32,
+    spec: QueueSpec,
+) -> Result<(), ShmError> {
+    conf.write_u16(conf_addr, spec.len)?;
+    conf.write_u16(conf_addr + 2, spec.item_size)?;
+    conf.write_u32(conf_addr + 4, buf_addr)?;
+    conf.write_u32(conf_addr + 8, desc_addr)?;
+    for i in 0..u32::from(spec.len) {
+        let d = desc_addr + i * DESC_SIZE;
+        descs.write_u32(d, buf_addr + i * u32::from(spec.item_size))?;
+        descs.write_u16(d + 4, spec.item_size)?;
+        descs.write_u16(d + 6, 0)?;
+    }
+    Ok(())
+}
+
+/// A validated view of one queue in shared memory.
+pub(crate) struct Attached<'r> {
+    pub descs: ShmDescs<'r>,
+    pub geo: Geometry,
+    pub bufs: NonNull<u8>,
+    /// Configuration, descriptors, buffers (device addresses), for cross-queue overlap
+    /// checks.
+    pub spans: [Span; 3],
+}
+
+/// Reads and checks the configuration at `conf_addr` inside `block` (the queue's HP
+/// SysInfo block); descriptors may instead be in `rtc` (its RTC block), as the C subcore
+/// follows `queue_desc` wherever it points.
+pub(crate) fn attach_queue<'r>(
+    block: Shm<'r>,
+    conf_addr: u32,
+    rtc: Option<Shm<'r>>,
+    cap: usize,
+) -> Result<Attached<'r>, QueueError> {
+    let bad = |f| QueueError::BadConf(f);
+    let rd = |e| bad(ConfFault::Unreadable(e));
+    let n = block.read_u16(conf_addr).map_err(rd)?;
+    let s = block.read_u16(conf_addr + 2).map_err(rd)?;
+    let buf_addr = block.read_u32(conf_addr + 4).map_err(rd)?;
+    let desc_addr = block.read_u32(conf_addr + 8).map_err(rd)?;
+    if !n.is_power_of_two() {
+        return Err(bad(ConfFault::BadLen(n)));
+    }
+    if s == 0 || s % 4 != 0 {
+        return Err(bad(ConfFault::BadItemSize(s)));
+    }
+    if usize::from(n) > cap {
+        return Err(QueueError::TooLong { len: n, capacity: cap });
+    }
+    let desc_bytes = DESC_SIZE * u32::from(n);
+    let buf_bytes = u32::from(s) * u32::from(n);
+    let desc_shm = if block.contains(desc_addr, desc_bytes) {
+        block
+    } else {
+        rtc.filter(|r| r.contains(desc_addr, desc_bytes)).ok_or(bad(ConfFault::DescOutside(desc_addr)))?
+    };
+    let descs = desc_shm.local_ptr(desc_addr, desc_bytes, 4).map_err(|_| bad(ConfFault::DescOutside(desc_addr)))?;
+    let bufs = block.local_ptr(buf_addr, buf_bytes, 4).map_err(|_| bad(ConfFault::BuffersOutside(buf_addr)))?;
+    // Spans cannot overflow: each lies inside a region whose end fits in u32.
+    let spans = [
+        Span::new(conf_addr, CONF_SIZE).ok_or(bad(ConfFault::Overlap))?,
+        Span::new(desc_addr, desc_bytes).ok_or(bad(ConfFault::Overlap))?,
+        Span::new(buf_addr, buf_bytes).ok_or(bad(ConfFault::Overlap))?,
+    ];
+    // Descriptors are written atomically while buffers are handed out as slices: the two
+    // must never alias.
+    if !Span::disjoint(&spans) {
+        return Err(bad(ConfFault::Overlap));
+    }
+    Ok(Attached {
+        // SAFETY: `descs` was checked above to cover `8·n` bytes, 4-byte aligned, inside a
+        // region valid for `'r`.
+        descs: unsafe { ShmDescs::new(descs) },
+        geo: Geometry { n, s, buf_base: buf_addr },
+        bufs: NonNull::new(bufs).ok_or(bad(ConfFault::BuffersOutside(buf_addr)))?,
+        spans,
+    })
+}
+
+/// The descriptor table of a queue in shared memory.
+pub(crate) struct ShmDescs<'r> {
+    base: NonNull<u8>,
+    _region: PhantomData<&'r ()>,
+}
+
+impl ShmDescs<'_> {
+    /// # Safety
+    /// `base` must be 4-byte aligned and valid for reads and writes of `8·n` bytes of
+    /// shared memory for `'r`, where `n` is the queue length used with it, and that memory
+    /// is only accessed atomically.
+    unsafe fn new(base: *mut u8) -> Self {
+        ShmDescs { base: NonNull::new(base).expect("checked non-null"), _region: PhantomData }
+    }
+
+    #[inline]
+    fn field(&self, slot: u16, off: usize) -> *mut u8 {
+        // SAFETY: `slot < n` (the ring masks it) and `off < 8`, so the result is inside
+        // the table (contract of `new`).
+        unsafe { self.base.as_ptr().add(usize::from(slot) * 8 + off) }
+    }
+
+    #[inline]
+    fn half(&self, slot: u16, off: usize) -> &AtomicU16 {
+        // SAFETY: in bounds (see `field`), 2-byte aligned (4-aligned base, even offset),
+        // shared memory accessed only atomically (contract of `new`).
+        unsafe { AtomicU16::from_ptr(self.field(slot, off).cast()) }
+    }
+
+    #[inline]
+    fn word(&self, slot: u16) -> &AtomicU32 {
+        // SAFETY: in bounds, 4-byte aligned (4-aligned base, offset 8·slot), only accessed
+        // atomically (contract of `new`).
+        unsafe { AtomicU32::from_ptr(self.field(slot, 0).cast()) }
+    }
+}
+
+impl DescTable for ShmDescs<'_> {
+    #[inline]
+    fn flags(&self, slot: u16) -> u16 {
+        u16::from_le(self.half(slot, 6).load(Ordering::Acquire))
+    }
+    #[inline]
+    fn set_flags(&self, slot: u16, flags: u16) {
+        self.half(slot, 6).store(flags.to_le(), Ordering::Release)
+    }
+    #[inline]
+    fn addr_len(&self, slot: u16) -> (u32, u16) {
+        (u32::from_le(self.word(slot).load(Ordering::Relaxed)), u16::from_le(self.half(slot, 4).load(Ordering::Relaxed)))
+    }
+    #[inline]
+    fn set_addr_len(&self, slot: u16, addr: u32, len: u16) {
+        self.word(slot).store(addr.to_le(), Ordering::Relaxed);
+        self.half(slot, 4).store(len.to_le(), Ordering::Relaxed);
+    }
+}
+
+/// State shared by both ends: the ring and the local mapping of the buffers.
+struct End<'r, const CAP: usize> {
+    ring: Ring<ShmDescs<'r>, CAP>,
+    bufs: NonNull<u8>,
+}
+
+impl<'r, const CAP: usize> End<'r, CAP> {
+    fn new(a: Attached<'r>) -> Self {
+        End { ring: Ring::new(a.descs, a.geo), bufs: a.bufs }
+    }
+
+    /// Buffer `idx` as a raw slice of `item_size` bytes.
+    #[inline]
+    fn buf(&self, idx: u16) -> *mut u8 {
+        let s = usize::from(self.ring.geometry().s);
+        // SAFETY: `idx < n` (it comes from the ring) and the buffer area of `n·s` bytes was
+        // checked at attach, so the offset stays inside it.
+        unsafe { self.bufs.as_ptr().add(usize::from(idx) * s) }
+    }
+}
+
+fn locate<'r>(info: &SysInfo<'r>, id: SysInfoId) -> Result<(Shm<'r>, Option<Shm<'r>>), QueueError> {
+    let block = info.get(id, Pool::Hp)?;
+    let rtc = info.get(id, Pool::Rtc).ok().map(|b| b.shm());
+    Ok((block.shm(), rtc))
+}
+
+fn create_blocks<'r>(
+    sys: &mut SysInfoAllocator<'r>,
+    id: SysInfoId,
+    spec: QueueSpec,
+    placement: Placement,
+) -> Result<(), QueueError> {
+    let (hp_size, rtc_size) = spec.block_sizes(placement)?;
+    let hp = sys.alloc(id, usize::from(hp_size), Pool::Hp)?;
+    let conf = hp.addr();
+    let (descs, desc_addr, buf_addr) = match placement {
+        Placement::Normal => (hp.shm(), conf + CONF_SIZE, conf + CONF_SIZE + spec.desc_bytes()),
+        Placement::DescriptorsInRtc => {
+            let rtc = sys.alloc(id, usize::from(rtc_size), Pool::Rtc)?;
+            (rtc.shm(), rtc.addr(), conf + CONF_SIZE)
+        }
+    };
+    write_queue(hp.shm(), conf, descs, desc_addr, buf_addr, spec)
+        .map_err(|e| QueueError::BadConf(ConfFault::Unreadable(e)))
+}
+
+/// The producing end of a queue. `CAP` is the longest queue it can serve (one byte of
+/// local state per buffer).
+pub struct Producer<'r, const CAP: usize = 32> {
+    end: End<'r, CAP>,
+    notify: Option<(&'r (dyn Trigger + Sync), SwIntrId)>,
+}
+
+// SAFETY: the raw pointers only name shared memory valid for `'r` that is accessed
+// through atomics or through guards tied to `&self`; the local state is plain `Cell`s,
+// which may move between threads. `Producer` is not `Sync`.
+unsafe impl<const CAP: usize> Send for Producer<'_, CAP> {}
+
+impl<'r, const CAP: usize> Producer<'r, CAP> {
+    /// Maincore as producer: allocates the queue (in `placement`) under `id` and
+    /// initialises it.
+    pub fn create(
+        sys: &mut SysInfoAllocator<'r>,
+        id: SysInfoId,
+        spec: QueueSpec,
+        placement: Placement,
+    ) -> Result<Self, QueueError> {
+        if usize::from(spec.len) > CAP {
+            return Err(QueueError::TooLong { len: spec.len, capacity: CAP });
+        }
+        create_blocks(sys, id, spec, placement)?;
+        Self::attach(&sys.info(), id)
+    }
+
+    /// Subcore as producer: finds the queue `id` and checks its configuration.
+    pub fn attach(info: &SysInfo<'r>, id: SysInfoId) -> Result<Self, QueueError> {
+        let (block, rtc) = locate(info, id)?;
+        Ok(Self::from_attached(attach_queue(block, block.device_base(), rtc, CAP)?))
+    }
+
+    pub(crate) fn from_attached(a: Attached<'r>) -> Self {
+        Producer { end: End::new(a), notify: None }
+    }
+
+    /// Interrupt-driven mode: after every send, raise software interrupt `id` on the peer
+    /// through `trigger` (the local [`crate::sw_intr::SwIntr`]).
+    pub fn notify_with(&mut self, trigger: &'r (dyn Trigger + Sync), id: SwIntrId) {
+        self.notify = Some((trigger, id));
+    }
+
+    /// Takes a free buffer (`item_size` bytes) to fill: [`QueueError::Full`] when the
+    /// consumer has not given any back yet.
+    #[inline]
+    pub fn alloc(&self) -> Result<TxBuf<'_, 'r, CAP>, QueueError> {
+        let idx = self.end.ring.alloc()?;
+        Ok(TxBuf { q: self, idx })
+    }
+
+    /// Copies `data` into a free buffer and sends it.
+    pub fn send(&self, data: &[u8]) -> Result<(), QueueError> {
+        let max = self.item_size();
+        if data.len() > max {
+            return Err(QueueError::TooLarge { len: data.len(), max });
+        }
+        let mut buf = self.alloc()?;
+        buf[..data.len()].copy_from_slice(data);
+        buf.send(data.len())
+    }
+
+    #[inline]
+    fn publish(&self, idx: u16, len: u16) {
+        self.end.ring.send(idx, len);
+        if let Some((t, id)) = self.notify {
+            t.trigger(id);
+        }
+    }
+
+    /// Bytes per buffer.
+    pub fn item_size(&self) -> usize {
+        usize::from(self.end.ring.geometry().s)
+    }
+
+    /// Number of buffers.
+    pub fn len(&self) -> usize {
+        usize::from(self.end.ring.geometry().n)
+    }
+
+    /// Always `false`: a queue has at least one buffer.
+    pub fn is_empty(&self) -> bool {
+        false
+    }
+
+    /// Peer faults seen so far.
+    pub fn faults(&self) -> u32 {
+        self.end.ring.faults()
+    }
+
+    /// The most recent peer fault.
+    pub fn last_fault(&self) -> Option<PeerFault> {
+        self.end.ring.last_fault()
+    }
+
+    /// Buffers allocated here and not yet sent (live or parked guards).
+    pub fn outstanding(&self) -> usize {
+        self.end.ring.outstanding()
+    }
+}
+
+/// A buffer allocated from a [`Producer`]. Write into it, then [`TxBuf::send`]; dropped
+/// unsent, it goes back to the producer for the next alloc.
+pub struct TxBuf<'q, 'r, const CAP: usize = 32> {
+    q: &'q Producer<'r, CAP>,
+    idx: u16,
+}
+
+impl<const CAP: usize> TxBuf<'_, '_, CAP> {
+    /// Sends the first `len` bytes. `len` above the item size fails with
+    /// [`QueueError::TooLarge`] and the buffer is kept for the next alloc.
+    #[inline]
+    pub fn send(self, len: usize) -> Result<(), QueueError> {
+        let max = self.q.item_size();
+        if len > max {
+            return Err(QueueError::TooLarge { len, max });
+        }
+        let this = core::mem::ManuallyDrop::new(self);
+        // `len <= item_size <= u16::MAX`.
+        this.q.publish(this.idx, len as u16);
+        Ok(())
+    }
+
+    /// Device address of the buffer (what goes into the descriptor).
+    pub fn device_addr(&self) -> u32 {
+        self.q.end.ring.geometry().addr_of(self.idx)
+    }
+}
+
+impl<const CAP: usize> Deref for TxBuf<'_, '_, CAP> {
+    type Target = [u8];
+    #[inline]
+    fn deref(&self) -> &[u8] {
+        // SAFETY: the buffer is inside the checked buffer area; the ring marked it `Held`
+        // for this guard alone, so no other guard aliases it, and the peer does not touch
+        // a buffer it has handed over (a peer that does can only change byte values).
+        unsafe { core::slice::from_raw_parts(self.q.end.buf(self.idx), self.q.item_size()) }
+    }
+}
+
+impl<const CAP: usize> DerefMut for TxBuf<'_, '_, CAP> {
+    #[inline]
+    fn deref_mut(&mut self) -> &mut [u8] {
+        // SAFETY: as for `deref`; `&mut self` makes this the only reference.
+        unsafe { core::slice::from_raw_parts_mut(self.q.end.buf(self.idx), self.q.item_size()) }
+    }
+}
+
+impl<const CAP: usize> Drop for TxBuf<'_, '_, CAP> {
+    fn drop(&mut self) {
+        self.q.end.ring.park(self.idx);
+    }
+}
+
+/// The consuming end of a queue.
+pub struct Consumer<'r, const CAP: usize = 32> {
+    end: End<'r, CAP>,
+}
+
+// SAFETY: as for `Producer`.
+unsafe impl<const CAP: usize> Send for Consumer<'_, CAP> {}
+
+impl<'r, const CAP: usize> Consumer<'r, CAP> {
+    /// Maincore as consumer: allocates the queue under `id` (always the normal placement,
+    /// as in C) and initialises it.
+    pub fn create(sys: &mut SysInfoAllocator<'r>, id: SysInfoId, spec: QueueSpec) -> Result<Self, QueueError> {
+        if usize::from(spec.len) > CAP {
+            return Err(QueueError::TooLong { len: spec.len, capacity: CAP });
+        }
+        create_blocks(sys, id, spec, Placement::Normal)?;
+        Self::attach(&sys.info(), id)
+    }
+
+    /// Subcore as consumer: finds the queue `id` and checks its configuration.
+    pub fn attach(info: &SysInfo<'r>, id: SysInfoId) -> Result<Self, QueueError> {
+        let (block, rtc) = locate(info, id)?;
+        Ok(Self::from_attached(attach_queue(block, block.device_base(), rtc, CAP)?))
+    }
+
+    pub(crate) fn from_attached(a: Attached<'r>) -> Self {
+        Consumer { end: End::new(a) }
+    }
+
+    /// Takes the next buffer, if any: [`QueueError::Empty`] when there is none,
+    /// [`QueueError::Peer`] when the next slot held garbage (it is skipped; call again).
+    #[inline]
+    pub fn try_recv(&self) -> Result<RxBuf<'_, 'r, CAP>, QueueError> {
+        let (idx, len) = self.end.ring.recv()?;
+        Ok(RxBuf { q: self, idx, len })
+    }
+
+    /// `true` if a buffer is waiting (nothing is taken).
+    pub fn has_data(&self) -> bool {
+        self.end.ring.has_filled()
+    }
+
+    /// Blocks until a buffer arrives or `timeout_ms` (`None` = forever) passes, sleeping
+    /// in [`Platform::wait_irq`]: the producer must notify (see
+    /// [`Producer::notify_with`]), or the wait is only cut short by other interrupts and
+    /// the timeout.
+    pub fn recv_timeout<P: Platform>(
+        &self,
+        platform: &P,
+        timeout_ms: Option<u32>,
+    ) -> Result<RxBuf<'_, 'r, CAP>, QueueError> {
+        wait_until(platform, timeout_ms, || match self.try_recv() {
+            Err(QueueError::Empty) => None,
+            other => Some(other),
+        })
+    }
+
+    /// Waits asynchronously for a buffer; `signal` must be registered as the handler of
+    /// the software interrupt the producer raises.
+    pub async fn recv<const W: usize>(&self, signal: &IrqSignal<W>) -> Result<RxBuf<'_, 'r, CAP>, QueueError> {
+        poll_fn(|cx| {
+            signal.register(cx.waker());
+            match self.try_recv() {
+                Err(QueueError::Empty) => Poll::Pending,
+                other => Poll::Ready(other),
+            }
+        })
+        .await
+    }
+
+    /// Bytes per buffer.
+    pub fn item_size(&self) -> usize {
+        usize::from(self.end.ring.geometry().s)
+    }
+
+    /// Number of buffers.
+    pub fn len(&self) -> usize {
+        usize::from(self.end.ring.geometry().n)
+    }
+
+    /// Always `false`: a queue has at least one buffer.
+    pub fn is_empty(&self) -> bool {
+        false
+    }
+
+    /// Peer faults seen so far.
+    pub fn faults(&self) -> u32 {
+        self.end.ring.faults()
+    }
+
+    /// The most recent peer fault.
+    pub fn last_fault(&self) -> Option<PeerFault> {
+        self.end.ring.last_fault()
+    }
+
+    /// Buffers received and not yet given back.
+    pub fn outstanding(&self) -> usize {
+        self.end.ring.outstanding()
+    }
+}
+
+/// Runs `attempt` until it yields, sleeping between attempts until an interrupt was
+/// handled or the timeout expires (`now − start > timeout`, as in C).
+pub(crate) fn wait_until<P: Platform, T>(
+    platform: &P,
+    timeout_ms: Option<u32>,
+    mut attempt: impl FnMut() -> Option<Result<T, QueueError>>,
+) -> Result<T, QueueError> {
+    let start = platform.now_ms();
+    loop {
+        let epoch = platform.irq_epoch();
+        if let Some(r) = attempt() {
+            return r;
+        }
+        let remaining = match timeout_ms {
+            None => None,
+            Some(t) => {
+                let elapsed = platform.now_ms().wrapping_sub(start);
+                if elapsed > t {
+                    return Err(QueueError::Timeout);
+                }
+                Some((t - elapsed).saturating_add(1))
+            }
+        };
+        platform.wait_irq(epoch, remaining);
+    }
+}
+
+/// A received buffer: read (or modify) it in place; dropping it gives it back to the
+/// producer.
+pub struct RxBuf<'q, 'r, const CAP: usize = 32> {
+    q: &'q Consumer<'r, CAP>,
+    idx: u16,
+    len: u16,
+}
+
+impl<'q, 'r, const CAP: usize> RxBuf<'q, 'r, CAP> {
+    /// Device address of the buffer.
+    pub fn device_addr(&self) -> u32 {
+        self.q.end.ring.geometry().addr_of(self.idx)
+    }
+
+    /// The whole buffer (`item_size` bytes), beyond the sent length.
+    pub fn full(&self) -> &[u8] {
+        // SAFETY: as for `Deref`, over the whole checked buffer.
+        unsafe { core::slice::from_raw_parts(self.q.end.buf(self.idx), self.q.item_size()) }
+    }
+
+    /// Gives up the guard without freeing; [`RxBuf::from_raw`] makes it again.
+    pub(crate) fn into_raw(self) -> (u16, u16) {
+        let this = core::mem::ManuallyDrop::new(self);
+        (this.idx, this.len)
+    }
+
+    /// Rebuilds a guard from [`RxBuf::into_raw`] of the same consumer.
+    pub(crate) fn from_raw(q: &'q Consumer<'r, CAP>, (idx, len): (u16, u16)) -> Self {
+        RxBuf { q, idx, len }
+    }
+
+    /// Frees a buffer given up with [`RxBuf::into_raw`].
+    pub(crate) fn free_raw(q: &Consumer<'r, CAP>, idx: u16) {
+        q.end.ring.free(idx);
+    }
+}
+
+impl<const CAP: usize> Deref for RxBuf<'_, '_, CAP> {
+    type Target = [u8];
+    #[inline]
+    fn deref(&self) -> &[u8] {
+        // SAFETY: inside the checked buffer area (`len <= item_size` was checked by the
+        // ring); marked `Held` for this guard alone; the producer handed it over.
+        unsafe { core::slice::from_raw_parts(self.q.end.buf(self.idx), usize::from(self.len)) }
+    }
+}
+
+impl<const CAP: usize> DerefMut for RxBuf<'_, '_, CAP> {
+    #[inline]
+    fn deref_mut(&mut self) -> &mut [u8] {
+        // SAFETY: as for `deref`; `&mut self` makes this the only reference.
+        unsafe { core::slice::from_raw_parts_mut(self.q.end.buf(self.idx), usize::from(self.len)) }
+    }
+}
+
+impl<const CAP: usize> Drop for RxBuf<'_, '_, CAP> {
+    fn drop(&mut self) {
+        self.q.end.ring.free(self.idx);
+    }
+}

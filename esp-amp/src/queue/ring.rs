@@ -1,0 +1,479 @@
+//! The packed-ring protocol of spec §5.4–§5.5, written once over a [`DescTable`].
+//!
+//! This module knows nothing about shared memory: the descriptor table is a trait, so the
+//! very same state machine runs on the shared region and, in the loom model, on loom
+//! atomics. Buffers are named by their index in the queue's buffer area; only this module
+//! turns peer-written addresses into indices, and it does so with [`Geometry::index_of`],
+//! which accepts nothing but this queue's own buffers.
+//!
+//! # Ordering
+//!
+//! Each slot's `flags` halfword is the only synchronisation: the side that hands a slot
+//! over writes `addr`/`len` (and the buffer bytes) and then stores `flags` with
+//! `Release`; the side that takes it loads `flags` with `Acquire` before reading
+//! anything else. That is plain message passing through one location per slot, which
+//! Acquire/Release orders completely; there is no store-then-load pattern between two
+//! different locations, so `SeqCst` would add nothing. Only one side writes a slot's
+//! flags at a time (the producer while the slot is free, the consumer while it is
+//! filled), so a load followed by a store is as good as the C version's `^=`.
+
+use core::cell::Cell;
+
+/// Flags bit 7: toggled by the producer when it fills a slot.
+pub const AVAIL: u16 = 0x0080;
+/// Flags bit 15: toggled by the consumer when it frees a slot.
+pub const USED: u16 = 0x8000;
+
+/// Access to the descriptor table of one queue (`N` descriptors of 8 bytes).
+///
+/// `slot` is always `< N` (callers mask it).
+pub trait DescTable {
+    /// `flags` of `slot`, `Acquire`.
+    fn flags(&self, slot: u16) -> u16;
+    /// Stores `flags` of `slot`, `Release`.
+    fn set_flags(&self, slot: u16, flags: u16);
+    /// `addr` and `len` of `slot` (ordered by a preceding [`DescTable::flags`]).
+    fn addr_len(&self, slot: u16) -> (u32, u16);
+    /// Writes `addr` and `len` of `slot` (published by a following [`DescTable::set_flags`]).
+    fn set_addr_len(&self, slot: u16, addr: u32, len: u16);
+}
+
+/// What a misbehaving peer did. Each one is counted; none is undefined behaviour.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PeerFault {
+    /// A descriptor names an address that is not one of this queue's buffers (outside the
+    /// buffer area, or not on an item boundary).
+    BadAddress { slot: u16, addr: u32 },
+    /// A descriptor names a buffer this side already holds (a double free or double send).
+    Duplicate { slot: u16, addr: u32 },
+    /// A filled descriptor's length exceeds the item size.
+    BadLength { slot: u16, len: u16 },
+    /// The peer changed the flags of a slot this side owned.
+    FlagsChanged { slot: u16, flags: u16 },
+}
+
+impl core::fmt::Display for PeerFault {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        match *self {
+            PeerFault::BadAddress { slot, addr } => {
+                write!(f, "slot {slot}: address 0x{addr:08x} is not a buffer of this queue")
+            }
+            PeerFault::Duplicate { slot, addr } => {
+                write!(f, "slot {slot}: buffer 0x{addr:08x} is already held by this side")
+            }
+            PeerFault::BadLength { slot, len } => write!(f, "slot {slot}: length {len} exceeds the item size"),
+            PeerFault::FlagsChanged { slot, flags } => {
+                write!(f, "slot {slot}: peer rewrote the flags (0x{flags:04x}) of a slot it had handed over")
+            }
+        }
+    }
+}
+
+/// Where a queue's buffers are: `n` items of `s` bytes from device address `buf_base`.
+///
+/// Invariants (checked by whoever builds it): `n` is a power of two ≥ 1, `s` a non-zero
+/// multiple of 4, and `buf_base + n·s` does not overflow.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Geometry {
+    pub n: u16,
+    pub s: u16,
+    pub buf_base: u32,
+}
+
+impl Geometry {
+    /// The buffer index of `addr`, if `addr` is exactly the start of one of the buffers.
+    #[inline]
+    pub fn index_of(&self, addr: u32) -> Option<u16> {
+        let off = addr.checked_sub(self.buf_base)?;
+        let s = u32::from(self.s);
+        if off % s != 0 {
+            return None;
+        }
+        let idx = off / s;
+        (idx < u32::from(self.n)).then_some(idx as u16)
+    }
+
+    /// Device address of buffer `idx` (`idx < n`).
+    #[inline]
+    pub fn addr_of(&self, idx: u16) -> u32 {
+        // No overflow: idx < n and buf_base + n·s fits (invariant).
+        self.buf_base + u32::from(idx) * u32::from(self.s)
+    }
+}
+
+/// Who has a buffer, from this side's point of view.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Own {
+    /// In the ring or with the peer.
+    Away,
+    /// A live guard on this side holds it.
+    Held,
+    /// Allocated from the ring but its guard was dropped unsent (producer only): the next
+    /// alloc hands it out again.
+    Parked,
+}
+
+/// One side's local state of a queue (spec §5.3) plus the ownership map that makes the
+/// guards sound: a buffer is handed out only if no live guard holds it.
+///
+/// `CAP` is the largest queue length this side can track (one byte per buffer).
+pub struct Ring<T, const CAP: usize> {
+    table: T,
+    geo: Geometry,
+    free_index: Cell<u16>,
+    used_index: Cell<u16>,
+    free_flip: Cell<bool>,
+    used_flip: Cell<bool>,
+    own: [Cell<Own>; CAP],
+    parked: Cell<u16>,
+    faults: Cell<u32>,
+    last_fault: Cell<Option<PeerFault>>,
+}
+
+#[inline]
+fn bit(flags: u16, mask: u16) -> bool {
+    flags & mask != 0
+}
+
+/// "Free for producer" (`IS_USED(c)` in C): A ≠ c and U ≠ c.
+#[inline]
+pub fn is_free(flags: u16, c: bool) -> bool {
+    bit(flags, AVAIL) != c && bit(flags, USED) != c
+}
+
+/// "Filled for consumer" (`IS_AVAILABLE(c)` in C): A = c and U ≠ c.
+#[inline]
+pub fn is_filled(flags: u16, c: bool) -> bool {
+    bit(flags, AVAIL) == c && bit(flags, USED) != c
+}
+
+/// The flags after one side has handed the slot over: its own bit set to `c`, the peer's
+/// bit kept, every undefined bit cleared. For a well-behaved peer this equals C's toggle.
+#[inline]
+fn handed_over(flags: u16, own_bit: u16, c: bool) -> u16 {
+    let kept = flags & (AVAIL | USED) & !own_bit;
+    if c {
+        kept | own_bit
+    } else {
+        kept
+    }
+}
+
+/// Why an operation on the ring did not produce a buffer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RingError {
+    /// Nothing to take: no free slot (producer) or no filled slot (consumer).
+    Empty,
+    /// The next slot held garbage; it was consumed and counted.
+    Peer(PeerFault),
+}
+
+impl<T: DescTable, const CAP: usize> Ring<T, CAP> {
+    /// Fresh local state (indices 0, both flip counters 1) over `table`.
+    ///
+    /// Callers guarantee `geo.n as usize <= CAP`.
+    pub fn new(table: T, geo: Geometry) -> Self {
+        debug_assert!(usize::from(geo.n) <= CAP && geo.n.is_power_of_two());
+        Ring {
+            table,
+            geo,
+            free_index: Cell::new(0),
+            used_index: Cell::new(0),
+            free_flip: Cell::new(true),
+            used_flip: Cell::new(true),
+            own: [const { Cell::new(Own::Away) }; CAP],
+            parked: Cell::new(0),
+            faults: Cell::new(0),
+            last_fault: Cell::new(None),
+        }
+    }
+
+    pub fn geometry(&self) -> Geometry {
+        self.geo
+    }
+
+    pub fn faults(&self) -> u32 {
+        self.faults.get()
+    }
+
+    pub fn last_fault(&self) -> Option<PeerFault> {
+        self.last_fault.get()
+    }
+
+    fn fault(&self, f: PeerFault) -> PeerFault {
+        self.faults.set(self.faults.get().wrapping_add(1));
+        self.last_fault.set(Some(f));
+        f
+    }
+
+    #[inline]
+    fn mask(&self, index: u16) -> u16 {
+        index & (self.geo.n - 1)
+    }
+
+    /// Advances `index`, flipping `flip` after the last slot.
+    #[inline]
+    fn advance(&self, index: &Cell<u16>, flip: &Cell<bool>) {
+        let i = index.get();
+        if self.mask(i) == self.geo.n - 1 {
+            flip.set(!flip.get());
+        }
+        index.set(i.wrapping_add(1));
+    }
+
+    #[inline]
+    fn own(&self, idx: u16) -> &Cell<Own> {
+        // idx < n <= CAP: every index comes from `Geometry::index_of` or from a guard.
+        &self.own[usize::from(idx)]
+    }
+
+    // ---- producer side -------------------------------------------------------------
+
+    /// Takes a buffer for writing (spec `alloc`): a parked one if any, else the next free
+    /// slot's buffer. Returns its index; the caller holds it until [`Ring::send`] or
+    /// [`Ring::park`].
+    pub fn alloc(&self) -> Result<u16, RingError> {
+        if self.parked.get() > 0 {
+            for idx in 0..self.geo.n {
+                if self.own(idx).get() == Own::Parked {
+                    self.parked.set(self.parked.get() - 1);
+                    self.own(idx).set(Own::Held);
+                    return Ok(idx);
+                }
+            }
+        }
+        let slot = self.mask(self.free_index.get());
+        let flags = self.table.flags(slot);
+        if !is_free(flags, self.free_flip.get()) {
+            return Err(RingError::Empty);
+        }
+        let (addr, _) = self.table.addr_len(slot);
+        self.advance(&self.free_index, &self.free_flip);
+        // A bad slot is consumed: the ring stays consistent (the next send fills it) and
+        // only the peer's garbage is lost.
+        let idx = self.geo.index_of(addr).ok_or(RingError::Peer(PeerFault::BadAddress { slot, addr }));
+        let idx = idx.and_then(|idx| match self.own(idx).get() {
+            Own::Away => Ok(idx),
+            _ => Err(RingError::Peer(PeerFault::Duplicate { slot, addr })),
+        });
+        match idx {
+            Ok(idx) => {
+                self.own(idx).set(Own::Held);
+                Ok(idx)
+            }
+            Err(RingError::Peer(f)) => Err(RingError::Peer(self.fault(f))),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Keeps an allocated buffer for the next [`Ring::alloc`] (a guard dropped unsent).
+    pub fn park(&self, idx: u16) {
+        debug_assert_eq!(self.own(idx).get(), Own::Held);
+        self.own(idx).set(Own::Parked);
+        self.parked.set(self.parked.get() + 1);
+    }
+
+    /// Publishes held buffer `idx` with `len` bytes in the next slot (spec `send`).
+    /// `len <= s` is the caller's check.
+    pub fn send(&self, idx: u16, len: u16) {
+        debug_assert_eq!(self.own(idx).get(), Own::Held);
+        self.own(idx).set(Own::Away);
+        let slot = self.mask(self.used_index.get());
+        let c = self.used_flip.get();
+        let flags = self.table.flags(slot);
+        if !is_free(flags, c) {
+            // Alloc saw this slot free; only the peer can have changed it since.
+            self.fault(PeerFault::FlagsChanged { slot, flags });
+        }
+        self.table.set_addr_len(slot, self.geo.addr_of(idx), len);
+        self.table.set_flags(slot, handed_over(flags, AVAIL, c));
+        self.advance(&self.used_index, &self.used_flip);
+    }
+
+    // ---- consumer side -------------------------------------------------------------
+
+    /// Takes the next filled buffer (spec `recv`): `(index, len)`. A bad descriptor is
+    /// consumed, handed straight back to the producer and reported.
+    pub fn recv(&self) -> Result<(u16, u16), RingError> {
+        let slot = self.mask(self.free_index.get());
+        let flags = self.table.flags(slot);
+        if !is_filled(flags, self.free_flip.get()) {
+            return Err(RingError::Empty);
+        }
+        let (addr, len) = self.table.addr_len(slot);
+        self.advance(&self.free_index, &self.free_flip);
+        let fault = match self.geo.index_of(addr) {
+            None => PeerFault::BadAddress { slot, addr },
+            Some(idx) if self.own(idx).get() != Own::Away => PeerFault::Duplicate { slot, addr },
+            Some(_) if len > self.geo.s => PeerFault::BadLength { slot, len },
+            Some(idx) => {
+                self.own(idx).set(Own::Held);
+                return Ok((idx, len));
+            }
+        };
+        // Return whatever the producer gave: its address is its own business, and the
+        // ring needs one free per receive to stay in step.
+        self.free_addr(addr);
+        Err(RingError::Peer(self.fault(fault)))
+    }
+
+    /// Gives held buffer `idx` back to the producer (spec `free`).
+    pub fn free(&self, idx: u16) {
+        debug_assert_eq!(self.own(idx).get(), Own::Held);
+        self.own(idx).set(Own::Away);
+        self.free_addr(self.geo.addr_of(idx));
+    }
+
+    fn free_addr(&self, addr: u32) {
+        let slot = self.mask(self.used_index.get());
+        let c = self.used_flip.get();
+        let flags = self.table.flags(slot);
+        if !is_filled(flags, c) {
+            self.fault(PeerFault::FlagsChanged { slot, flags });
+        }
+        self.table.set_addr_len(slot, addr, self.geo.s);
+        self.table.set_flags(slot, handed_over(flags, USED, c));
+        self.advance(&self.used_index, &self.used_flip);
+    }
+
+    /// `true` if the next consumer slot is filled (a cheap peek, nothing consumed).
+    pub fn has_filled(&self) -> bool {
+        is_filled(self.table.flags(self.mask(self.free_index.get())), self.free_flip.get())
+    }
+
+    /// Buffers currently held by live guards or parked.
+    pub fn outstanding(&self) -> usize {
+        self.own[..usize::from(self.geo.n)].iter().filter(|o| o.get() != Own::Away).count()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use core::sync::atomic::{AtomicU16, AtomicU32, Ordering};
+
+    /// A descriptor table in local atomics, initialised like `queue_main_init`.
+    pub(crate) struct LocalTable {
+        pub addr: [AtomicU32; 8],
+        pub len: [AtomicU16; 8],
+        pub flags: [AtomicU16; 8],
+    }
+
+    impl LocalTable {
+        fn new(geo: Geometry) -> Self {
+            LocalTable {
+                addr: core::array::from_fn(|i| AtomicU32::new(geo.addr_of(i as u16))),
+                len: core::array::from_fn(|_| AtomicU16::new(geo.s)),
+                flags: core::array::from_fn(|_| AtomicU16::new(0)),
+            }
+        }
+    }
+
+    impl DescTable for &LocalTable {
+        fn flags(&self, slot: u16) -> u16 {
+            self.flags[slot as usize].load(Ordering::Acquire)
+        }
+        fn set_flags(&self, slot: u16, flags: u16) {
+            self.flags[slot as usize].store(flags, Ordering::Release)
+        }
+        fn addr_len(&self, slot: u16) -> (u32, u16) {
+            (self.addr[slot as usize].load(Ordering::Relaxed), self.len[slot as usize].load(Ordering::Relaxed))
+        }
+        fn set_addr_len(&self, slot: u16, addr: u32, len: u16) {
+            self.addr[slot as usize].store(addr, Ordering::Relaxed);
+            self.len[slot as usize].store(len, Ordering::Relaxed);
+        }
+    }
+
+    const GEO: Geometry = Geometry { n: 4, s: 16, buf_base: 0x1000 };
+
+    #[test]
+    fn index_of_accepts_only_own_buffers() {
+        assert_eq!(GEO.index_of(0x1000), Some(0));
+        assert_eq!(GEO.index_of(0x1030), Some(3));
+        assert_eq!(GEO.index_of(0x1040), None);
+        assert_eq!(GEO.index_of(0x1004), None);
+        assert_eq!(GEO.index_of(0x0ff0), None);
+        assert_eq!(GEO.index_of(u32::MAX), None);
+    }
+
+    #[test]
+    fn all_slots_usable_and_flags_match_c() {
+        let t = LocalTable::new(GEO);
+        let p: Ring<_, 4> = Ring::new(&t, GEO);
+        let c: Ring<_, 4> = Ring::new(&t, GEO);
+        for lap in 0..3u16 {
+            for i in 0..4 {
+                let b = p.alloc().unwrap();
+                p.send(b, i + 1);
+            }
+            assert_eq!(p.alloc(), Err(RingError::Empty));
+            // Lap k: the producer's bit equals c = (k even).
+            let a = if lap % 2 == 0 { AVAIL } else { 0 };
+            let u = if lap % 2 == 0 { 0 } else { USED };
+            assert!(t.flags.iter().all(|f| f.load(Ordering::Relaxed) == a | u));
+            for i in 0..4 {
+                let (b, len) = c.recv().unwrap();
+                assert_eq!(len, i + 1);
+                c.free(b);
+            }
+            assert_eq!(c.recv(), Err(RingError::Empty));
+        }
+    }
+
+    #[test]
+    fn out_of_order_frees_permute_buffers() {
+        let t = LocalTable::new(GEO);
+        let p: Ring<_, 4> = Ring::new(&t, GEO);
+        let c: Ring<_, 4> = Ring::new(&t, GEO);
+        for _ in 0..2 {
+            let b = p.alloc().unwrap();
+            p.send(b, 1);
+        }
+        let (b0, _) = c.recv().unwrap();
+        let (b1, _) = c.recv().unwrap();
+        c.free(b1);
+        c.free(b0);
+        assert_eq!(t.addr[0].load(Ordering::Relaxed), GEO.addr_of(1));
+        assert_eq!(t.addr[1].load(Ordering::Relaxed), GEO.addr_of(0));
+        // Producer: slots 2, 3 (fresh), then 0 → buffer 1, 1 → buffer 0.
+        let got: [u16; 4] = core::array::from_fn(|_| p.alloc().unwrap());
+        assert_eq!(got, [2, 3, 1, 0]);
+    }
+
+    #[test]
+    fn parked_buffers_come_back_first() {
+        let t = LocalTable::new(GEO);
+        let p: Ring<_, 4> = Ring::new(&t, GEO);
+        let b = p.alloc().unwrap();
+        p.park(b);
+        assert_eq!(p.outstanding(), 1);
+        assert_eq!(p.alloc(), Ok(b));
+        p.send(b, 3);
+        assert_eq!(p.outstanding(), 0);
+    }
+
+    #[test]
+    fn garbage_is_consumed_and_counted() {
+        let t = LocalTable::new(GEO);
+        let p: Ring<_, 4> = Ring::new(&t, GEO);
+        let c: Ring<_, 4> = Ring::new(&t, GEO);
+        for _ in 0..4 {
+            let b = p.alloc().unwrap();
+            p.send(b, 4);
+        }
+        t.addr[0].store(0x1008, Ordering::Relaxed); // misaligned
+        t.addr[1].store(0x2000, Ordering::Relaxed); // outside
+        t.len[2].store(17, Ordering::Relaxed); // too long
+        t.addr[3].store(GEO.addr_of(3), Ordering::Relaxed);
+        assert!(matches!(c.recv(), Err(RingError::Peer(PeerFault::BadAddress { slot: 0, .. }))));
+        assert!(matches!(c.recv(), Err(RingError::Peer(PeerFault::BadAddress { slot: 1, .. }))));
+        assert!(matches!(c.recv(), Err(RingError::Peer(PeerFault::BadLength { slot: 2, len: 17 }))));
+        let (b3, _) = c.recv().unwrap();
+        assert_eq!(b3, 3);
+        assert_eq!(c.faults(), 3);
+        // The same buffer sent twice while held is refused.
+        c.free(b3);
+        assert_eq!(c.outstanding(), 0);
+    }
+}

@@ -1,0 +1,584 @@
+//! RPMsg (spec §6): endpoints with 16-bit addresses over a pair of queues.
+//!
+//! One SysInfo block (default id [`SysInfoId::VQUEUE`], 0xFF03) holds two queues: Q0
+//! maincore → subcore and Q1 subcore → maincore. Every buffer starts with an 8-byte header
+//! `{src: u16, dst: u16, data_len: u16, flags: u16}`; the payload follows, at most
+//! `item_size − 8` bytes ([`Rpmsg::max_payload`]).
+//!
+//! Receiving: [`Rpmsg::poll`] takes one message from the ring and routes it by `dst`:
+//! - to a [`Receiver::Callback`] endpoint: the callback sees the payload in place, and the
+//!   buffer is given back when it returns;
+//! - to a [`Receiver::Mailbox`] endpoint: the message waits, zero-copy, until
+//!   [`Rpmsg::try_recv`] / [`Rpmsg::recv_timeout`] / [`Rpmsg::recv`] takes it as a
+//!   [`Message`] guard (given back when dropped);
+//! - to no endpoint, or with a `data_len` larger than the buffer: given back at once and
+//!   counted in [`RpmsgStats`] (the C version leaks the buffer and stalls the drain loop).
+//!
+//! Sending: [`Rpmsg::send`] copies; [`Rpmsg::alloc`] gives a [`TxMessage`] guard to build
+//! the payload in place and [`TxMessage::send`] it (dropped unsent, the buffer is kept).
+//!
+//! ```
+//! use esp_amp::rpmsg::{Receiver, Rpmsg};
+//! use esp_amp::queue::QueueSpec;
+//! use esp_amp::shm::Shm;
+//! use esp_amp::sys_info::SysInfoAllocator;
+//! use esp_amp::{MainCore, SubCore};
+//! let mut mem = [0u32; 256];
+//! // SAFETY: `mem` is aligned, valid and outlives `pool`.
+//! let pool = unsafe { Shm::from_raw(mem.as_mut_ptr().cast(), 0x4087_A580, 1024) };
+//! let mut sys = SysInfoAllocator::init(pool, None).unwrap();
+//! let main: Rpmsg<MainCore> = Rpmsg::create(&mut sys, QueueSpec::new(4, 32).unwrap()).unwrap();
+//! let sub: Rpmsg<SubCore> = Rpmsg::attach(&sys.info()).unwrap();
+//! let ping = main.create_endpoint(2, Receiver::Mailbox).unwrap();
+//! let echo = sub.create_endpoint(1, Receiver::Mailbox).unwrap();
+//! main.send(ping, 1, b"ping").unwrap();
+//! let msg = sub.try_recv(echo).unwrap();
+//! assert_eq!((&msg[..], msg.src()), (&b"ping"[..], 2));
+//! ```
+
+use core::cell::Cell;
+use core::future::poll_fn;
+use core::marker::PhantomData;
+use core::ops::{Deref, DerefMut};
+use core::task::Poll;
+
+use crate::event::Trigger;
+use crate::port::Platform;
+use crate::queue::{
+    attach_queue, write_queue, Consumer, Placement, Producer, QueueError, QueueSpec, RxBuf, Span, TxBuf,
+    CONF_SIZE, DESC_SIZE,
+};
+use crate::role::Role;
+use crate::signal::IrqSignal;
+use crate::sw_intr::{SwIntrHandler, SwIntrId};
+use crate::sys_info::{Pool, SysInfo, SysInfoAllocator, SysInfoId};
+
+/// Size of the message header.
+pub const HEADER_SIZE: usize = 8;
+/// `ESP_AMP_RPMSG_RESERVED_EPT_SYS_PRT`: defined by C, unused.
+pub const RESERVED_EPT_SYS_PRT: u16 = 0xFFFF;
+
+/// RPMsg failures.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RpmsgError {
+    /// A queue operation failed (full, too large, timeout, bad configuration, …).
+    Queue(QueueError),
+    /// Buffers must hold more than the 8-byte header (C underflows its max payload).
+    ItemTooSmall(u16),
+    /// An endpoint with this address exists already.
+    AddressInUse(u16),
+    /// The endpoint table is full.
+    TableFull,
+    /// No local endpoint has this address.
+    NoEndpoint(u16),
+}
+
+impl core::fmt::Display for RpmsgError {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        match *self {
+            RpmsgError::Queue(e) => write!(f, "{e}"),
+            RpmsgError::ItemTooSmall(s) => write!(f, "item size {s} leaves no room after the 8-byte header"),
+            RpmsgError::AddressInUse(a) => write!(f, "endpoint {a} exists already"),
+            RpmsgError::TableFull => f.write_str("endpoint table full"),
+            RpmsgError::NoEndpoint(a) => write!(f, "no endpoint {a}"),
+        }
+    }
+}
+
+impl core::error::Error for RpmsgError {}
+
+impl From<QueueError> for RpmsgError {
+    fn from(e: QueueError) -> Self {
+        RpmsgError::Queue(e)
+    }
+}
+
+/// A message seen by a callback: the payload in place, valid during the call.
+#[derive(Debug, Clone, Copy)]
+pub struct Inbound<'m> {
+    /// Sender's endpoint address.
+    pub src: u16,
+    /// Our endpoint address.
+    pub dst: u16,
+    /// `data_flags` of the header (not interpreted).
+    pub flags: u16,
+    /// The payload.
+    pub data: &'m [u8],
+}
+
+/// How an endpoint receives.
+#[derive(Clone, Copy)]
+pub enum Receiver<'r> {
+    /// Called from [`Rpmsg::poll`] for each message; the buffer is given back on return.
+    Callback(&'r (dyn Fn(Inbound<'_>) + Sync)),
+    /// Messages wait for [`Rpmsg::try_recv`] and friends.
+    Mailbox,
+}
+
+impl core::fmt::Debug for Receiver<'_> {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        match self {
+            Receiver::Callback(_) => f.write_str("Callback"),
+            Receiver::Mailbox => f.write_str("Mailbox"),
+        }
+    }
+}
+
+/// A local endpoint: a handle naming its address.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct Endpoint {
+    addr: u16,
+}
+
+impl Endpoint {
+    /// The endpoint's address.
+    pub fn addr(&self) -> u16 {
+        self.addr
+    }
+}
+
+/// Counters of one device.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct RpmsgStats {
+    /// Messages sent.
+    pub sent: u32,
+    /// Messages handed to a callback or a mailbox.
+    pub delivered: u32,
+    /// Messages for an address with no endpoint: given back, dropped.
+    pub dropped_unknown: u32,
+    /// Messages whose `data_len` exceeds the buffer (or shorter than a header): dropped.
+    pub dropped_bad_len: u32,
+    /// Messages still waiting in a mailbox when its endpoint was deleted.
+    pub dropped_deleted: u32,
+    /// Descriptor garbage skipped by the two queues (see [`crate::queue::PeerFault`]).
+    pub queue_faults: u32,
+}
+
+#[derive(Clone, Copy, Default)]
+struct Pending {
+    idx: u16,
+    len: u16,
+    src: u16,
+    dst: u16,
+    data_len: u16,
+    flags: u16,
+}
+
+/// One RPMsg device: a TX producer, an RX consumer, up to `E` endpoints; queues of up to
+/// `CAP` buffers.
+///
+/// Not `Sync`: it belongs to one execution context. For interrupt-driven dispatch on bare
+/// metal, put it in a [`critical_section::Mutex`] and register that as the handler of
+/// [`SwIntrId::RPMSG`]: the handler then drains the ring like C's interrupt mode. With
+/// threads or an executor, register an [`IrqSignal`] instead and receive in the task.
+pub struct Rpmsg<'r, R: Role, const CAP: usize = 32, const E: usize = 8> {
+    tx: Producer<'r, CAP>,
+    rx: Consumer<'r, CAP>,
+    endpoints: [Cell<Option<(u16, Receiver<'r>)>>; E],
+    pending: [Cell<Pending>; CAP],
+    pending_len: Cell<usize>,
+    stats: Cell<RpmsgStats>,
+    _role: PhantomData<R>,
+}
+
+/// Block sizes and offsets of a device's queues (spec §6.2).
+struct PairLayout {
+    hp: u16,
+    rtc: u16,
+}
+
+fn pair_layout(spec: QueueSpec, placement: Placement) -> Result<PairLayout, RpmsgError> {
+    let n = u32::from(spec.len());
+    let s = u32::from(spec.item_size());
+    let (hp, rtc) = match placement {
+        Placement::Normal => (2 * (CONF_SIZE + DESC_SIZE * n + s * n), 0),
+        Placement::DescriptorsInRtc => (2 * (CONF_SIZE + s * n) + DESC_SIZE * n, DESC_SIZE * n),
+    };
+    let fit = |b: u32| u16::try_from(b).map_err(|_| RpmsgError::Queue(QueueError::BlockTooLarge { bytes: b }));
+    Ok(PairLayout { hp: fit(hp)?, rtc: fit(rtc)? })
+}
+
+impl<'r, R: Role, const CAP: usize, const E: usize> Rpmsg<'r, R, CAP, E> {
+    /// Maincore: allocates and initialises the default device (id 0xFF03, normal
+    /// placement). The subcore attaches with [`Rpmsg::attach`].
+    pub fn create(sys: &mut SysInfoAllocator<'r>, spec: QueueSpec) -> Result<Self, RpmsgError> {
+        Self::create_with_id(sys, SysInfoId::VQUEUE, spec, Placement::Normal)
+    }
+
+    /// Maincore: allocates and initialises a device under `id`; with
+    /// [`Placement::DescriptorsInRtc`] the maincore → subcore descriptors go to the RTC
+    /// pool (the light-sleep layout).
+    pub fn create_with_id(
+        sys: &mut SysInfoAllocator<'r>,
+        id: SysInfoId,
+        spec: QueueSpec,
+        placement: Placement,
+    ) -> Result<Self, RpmsgError> {
+        if spec.item_size() as usize <= HEADER_SIZE {
+            return Err(RpmsgError::ItemTooSmall(spec.item_size()));
+        }
+        if usize::from(spec.len()) > CAP {
+            return Err(QueueError::TooLong { len: spec.len(), capacity: CAP }.into());
+        }
+        let sizes = pair_layout(spec, placement)?;
+        let block = sys.alloc(id, usize::from(sizes.hp), Pool::Hp).map_err(QueueError::from)?;
+        let (n, s) = (u32::from(spec.len()), u32::from(spec.item_size()));
+        let b = block.addr();
+        let shm = block.shm();
+        let err = |e| RpmsgError::Queue(QueueError::BadConf(crate::queue::ConfFault::Unreadable(e)));
+        match placement {
+            Placement::Normal => {
+                let d0 = b + 2 * CONF_SIZE;
+                let d1 = d0 + DESC_SIZE * n;
+                let b0 = d1 + DESC_SIZE * n;
+                write_queue(shm, b, shm, d0, b0, spec).map_err(err)?;
+                write_queue(shm, b + CONF_SIZE, shm, d1, b0 + s * n, spec).map_err(err)?;
+            }
+            Placement::DescriptorsInRtc => {
+                let rtc = sys.alloc(id, usize::from(sizes.rtc), Pool::Rtc).map_err(QueueError::from)?;
+                let d1 = b + 2 * CONF_SIZE;
+                let b0 = d1 + DESC_SIZE * n;
+                write_queue(shm, b, rtc.shm(), rtc.addr(), b0, spec).map_err(err)?;
+                write_queue(shm, b + CONF_SIZE, shm, d1, b0 + s * n, spec).map_err(err)?;
+            }
+        }
+        Self::attach_with_id(&sys.info(), id)
+    }
+
+    /// Finds the default device (id 0xFF03) and checks both queue configurations.
+    pub fn attach(info: &SysInfo<'r>) -> Result<Self, RpmsgError> {
+        Self::attach_with_id(info, SysInfoId::VQUEUE)
+    }
+
+    /// Finds device `id` and checks both queue configurations: sizes, every area inside
+    /// the block, nothing overlapping.
+    pub fn attach_with_id(info: &SysInfo<'r>, id: SysInfoId) -> Result<Self, RpmsgError> {
+        let block = info.get(id, Pool::Hp).map_err(QueueError::from)?.shm();
+        let rtc = info.get(id, Pool::Rtc).ok().map(|b| b.shm());
+        let q0 = attach_queue(block, block.device_base(), rtc, CAP)?;
+        let q1 = attach_queue(block, block.device_base() + CONF_SIZE, rtc, CAP)?;
+        let spans: [Span; 6] = [q0.spans[0], q0.spans[1], q0.spans[2], q1.spans[0], q1.spans[1], q1.spans[2]];
+        if !Span::disjoint(&spans) {
+            return Err(QueueError::BadConf(crate::queue::ConfFault::Overlap).into());
+        }
+        for q in [&q0, &q1] {
+            if usize::from(q.geo.s) <= HEADER_SIZE {
+                return Err(RpmsgError::ItemTooSmall(q.geo.s));
+            }
+        }
+        let (tx, rx) = if R::IS_MAIN { (q0, q1) } else { (q1, q0) };
+        Ok(Rpmsg {
+            tx: Producer::from_attached(tx),
+            rx: Consumer::from_attached(rx),
+            endpoints: [const { Cell::new(None) }; E],
+            pending: core::array::from_fn(|_| Cell::new(Pending::default())),
+            pending_len: Cell::new(0),
+            stats: Cell::new(RpmsgStats::default()),
+            _role: PhantomData,
+        })
+    }
+
+    /// Interrupt-driven mode on the peer: raise [`SwIntrId::RPMSG`] after every send (C's
+    /// `notify = true`).
+    pub fn notify_with(&mut self, trigger: &'r (dyn Trigger + Sync)) {
+        self.tx.notify_with(trigger, SwIntrId::RPMSG);
+    }
+
+    /// Largest payload: item size − 8.
+    pub fn max_payload(&self) -> usize {
+        self.tx.item_size() - HEADER_SIZE
+    }
+
+    /// The counters, with the queues' fault counts.
+    pub fn stats(&self) -> RpmsgStats {
+        let mut s = self.stats.get();
+        s.queue_faults = self.tx.faults().wrapping_add(self.rx.faults());
+        s
+    }
+
+    fn count(&self, f: impl FnOnce(&mut RpmsgStats)) {
+        let mut s = self.stats.get();
+        f(&mut s);
+        self.stats.set(s);
+    }
+
+    // ---- endpoints ----------------------------------------------------------------
+
+    /// Creates endpoint `addr` (any `u16`).
+    pub fn create_endpoint(&self, addr: u16, rx: Receiver<'r>) -> Result<Endpoint, RpmsgError> {
+        if self.slot_of(addr).is_some() {
+            return Err(RpmsgError::AddressInUse(addr));
+        }
+        let free = self.endpoints.iter().find(|e| e.get().is_none()).ok_or(RpmsgError::TableFull)?;
+        free.set(Some((addr, rx)));
+        Ok(Endpoint { addr })
+    }
+
+    /// Deletes an endpoint; messages still waiting in its mailbox are given back and
+    /// counted as `dropped_deleted`. Returns how many.
+    pub fn delete_endpoint(&self, ept: Endpoint) -> Result<usize, RpmsgError> {
+        let slot = self.slot_of(ept.addr).ok_or(RpmsgError::NoEndpoint(ept.addr))?;
+        slot.set(None);
+        let mut dropped = 0;
+        while let Some(p) = self.take_pending(ept.addr) {
+            RxBuf::free_raw(&self.rx, p.idx);
+            dropped += 1;
+        }
+        self.count(|s| s.dropped_deleted = s.dropped_deleted.wrapping_add(dropped as u32));
+        Ok(dropped)
+    }
+
+    /// Replaces how an endpoint receives. Messages already in its mailbox stay there.
+    pub fn rebind(&self, ept: Endpoint, rx: Receiver<'r>) -> Result<(), RpmsgError> {
+        let slot = self.slot_of(ept.addr).ok_or(RpmsgError::NoEndpoint(ept.addr))?;
+        slot.set(Some((ept.addr, rx)));
+        Ok(())
+    }
+
+    /// Looks an endpoint up by address.
+    pub fn endpoint(&self, addr: u16) -> Option<Endpoint> {
+        self.slot_of(addr).map(|_| Endpoint { addr })
+    }
+
+    fn slot_of(&self, addr: u16) -> Option<&Cell<Option<(u16, Receiver<'r>)>>> {
+        self.endpoints.iter().find(|e| matches!(e.get(), Some((a, _)) if a == addr))
+    }
+
+    // ---- receiving ----------------------------------------------------------------
+
+    /// Takes one message from the ring and routes it (see the module docs). Returns
+    /// `false` when the ring was empty, `true` when a slot was consumed (delivered,
+    /// dropped, or skipped as garbage).
+    pub fn poll(&self) -> bool {
+        let buf = match self.rx.try_recv() {
+            Ok(b) => b,
+            Err(QueueError::Empty) => return false,
+            Err(_) => return true, // garbage descriptor: counted by the queue
+        };
+        let full = buf.full();
+        let field = |i: usize| u16::from_le_bytes([full[i], full[i + 1]]);
+        if buf.len() < HEADER_SIZE {
+            self.count(|s| s.dropped_bad_len = s.dropped_bad_len.wrapping_add(1));
+            return true;
+        }
+        let (src, dst, data_len, flags) = (field(0), field(2), field(4), field(6));
+        if usize::from(data_len) > full.len() - HEADER_SIZE {
+            self.count(|s| s.dropped_bad_len = s.dropped_bad_len.wrapping_add(1));
+            return true;
+        }
+        match self.slot_of(dst).and_then(|s| s.get()) {
+            None => self.count(|s| s.dropped_unknown = s.dropped_unknown.wrapping_add(1)),
+            Some((_, Receiver::Callback(cb))) => {
+                self.count(|s| s.delivered = s.delivered.wrapping_add(1));
+                let data = &full[HEADER_SIZE..HEADER_SIZE + usize::from(data_len)];
+                cb(Inbound { src, dst, flags, data });
+            }
+            Some((_, Receiver::Mailbox)) => {
+                self.count(|s| s.delivered = s.delivered.wrapping_add(1));
+                let (idx, len) = buf.into_raw();
+                self.push_pending(Pending { idx, len, src, dst, data_len, flags });
+            }
+        }
+        true
+    }
+
+    /// Polls until the ring is empty; returns how many slots were consumed.
+    pub fn poll_all(&self) -> usize {
+        let mut n = 0;
+        while self.poll() {
+            n += 1;
+        }
+        n
+    }
+
+    fn push_pending(&self, p: Pending) {
+        // At most `n <= CAP` buffers can be held, so there is always room.
+        let len = self.pending_len.get();
+        self.pending[len].set(p);
+        self.pending_len.set(len + 1);
+    }
+
+    fn take_pending(&self, dst: u16) -> Option<Pending> {
+        let len = self.pending_len.get();
+        let at = self.pending[..len].iter().position(|p| p.get().dst == dst)?;
+        let p = self.pending[at].get();
+        for i in at..len - 1 {
+            self.pending[i].set(self.pending[i + 1].get());
+        }
+        self.pending_len.set(len - 1);
+        Some(p)
+    }
+
+    /// Drains the ring, then takes the oldest message waiting for `ept` (a mailbox).
+    pub fn try_recv(&self, ept: Endpoint) -> Option<Message<'_, 'r, CAP>> {
+        self.poll_all();
+        let p = self.take_pending(ept.addr)?;
+        Some(Message {
+            buf: RxBuf::from_raw(&self.rx, (p.idx, p.len)),
+            src: p.src,
+            dst: p.dst,
+            flags: p.flags,
+            data_len: p.data_len,
+        })
+    }
+
+    /// Blocks until a message for `ept` arrives or `timeout_ms` (`None` = forever)
+    /// passes, sleeping until the next interrupt between attempts (the peer must notify).
+    pub fn recv_timeout<P: Platform>(
+        &self,
+        ept: Endpoint,
+        platform: &P,
+        timeout_ms: Option<u32>,
+    ) -> Result<Message<'_, 'r, CAP>, RpmsgError> {
+        crate::queue::wait_until(platform, timeout_ms, || self.try_recv(ept).map(Ok)).map_err(RpmsgError::from)
+    }
+
+    /// Waits asynchronously for a message for `ept`; `signal` must be registered as the
+    /// handler of [`SwIntrId::RPMSG`].
+    pub async fn recv<const W: usize>(&self, ept: Endpoint, signal: &IrqSignal<W>) -> Message<'_, 'r, CAP> {
+        poll_fn(|cx| {
+            signal.register(cx.waker());
+            match self.try_recv(ept) {
+                Some(m) => Poll::Ready(m),
+                None => Poll::Pending,
+            }
+        })
+        .await
+    }
+
+    // ---- sending ------------------------------------------------------------------
+
+    /// A buffer to build a message in place (`max_payload` bytes):
+    /// [`QueueError::Full`] when every buffer is with the peer.
+    pub fn alloc(&self) -> Result<TxMessage<'_, 'r, CAP>, RpmsgError> {
+        Ok(TxMessage { buf: self.tx.alloc()?, stats: &self.stats })
+    }
+
+    /// Copies `data` into a message from `src` to `dst` and sends it.
+    pub fn send(&self, src: Endpoint, dst: u16, data: &[u8]) -> Result<(), RpmsgError> {
+        let max = self.max_payload();
+        if data.len() > max {
+            return Err(QueueError::TooLarge { len: data.len(), max }.into());
+        }
+        let mut msg = self.alloc()?;
+        msg[..data.len()].copy_from_slice(data);
+        msg.send(src, dst, data.len())
+    }
+
+    /// Like [`Rpmsg::send`], but waits up to `timeout_ms` (`None` = forever) for a free
+    /// buffer. Frees are not signalled (as in C), so it re-checks at least every
+    /// millisecond.
+    pub fn send_timeout<P: Platform>(
+        &self,
+        src: Endpoint,
+        dst: u16,
+        data: &[u8],
+        platform: &P,
+        timeout_ms: Option<u32>,
+    ) -> Result<(), RpmsgError> {
+        let start = platform.now_ms();
+        loop {
+            let epoch = platform.irq_epoch();
+            match self.send(src, dst, data) {
+                Err(RpmsgError::Queue(QueueError::Full)) => {}
+                other => return other,
+            }
+            if let Some(t) = timeout_ms {
+                if platform.now_ms().wrapping_sub(start) > t {
+                    return Err(QueueError::Timeout.into());
+                }
+            }
+            platform.wait_irq(epoch, Some(1));
+        }
+    }
+}
+
+/// A received message waiting in a mailbox, in place; given back when dropped.
+pub struct Message<'d, 'r, const CAP: usize = 32> {
+    buf: RxBuf<'d, 'r, CAP>,
+    src: u16,
+    dst: u16,
+    flags: u16,
+    data_len: u16,
+}
+
+impl<const CAP: usize> Message<'_, '_, CAP> {
+    /// Sender's endpoint address.
+    pub fn src(&self) -> u16 {
+        self.src
+    }
+    /// Our endpoint address.
+    pub fn dst(&self) -> u16 {
+        self.dst
+    }
+    /// `data_flags` of the header.
+    pub fn flags(&self) -> u16 {
+        self.flags
+    }
+}
+
+impl<const CAP: usize> Deref for Message<'_, '_, CAP> {
+    type Target = [u8];
+    fn deref(&self) -> &[u8] {
+        // `data_len <= item_size − 8` was checked when the message was routed.
+        &self.buf.full()[HEADER_SIZE..HEADER_SIZE + usize::from(self.data_len)]
+    }
+}
+
+impl<const CAP: usize> core::fmt::Debug for Message<'_, '_, CAP> {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("Message").field("src", &self.src).field("dst", &self.dst).field("len", &self.len()).finish()
+    }
+}
+
+/// A message being built in place. Dropped unsent, its buffer is kept for the next alloc.
+pub struct TxMessage<'d, 'r, const CAP: usize = 32> {
+    buf: TxBuf<'d, 'r, CAP>,
+    stats: &'d Cell<RpmsgStats>,
+}
+
+impl<const CAP: usize> TxMessage<'_, '_, CAP> {
+    /// Sends the first `len` payload bytes from `src` to `dst`. `len` above the max
+    /// payload fails with [`QueueError::TooLarge`] (the buffer is kept).
+    pub fn send(mut self, src: Endpoint, dst: u16, len: usize) -> Result<(), RpmsgError> {
+        let max = self.buf.len() - HEADER_SIZE;
+        if len > max {
+            return Err(QueueError::TooLarge { len, max }.into());
+        }
+        let header = &mut self.buf[..HEADER_SIZE];
+        header[0..2].copy_from_slice(&src.addr.to_le_bytes());
+        header[2..4].copy_from_slice(&dst.to_le_bytes());
+        header[4..6].copy_from_slice(&(len as u16).to_le_bytes());
+        header[6..8].copy_from_slice(&0u16.to_le_bytes());
+        let size = self.buf.len();
+        // C sends the whole item size, not the message length.
+        self.buf.send(size)?;
+        let mut s = self.stats.get();
+        s.sent = s.sent.wrapping_add(1);
+        self.stats.set(s);
+        Ok(())
+    }
+}
+
+impl<const CAP: usize> Deref for TxMessage<'_, '_, CAP> {
+    type Target = [u8];
+    fn deref(&self) -> &[u8] {
+        &self.buf[HEADER_SIZE..]
+    }
+}
+
+impl<const CAP: usize> DerefMut for TxMessage<'_, '_, CAP> {
+    fn deref_mut(&mut self) -> &mut [u8] {
+        &mut self.buf[HEADER_SIZE..]
+    }
+}
+
+/// Interrupt-mode dispatch (C's `poll = false`): registered as the handler of
+/// [`SwIntrId::RPMSG`], it drains the ring inside a critical section.
+impl<R: Role, const CAP: usize, const E: usize> SwIntrHandler for critical_section::Mutex<Rpmsg<'_, R, CAP, E>> {
+    fn on_sw_intr(&self, _id: SwIntrId) {
+        critical_section::with(|cs| {
+            self.borrow(cs).poll_all();
+        });
+    }
+}

@@ -1,0 +1,55 @@
+//! Waking async receivers from a software interrupt.
+
+use core::cell::RefCell;
+use core::task::Waker;
+
+use embassy_sync::blocking_mutex::CriticalSectionMutex;
+use embassy_sync::waitqueue::MultiWakerRegistration;
+
+use crate::sw_intr::{SwIntrHandler, SwIntrId};
+
+/// A set of up to `W` wakers woken by a software interrupt.
+///
+/// Register it as the handler of the id the peer triggers (for example
+/// [`SwIntrId::RPMSG`]); async receive calls register their waker here before they look
+/// at the queue, so a message that lands in between still wakes them.
+///
+/// ```
+/// use esp_amp::signal::IrqSignal;
+/// use esp_amp::sw_intr::{SwIntrHandler, SwIntrId};
+/// let signal: IrqSignal = IrqSignal::new();
+/// signal.on_sw_intr(SwIntrId::RPMSG); // what the interrupt handler does
+/// ```
+pub struct IrqSignal<const W: usize = 4> {
+    wakers: CriticalSectionMutex<RefCell<MultiWakerRegistration<W>>>,
+}
+
+impl<const W: usize> IrqSignal<W> {
+    /// An empty set.
+    pub const fn new() -> Self {
+        IrqSignal { wakers: CriticalSectionMutex::new(RefCell::new(MultiWakerRegistration::new())) }
+    }
+
+    /// Registers `waker` to be woken by the next interrupt. When all `W` places are taken,
+    /// the registered wakers are woken early (they re-register), so nobody is forgotten.
+    pub fn register(&self, waker: &Waker) {
+        self.wakers.lock(|w| w.borrow_mut().register(waker));
+    }
+
+    /// Wakes every registered waker.
+    pub fn wake(&self) {
+        self.wakers.lock(|w| w.borrow_mut().wake());
+    }
+}
+
+impl<const W: usize> Default for IrqSignal<W> {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl<const W: usize> SwIntrHandler for IrqSignal<W> {
+    fn on_sw_intr(&self, _id: SwIntrId) {
+        self.wake();
+    }
+}
