@@ -411,7 +411,8 @@ mod tests {
             // Lap k: the producer's bit equals c = (k even).
             let a = if lap % 2 == 0 { AVAIL } else { 0 };
             let u = if lap % 2 == 0 { 0 } else { USED };
-            assert!(t.flags.iter().all(|f| f.load(Ordering::Relaxed) == a | u));
+            let flags: [u16; 4] = core::array::from_fn(|i| t.flags[i].load(Ordering::Relaxed));
+            assert_eq!(flags, [a | u; 4], "lap {lap}");
             for i in 0..4 {
                 let (b, len) = c.recv().unwrap();
                 assert_eq!(len, i + 1);
