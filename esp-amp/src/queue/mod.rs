@@ -485,8 +485,11 @@ impl<'r, const CAP: usize> Producer<'r, CAP> {
     /// consumer has not given any back yet.
     #[inline]
     pub fn alloc(&self) -> Result<TxBuf<'_, 'r, CAP>, QueueError> {
-        let idx = self.end.ring.alloc()?;
-        Ok(TxBuf { q: self, idx })
+        match self.end.ring.alloc() {
+            Ok(idx) => Ok(TxBuf { q: self, idx }),
+            Err(RingError::Empty) => Err(QueueError::Full),
+            Err(RingError::Peer(f)) => Err(QueueError::Peer(f)),
+        }
     }
 
     /// Copies `data` into a free buffer and sends it.
