@@ -52,7 +52,7 @@
 //! drop(got); // back to the producer
 //! ```
 
-pub(crate) mod ring;
+pub mod ring;
 
 use core::future::poll_fn;
 use core::marker::PhantomData;
