@@ -8,6 +8,7 @@
 //! - [`HostCore`]: one core's port: an interrupt line per direction built on a futex
 //!   doorbell (a sleeping core wakes without busy-waiting), interrupt delivery on a
 //!   thread, a millisecond clock;
+//! - [`traffic`]: self-checking RPMsg traffic for stress runs and benchmarks;
 //! - [`spawn_subcore`]: start a subcore child process after the maincore set the region up.
 //!
 //! ```
@@ -39,6 +40,7 @@
 
 pub mod core;
 pub mod region;
+pub mod traffic;
 
 pub use crate::core::{HostCore, InterruptDelivery, Side};
 pub use crate::region::{HostLayout, HostRegion, ENV_REGION_PATH};
