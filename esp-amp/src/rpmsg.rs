@@ -175,7 +175,10 @@ pub struct Rpmsg<'r, R: Role, const CAP: usize = 32, const E: usize = 8> {
     tx: Producer<'r, CAP>,
     rx: Consumer<'r, CAP>,
     endpoints: [Cell<Option<(u16, Receiver<'r>)>>; E],
+    /// Messages waiting in mailboxes, oldest first: a ring of `pending_len` entries
+    /// from `pending_head`.
     pending: [Cell<Pending>; CAP],
+    pending_head: Cell<usize>,
     pending_len: Cell<usize>,
     stats: Cell<RpmsgStats>,
     _role: PhantomData<R>,
@@ -272,6 +275,7 @@ impl<'r, R: Role, const CAP: usize, const E: usize> Rpmsg<'r, R, CAP, E> {
             rx: Consumer::from_attached(rx),
             endpoints: [const { Cell::new(None) }; E],
             pending: core::array::from_fn(|_| Cell::new(Pending::default())),
+            pending_head: Cell::new(0),
             pending_len: Cell::new(0),
             stats: Cell::new(RpmsgStats::default()),
             _role: PhantomData,
@@ -391,19 +395,28 @@ impl<'r, R: Role, const CAP: usize, const E: usize> Rpmsg<'r, R, CAP, E> {
         n
     }
 
+    fn pending_at(&self, i: usize) -> &Cell<Pending> {
+        &self.pending[(self.pending_head.get() + i) % CAP]
+    }
+
     fn push_pending(&self, p: Pending) {
         // At most `n <= CAP` buffers can be held, so there is always room.
         let len = self.pending_len.get();
-        self.pending[len].set(p);
+        self.pending_at(len).set(p);
         self.pending_len.set(len + 1);
     }
 
     fn take_pending(&self, dst: u16) -> Option<Pending> {
         let len = self.pending_len.get();
-        let at = self.pending[..len].iter().position(|p| p.get().dst == dst)?;
-        let p = self.pending[at].get();
-        for i in at..len - 1 {
-            self.pending[i].set(self.pending[i + 1].get());
+        let at = (0..len).find(|&i| self.pending_at(i).get().dst == dst)?;
+        let p = self.pending_at(at).get();
+        if at == 0 {
+            // The common case (one mailbox, or the oldest message is ours): O(1).
+            self.pending_head.set((self.pending_head.get() + 1) % CAP);
+        } else {
+            for i in at..len - 1 {
+                self.pending_at(i).set(self.pending_at(i + 1).get());
+            }
         }
         self.pending_len.set(len - 1);
         Some(p)
