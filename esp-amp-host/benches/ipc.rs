@@ -67,7 +67,9 @@ impl Job {
         let count = a[1].parse().expect("count");
         match a[0].as_str() {
             "sink" => Job::Sink { count, mode: if a[2] == "Copy" { Mode::Copy } else { Mode::ZeroCopy } },
-            "echo" => Job::Echo { count, wake: if a[2] == "Polling" { Wake::Polling } else { Wake::Interrupt } },
+            "echo" => {
+                Job::Echo { count, wake: if a[2] == "Polling" { Wake::Polling } else { Wake::Interrupt } }
+            }
             _ => Job::Stress { count },
         }
     }
@@ -215,7 +217,8 @@ fn with_pair<T>(
                 pin_to(1);
                 let sub_core = HostCore::new(region, Side::Sub);
                 let info = SysInfo::attach(region.sys_info_pool(), region.rtc_pool());
-                let sub_sw: SwIntr<'_, SubCore, _> = SwIntr::attach(region.sw_intr_header(), &sub_core).unwrap();
+                let sub_sw: SwIntr<'_, SubCore, _> =
+                    SwIntr::attach(region.sw_intr_header(), &sub_core).unwrap();
                 let mut sub: Rpmsg<'_, SubCore> = Rpmsg::attach(&info).unwrap();
                 if job.notifies() {
                     sub.notify_with(&sub_sw);
@@ -380,11 +383,14 @@ fn cpu_cost(count: u32) -> Duration {
 fn stress(count: u32) {
     let t = Instant::now();
     let (totals, stats) = with_pair(128, Job::Stress { count }, true, |dev, ept, core| {
-        let totals = pump(dev, ept, SUB_EPT, core, count, 1, 2, 30_000).unwrap_or_else(|e| panic!("maincore: {e}"));
+        let totals =
+            pump(dev, ept, SUB_EPT, core, count, 1, 2, 30_000).unwrap_or_else(|e| panic!("maincore: {e}"));
         (totals, dev.stats())
     });
     let secs = t.elapsed().as_secs_f64();
-    println!("checked stress, two processes, queue length {QUEUE_LEN}, item 128 bytes, random lengths 8..=120:");
+    println!(
+        "checked stress, two processes, queue length {QUEUE_LEN}, item 128 bytes, random lengths 8..=120:"
+    );
     println!("  each way: sent {} received {} (in order, checksums verified)", totals.sent, totals.received);
     println!(
         "  maincore counters: sent {} delivered {} dropped (unknown {}, bad length {}) queue faults {}",
@@ -396,7 +402,11 @@ fn stress(count: u32) {
 fn machine() -> String {
     let cpu = std::fs::read_to_string("/proc/cpuinfo")
         .ok()
-        .and_then(|s| s.lines().find(|l| l.starts_with("model name")).map(|l| l.split(':').nth(1).unwrap_or("").trim().to_owned()))
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("model name"))
+                .map(|l| l.split(':').nth(1).unwrap_or("").trim().to_owned())
+        })
         .unwrap_or_else(|| "unknown CPU".into());
     let cores = std::thread::available_parallelism().map_or(0, |n| n.get());
     let kernel = std::fs::read_to_string("/proc/sys/kernel/osrelease").unwrap_or_default();
@@ -416,17 +426,24 @@ fn main() {
         let count = args.get(1).map_or(10_000_000, |c| c.parse().expect("count"));
         return stress(count);
     }
-    let count: u32 = std::env::var("ESP_AMP_BENCH_MESSAGES").ok().and_then(|v| v.parse().ok()).unwrap_or(2_000_000);
+    let count: u32 =
+        std::env::var("ESP_AMP_BENCH_MESSAGES").ok().and_then(|v| v.parse().ok()).unwrap_or(2_000_000);
     let rtts = (count / 20).max(1000);
     println!("machine: {}", machine());
-    println!("queue length {QUEUE_LEN}, {count} messages per throughput run, {rtts} round trips per latency run\n");
+    println!(
+        "queue length {QUEUE_LEN}, {count} messages per throughput run, {rtts} round trips per latency run\n"
+    );
 
     println!(
         "| one thread, 64-byte copy send + mailbox receive | {} per message (both sides' code, no cross-core traffic) |\n",
         ns(cpu_cost(count))
     );
     let atomic = atomic_ping_pong(rtts);
-    println!("| bare atomic ping-pong (threads) | round trip median {} | p99 {} |\n", ns(atomic.median), ns(atomic.p99));
+    println!(
+        "| bare atomic ping-pong (threads) | round trip median {} | p99 {} |\n",
+        ns(atomic.median),
+        ns(atomic.p99)
+    );
 
     println!("| one-way throughput | payload | threads: M msg/s | MB/s | processes: M msg/s | MB/s |");
     println!("|---|---:|---:|---:|---:|---:|");
@@ -444,7 +461,9 @@ fn main() {
         }
     }
     println!();
-    println!("| round trip (8-byte payload) | threads: median | p99 | median / atomic | processes: median | p99 |");
+    println!(
+        "| round trip (8-byte payload) | threads: median | p99 | median / atomic | processes: median | p99 |"
+    );
     println!("|---|---:|---:|---:|---:|---:|");
     for wake in [Wake::Polling, Wake::Interrupt] {
         let n = if wake == Wake::Polling { rtts } else { rtts.min(20_000) };

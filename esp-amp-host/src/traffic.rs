@@ -93,7 +93,11 @@ impl std::error::Error for TrafficError {}
 /// Checks that `data` is message `expected` of `stream`.
 pub fn verify(stream: u32, expected: u32, max: usize, data: &[u8]) -> Result<(), TrafficError> {
     if data.len() < MIN_LEN {
-        return Err(TrafficError::BadLength { seq: expected, expected: length(stream, expected, max), got: data.len() });
+        return Err(TrafficError::BadLength {
+            seq: expected,
+            expected: length(stream, expected, max),
+            got: data.len(),
+        });
     }
     let got = u32::from_le_bytes(data[..4].try_into().expect("4 bytes"));
     if got != expected {
@@ -105,7 +109,8 @@ pub fn verify(stream: u32, expected: u32, max: usize, data: &[u8]) -> Result<(),
     }
     let body = &data[4..want - 4];
     let sum = u32::from_le_bytes(data[want - 4..].try_into().expect("4 bytes"));
-    if sum != fnv1a(&data[..want - 4]) || !body.iter().copied().eq(content(stream, expected).take(body.len())) {
+    if sum != fnv1a(&data[..want - 4]) || !body.iter().copied().eq(content(stream, expected).take(body.len()))
+    {
         return Err(TrafficError::Corrupt { seq: expected });
     }
     Ok(())
@@ -194,7 +199,10 @@ mod tests {
         }
         let len = fill(7, 3, 120, &mut buf);
         assert_eq!(verify(7, 4, 120, &buf[..len]), Err(TrafficError::OutOfOrder { expected: 4, got: 3 }));
-        assert!(matches!(verify(8, 3, 120, &buf[..len]), Err(TrafficError::BadLength { .. } | TrafficError::Corrupt { .. })));
+        assert!(matches!(
+            verify(8, 3, 120, &buf[..len]),
+            Err(TrafficError::BadLength { .. } | TrafficError::Corrupt { .. })
+        ));
         buf[len - 5] ^= 1;
         assert_eq!(verify(7, 3, 120, &buf[..len]), Err(TrafficError::Corrupt { seq: 3 }));
     }

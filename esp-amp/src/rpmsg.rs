@@ -197,7 +197,8 @@ fn pair_layout(spec: QueueSpec, placement: Placement) -> Result<PairLayout, Rpms
         Placement::Normal => (2 * (CONF_SIZE + DESC_SIZE * n + s * n), 0),
         Placement::DescriptorsInRtc => (2 * (CONF_SIZE + s * n) + DESC_SIZE * n, DESC_SIZE * n),
     };
-    let fit = |b: u32| u16::try_from(b).map_err(|_| RpmsgError::Queue(QueueError::BlockTooLarge { bytes: b }));
+    let fit =
+        |b: u32| u16::try_from(b).map_err(|_| RpmsgError::Queue(QueueError::BlockTooLarge { bytes: b }));
     Ok(PairLayout { hp: fit(hp)?, rtc: fit(rtc)? })
 }
 
@@ -443,7 +444,8 @@ impl<'r, R: Role, const CAP: usize, const E: usize> Rpmsg<'r, R, CAP, E> {
         platform: &P,
         timeout_ms: Option<u32>,
     ) -> Result<Message<'_, 'r, CAP>, RpmsgError> {
-        crate::queue::wait_until(platform, timeout_ms, || self.try_recv(ept).map(Ok)).map_err(RpmsgError::from)
+        crate::queue::wait_until(platform, timeout_ms, || self.try_recv(ept).map(Ok))
+            .map_err(RpmsgError::from)
     }
 
     /// Waits asynchronously for a message for `ept`; `signal` must be registered as the
@@ -540,7 +542,11 @@ impl<const CAP: usize> Deref for Message<'_, '_, CAP> {
 
 impl<const CAP: usize> core::fmt::Debug for Message<'_, '_, CAP> {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
-        f.debug_struct("Message").field("src", &self.src).field("dst", &self.dst).field("len", &self.len()).finish()
+        f.debug_struct("Message")
+            .field("src", &self.src)
+            .field("dst", &self.dst)
+            .field("len", &self.len())
+            .finish()
     }
 }
 
@@ -588,7 +594,9 @@ impl<const CAP: usize> DerefMut for TxMessage<'_, '_, CAP> {
 
 /// Interrupt-mode dispatch (C's `poll = false`): registered as the handler of
 /// [`SwIntrId::RPMSG`], it drains the ring inside a critical section.
-impl<R: Role, const CAP: usize, const E: usize> SwIntrHandler for critical_section::Mutex<Rpmsg<'_, R, CAP, E>> {
+impl<R: Role, const CAP: usize, const E: usize> SwIntrHandler
+    for critical_section::Mutex<Rpmsg<'_, R, CAP, E>>
+{
     fn on_sw_intr(&self, _id: SwIntrId) {
         critical_section::with(|cs| {
             self.borrow(cs).poll_all();

@@ -77,7 +77,10 @@ fn producer_refuses_a_buffer_it_holds() {
     let held = tx.alloc().unwrap();
     // A "double free": the consumer puts the held buffer into the next free slot too.
     shm.write_u32(desc(shm, conf, 1), held.device_addr()).unwrap();
-    assert_eq!(tx.alloc().err(), Some(QueueError::Peer(PeerFault::Duplicate { slot: 1, addr: held.device_addr() })));
+    assert_eq!(
+        tx.alloc().err(),
+        Some(QueueError::Peer(PeerFault::Duplicate { slot: 1, addr: held.device_addr() }))
+    );
     held.send(1).unwrap();
     assert_eq!(rx.try_recv().unwrap().len(), 1);
     assert_eq!(tx.faults(), 1);

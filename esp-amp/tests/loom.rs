@@ -9,8 +9,8 @@ use std::sync::atomic::Ordering;
 use std::sync::atomic::Ordering::{Relaxed, SeqCst};
 
 use esp_amp::event::{try_wait_word, WaitFor};
-use esp_amp::sw_intr::{drain, post, SwIntrId};
 use esp_amp::queue::ring::{DescTable, Geometry, Ring, RingError};
+use esp_amp::sw_intr::{drain, post, SwIntrId};
 use loom::sync::atomic::{fence, AtomicU16, AtomicU32};
 use loom::sync::Arc;
 use loom::thread;
@@ -193,7 +193,11 @@ fn queue_producer_vs_consumer_no_loss_dup_or_reorder() {
             match ring.recv() {
                 Ok((idx, len)) => {
                     assert_eq!(len, expected, "lost, duplicated or reordered");
-                    assert_eq!(q.payload[idx as usize].load(Relaxed), u32::from(len) * 0x101, "stale payload");
+                    assert_eq!(
+                        q.payload[idx as usize].load(Relaxed),
+                        u32::from(len) * 0x101,
+                        "stale payload"
+                    );
                     held.push(idx);
                     expected += 1;
                     if held.len() == 2 || expected > 3 {

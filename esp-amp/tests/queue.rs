@@ -183,7 +183,10 @@ fn rounding_and_size_limits() {
     assert!(QueueSpec::new(4, 65533).is_err());
     // C truncates this block size to u16 and overflows the queue (spec §11 item 21).
     let big = QueueSpec::new(64, 1024).unwrap();
-    assert_eq!(big.block_sizes(Placement::Normal), Err(QueueError::BlockTooLarge { bytes: 12 + 64 * 8 + 65536 }));
+    assert_eq!(
+        big.block_sizes(Placement::Normal),
+        Err(QueueError::BlockTooLarge { bytes: 12 + 64 * 8 + 65536 })
+    );
 
     let region = Region::zeroed();
     let mut sys = SysInfoAllocator::init(pool(region.shm()), None).unwrap();
@@ -211,10 +214,16 @@ fn attach_rejects_bad_configurations() {
         attach_after(|s, a| s.write_u16(a, 64).unwrap()),
         Err(QueueError::TooLong { len: 64, capacity: 32 })
     );
-    assert_eq!(attach_after(|s, a| s.write_u16(a, 8).unwrap()), bad(ConfFault::BuffersOutside(BASE + 0x20 + 16 + 12 + 32)));
+    assert_eq!(
+        attach_after(|s, a| s.write_u16(a, 8).unwrap()),
+        bad(ConfFault::BuffersOutside(BASE + 0x20 + 16 + 12 + 32))
+    );
     assert_eq!(attach_after(|s, a| s.write_u16(a + 2, 6).unwrap()), bad(ConfFault::BadItemSize(6)));
     assert_eq!(attach_after(|s, a| s.write_u32(a + 8, 0x1000).unwrap()), bad(ConfFault::DescOutside(0x1000)));
-    assert_eq!(attach_after(|s, a| s.write_u32(a + 4, u32::MAX - 8).unwrap()), bad(ConfFault::BuffersOutside(u32::MAX - 8)));
+    assert_eq!(
+        attach_after(|s, a| s.write_u32(a + 4, u32::MAX - 8).unwrap()),
+        bad(ConfFault::BuffersOutside(u32::MAX - 8))
+    );
     // Descriptors on top of the buffers.
     assert_eq!(
         attach_after(|s, a| {

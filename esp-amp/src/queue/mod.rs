@@ -242,7 +242,10 @@ impl Span {
         Some(Span { start, end: start.checked_add(len)? })
     }
     pub(crate) fn disjoint(spans: &[Span]) -> bool {
-        spans.iter().enumerate().all(|(i, a)| spans[i + 1..].iter().all(|b| a.end <= b.start || b.end <= a.start))
+        spans
+            .iter()
+            .enumerate()
+            .all(|(i, a)| spans[i + 1..].iter().all(|b| a.end <= b.start || b.end <= a.start))
     }
 }
 
@@ -310,8 +313,10 @@ pub(crate) fn attach_queue<'r>(
     } else {
         rtc.filter(|r| r.contains(desc_addr, desc_bytes)).ok_or(bad(ConfFault::DescOutside(desc_addr)))?
     };
-    let descs = desc_shm.local_ptr(desc_addr, desc_bytes, 4).map_err(|_| bad(ConfFault::DescOutside(desc_addr)))?;
-    let bufs = block.local_ptr(buf_addr, buf_bytes, 4).map_err(|_| bad(ConfFault::BuffersOutside(buf_addr)))?;
+    let descs =
+        desc_shm.local_ptr(desc_addr, desc_bytes, 4).map_err(|_| bad(ConfFault::DescOutside(desc_addr)))?;
+    let bufs =
+        block.local_ptr(buf_addr, buf_bytes, 4).map_err(|_| bad(ConfFault::BuffersOutside(buf_addr)))?;
     // Spans cannot overflow: each lies inside a region whose end fits in u32.
     let spans = [
         Span::new(conf_addr, CONF_SIZE).ok_or(bad(ConfFault::Overlap))?,
@@ -381,7 +386,10 @@ impl DescTable for ShmDescs<'_> {
     }
     #[inline]
     fn addr_len(&self, slot: u16) -> (u32, u16) {
-        (u32::from_le(self.word(slot).load(Ordering::Relaxed)), u16::from_le(self.half(slot, 4).load(Ordering::Relaxed)))
+        (
+            u32::from_le(self.word(slot).load(Ordering::Relaxed)),
+            u16::from_le(self.half(slot, 4).load(Ordering::Relaxed)),
+        )
     }
     #[inline]
     fn set_addr_len(&self, slot: u16, addr: u32, len: u16) {
@@ -606,7 +614,11 @@ unsafe impl<const CAP: usize> Send for Consumer<'_, CAP> {}
 impl<'r, const CAP: usize> Consumer<'r, CAP> {
     /// Maincore as consumer: allocates the queue under `id` (always the normal placement,
     /// as in C) and initialises it.
-    pub fn create(sys: &mut SysInfoAllocator<'r>, id: SysInfoId, spec: QueueSpec) -> Result<Self, QueueError> {
+    pub fn create(
+        sys: &mut SysInfoAllocator<'r>,
+        id: SysInfoId,
+        spec: QueueSpec,
+    ) -> Result<Self, QueueError> {
         if usize::from(spec.len) > CAP {
             return Err(QueueError::TooLong { len: spec.len, capacity: CAP });
         }
@@ -654,7 +666,10 @@ impl<'r, const CAP: usize> Consumer<'r, CAP> {
 
     /// Waits asynchronously for a buffer; `signal` must be registered as the handler of
     /// the software interrupt the producer raises.
-    pub async fn recv<const W: usize>(&self, signal: &IrqSignal<W>) -> Result<RxBuf<'_, 'r, CAP>, QueueError> {
+    pub async fn recv<const W: usize>(
+        &self,
+        signal: &IrqSignal<W>,
+    ) -> Result<RxBuf<'_, 'r, CAP>, QueueError> {
         poll_fn(|cx| {
             signal.register(cx.waker());
             match self.try_recv() {

@@ -61,7 +61,9 @@ impl core::fmt::Display for PeerFault {
             PeerFault::Duplicate { slot, addr } => {
                 write!(f, "slot {slot}: buffer 0x{addr:08x} is already held by this side")
             }
-            PeerFault::BadLength { slot, len } => write!(f, "slot {slot}: length {len} exceeds the item size"),
+            PeerFault::BadLength { slot, len } => {
+                write!(f, "slot {slot}: length {len} exceeds the item size")
+            }
             PeerFault::FlagsChanged { slot, flags } => {
                 write!(f, "slot {slot}: peer rewrote the flags (0x{flags:04x}) of a slot it had handed over")
             }
@@ -377,7 +379,10 @@ mod tests {
             self.flags[slot as usize].store(flags, Ordering::Release)
         }
         fn addr_len(&self, slot: u16) -> (u32, u16) {
-            (self.addr[slot as usize].load(Ordering::Relaxed), self.len[slot as usize].load(Ordering::Relaxed))
+            (
+                self.addr[slot as usize].load(Ordering::Relaxed),
+                self.len[slot as usize].load(Ordering::Relaxed),
+            )
         }
         fn set_addr_len(&self, slot: u16, addr: u32, len: u16) {
             self.addr[slot as usize].store(addr, Ordering::Relaxed);

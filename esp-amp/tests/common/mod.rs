@@ -37,7 +37,8 @@ impl Region {
         Region(Box::into_raw(vec![0u32; LEN / 4].into_boxed_slice()))
     }
     pub fn from_bytes(bytes: &[u8]) -> Self {
-        let words: Vec<u32> = bytes.chunks_exact(4).map(|c| u32::from_le_bytes(c.try_into().unwrap())).collect();
+        let words: Vec<u32> =
+            bytes.chunks_exact(4).map(|c| u32::from_le_bytes(c.try_into().unwrap())).collect();
         assert_eq!(words.len(), LEN / 4);
         Region(Box::into_raw(words.into_boxed_slice()))
     }
@@ -47,9 +48,9 @@ impl Region {
         unsafe { Shm::from_raw(self.0.cast(), BASE, LEN as u32) }
     }
     pub fn bytes(&self) -> Vec<u8> {
-        let mut out = vec![0; LEN];
-        self.shm().read_bytes(BASE, &mut out).unwrap();
-        out
+        // Word reads: four times fewer accesses than bytes (this runs under miri too).
+        let shm = self.shm();
+        (0..LEN as u32 / 4).flat_map(|i| shm.read_u32(BASE + 4 * i).unwrap().to_le_bytes()).collect()
     }
 }
 
@@ -98,4 +99,3 @@ impl Platform for NoClock {
     }
     fn wait_irq(&self, _: u32, _: Option<u32>) {}
 }
-
