@@ -136,11 +136,11 @@ fn run_model(len: u32, ops: &[Op]) {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig::with_cases(if cfg!(miri) { 8 } else { 1024 }))]
+    #![proptest_config(ProptestConfig::with_cases(if cfg!(miri) { 4 } else { 1024 }))]
 
     #[test]
     fn queue_matches_model(len in prop_oneof![Just(1u32), Just(2), Just(4), Just(8)],
-                           ops in proptest::collection::vec(op(), 0..200)) {
+                           ops in proptest::collection::vec(op(), 0..if cfg!(miri) { 60 } else { 200 })) {
         run_model(len, &ops);
     }
 }

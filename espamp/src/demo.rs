@@ -10,6 +10,8 @@ use std::time::{Duration, Instant};
 
 use esp_amp::event::{DefaultEvents, Events, WaitFor};
 use esp_amp::layout::{AmpConfig, Chip, MemoryLayout};
+use esp_amp::queue::QueueSpec;
+use esp_amp::rpmsg::{Receiver, Rpmsg};
 use esp_amp::sw_intr::{SwIntr, SwIntrId};
 use esp_amp::sys_info::{Pool, SysInfo, SysInfoAllocator, SysInfoId};
 use esp_amp::{MainCore, SubCore};
@@ -24,6 +26,9 @@ const ACK_WAIT_ALL: u32 = 1 << 1;
 const ACK_WAIT_ANY: u32 = 1 << 2;
 const ACK_TIMEOUT: u32 = 1 << 3;
 const STEP_TIMEOUT: Option<u32> = Some(5000);
+const MAIN_EPT: u16 = 0x10;
+const ECHO_EPT: u16 = 0x20;
+const GREETINGS: [&str; 3] = ["hello, subcore", "zero-copy works too", "bye"];
 
 macro_rules! main_log { ($($t:tt)*) => { println!("main | {}", format_args!($($t)*)) } }
 macro_rules! sub_log { ($($t:tt)*) => { println!("      sub  | {}", format_args!($($t)*)) } }
@@ -66,6 +71,11 @@ pub fn run_maincore(chip: Chip) -> Result<()> {
         let e = e?;
         main_log!("  id 0x{:04x}  size {:>3}  payload at 0x{:08x}", e.id().0, e.size(), e.addr());
     }
+
+    let mut rpmsg: Rpmsg<'_, MainCore> = Rpmsg::create(&mut sys, QueueSpec::new(8, 64)?)?;
+    rpmsg.notify_with(&sw);
+    let ept = rpmsg.create_endpoint(MAIN_EPT, Receiver::Mailbox)?;
+    main_log!("RPMsg device 0xff03: 2 × 8 buffers of 64 bytes, endpoint 0x{MAIN_EPT:x}");
 
     let events: Events<'_, _> = Events::new(&sw, &core);
     sw.add_handler(SwIntrId::EVENT, &events).map_err(|_| "handler table full")?;
@@ -119,6 +129,40 @@ pub fn run_maincore(chip: Chip) -> Result<()> {
         main_log!("");
         main_log!("step 4: timeout: the subcore waits 200 ms for 0x10, which never comes");
         check(ack(ACK_TIMEOUT), "subcore's wait timed out as expected", &failures);
+
+        main_log!("");
+        main_log!("step 5: RPMsg echo: endpoint 0x{MAIN_EPT:x} -> 0x{ECHO_EPT:x}, the subcore answers in upper case");
+        for (i, text) in GREETINGS.iter().enumerate() {
+            let sent = if i == 1 {
+                // Zero-copy: build the payload in the shared buffer itself.
+                rpmsg.alloc().and_then(|mut msg| {
+                    msg[..text.len()].copy_from_slice(text.as_bytes());
+                    msg.send(ept, ECHO_EPT, text.len())
+                })
+            } else {
+                rpmsg.send(ept, ECHO_EPT, text.as_bytes())
+            };
+            main_log!("  -> {text:?}");
+            check(sent.is_ok(), "message sent", &failures);
+            match rpmsg.recv_timeout(ept, &core, STEP_TIMEOUT) {
+                Ok(reply) => {
+                    let reply_text = String::from_utf8_lossy(&reply).into_owned();
+                    main_log!("  <- {reply_text:?} from 0x{:x}", reply.src());
+                    check(
+                        reply_text == text.to_uppercase() && reply.src() == ECHO_EPT,
+                        "echo matches",
+                        &failures,
+                    );
+                }
+                Err(e) => check(false, &format!("echo arrived ({e})"), &failures),
+            }
+        }
+        let st = rpmsg.stats();
+        check(
+            st.dropped_unknown + st.dropped_bad_len + st.queue_faults == 0,
+            "no dropped messages",
+            &failures,
+        );
     });
 
     let status = child.wait()?;
@@ -165,6 +209,10 @@ pub fn run_subcore() -> Result<()> {
         let b = info.get(id, Pool::Hp)?;
         sub_log!("found SysInfo 0x{:04x} ({} bytes at 0x{:08x})", id.0, b.size(), b.addr());
     }
+
+    let mut rpmsg: Rpmsg<'_, SubCore> = Rpmsg::attach(&info)?;
+    rpmsg.notify_with(&sw);
+    let echo_ept = rpmsg.create_endpoint(ECHO_EPT, Receiver::Mailbox)?;
 
     let events: Events<'_, _> = Events::new(&sw, &core);
     sw.add_handler(SwIntrId::EVENT, &events).map_err(|_| "handler table full")?;
@@ -217,6 +265,19 @@ pub fn run_subcore() -> Result<()> {
             ),
         }
         events.notify(&tx, ACK_TIMEOUT);
+
+        for _ in GREETINGS {
+            match rpmsg.recv_timeout(echo_ept, &core, STEP_TIMEOUT) {
+                Ok(msg) => {
+                    let upper = msg.to_ascii_uppercase();
+                    sub_log!("  <- {:?} from 0x{:x}, answering", String::from_utf8_lossy(&msg), msg.src());
+                    if let Err(e) = rpmsg.send(echo_ept, msg.src(), &upper) {
+                        fail(&format!("echo send failed: {e}"));
+                    }
+                }
+                Err(e) => fail(&format!("no RPMsg message: {e}")),
+            }
+        }
     });
     let w = |i: u32, v: u32| stats.shm().write_u32(stats.addr() + 4 * i, v);
     w(0, core.raised_count())?;
