@@ -97,6 +97,15 @@ fn backoff_spins() -> u32 {
     })
 }
 
+/// How many received messages the throughput sink holds before giving them back together
+/// (`ESP_AMP_BENCH_FREE_BATCH`, 1 = free each at once).
+fn free_batch() -> usize {
+    static BATCH: std::sync::OnceLock<usize> = std::sync::OnceLock::new();
+    *BATCH.get_or_init(|| {
+        std::env::var("ESP_AMP_BENCH_FREE_BATCH").ok().and_then(|v| v.parse().ok()).unwrap_or(1)
+    })
+}
+
 /// A polling loop that found nothing to do waits a little before it looks again, so it
 /// does not pull the descriptor line away from the other core on every spin.
 fn backoff() {
@@ -124,6 +133,9 @@ fn run_sub(dev: &Rpmsg<'_, SubCore>, core: &HostCore<'_>, job: Job) {
         Job::Sink { count, mode } => {
             let mut local = [0u8; 512];
             let mut expected = 0u32;
+            // Messages are guards: keeping a few and giving them back together writes the
+            // shared descriptor line once per batch instead of once per message.
+            let mut held = Vec::with_capacity(free_batch());
             while expected < count {
                 if let Some(msg) = dev.try_recv(ept) {
                     let seq = u32::from_le_bytes(msg[..4].try_into().unwrap());
@@ -132,10 +144,16 @@ fn run_sub(dev: &Rpmsg<'_, SubCore>, core: &HostCore<'_>, job: Job) {
                         local[..msg.len()].copy_from_slice(&msg);
                     }
                     expected += 1;
+                    held.push(msg);
+                    if held.len() >= free_batch() {
+                        held.clear();
+                    }
                 } else {
+                    held.clear();
                     backoff();
                 }
             }
+            drop(held);
             std::hint::black_box(&local);
             send_spin(dev, ept, MAIN_EPT, b"done");
         }

@@ -26,6 +26,17 @@
 //! # }
 //! ```
 //!
+//! and a received buffer cannot outlive its consumer (it would free into a dead ring):
+//!
+//! ```compile_fail
+//! # fn f(info: &esp_amp::sys_info::SysInfo<'_>) {
+//! let buf = {
+//!     let c: esp_amp::queue::Consumer<'_> = esp_amp::queue::Consumer::attach(info, esp_amp::sys_info::SysInfoId(1)).unwrap();
+//!     c.try_recv().unwrap() // error: `c` does not live long enough
+//! };
+//! # }
+//! ```
+//!
 //! Everything the peer writes is checked: a descriptor must name one of this queue's
 //! buffers (inside its buffer area, on an item boundary, not already held here) with a
 //! length of at most `item_size`. Anything else is consumed, counted
