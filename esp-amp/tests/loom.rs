@@ -133,7 +133,7 @@ struct LoomQueue {
     payload: [AtomicU32; 2],
 }
 
-const GEO: Geometry = Geometry { n: 2, s: 16, buf_base: 0x100 };
+const GEO: Geometry = Geometry::new(2, 16, 0x100).unwrap();
 
 /// The table as one side sees it.
 struct Side(Arc<LoomQueue>);

@@ -343,7 +343,7 @@ pub(crate) fn attach_queue<'r>(
         // SAFETY: `descs` was checked above to cover `8·n` bytes, 4-byte aligned, inside a
         // region valid for `'r`.
         descs: unsafe { ShmDescs::new(descs) },
-        geo: Geometry { n, s, buf_base: buf_addr },
+        geo: Geometry::new(n, s, buf_addr).ok_or(bad(ConfFault::BuffersOutside(buf_addr)))?,
         bufs: NonNull::new(bufs).ok_or(bad(ConfFault::BuffersOutside(buf_addr)))?,
         spans,
     })

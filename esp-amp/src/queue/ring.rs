@@ -72,33 +72,50 @@ impl core::fmt::Display for PeerFault {
 }
 
 /// Where a queue's buffers are: `n` items of `s` bytes from device address `buf_base`.
-///
-/// Invariants (checked by whoever builds it): `n` is a power of two ≥ 1, `s` a non-zero
-/// multiple of 4, and `buf_base + n·s` does not overflow.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Geometry {
     pub n: u16,
     pub s: u16,
     pub buf_base: u32,
+    /// `ceil(2^40 / s)`: turns the division in `index_of` into a multiplication.
+    recip: u64,
 }
 
 impl Geometry {
+    /// `None` unless `n` is a power of two, `s` a non-zero multiple of 4, the buffer area
+    /// `n·s` at most 64 KiB (it lives in a SysInfo block) and `buf_base + n·s` fits.
+    pub const fn new(n: u16, s: u16, buf_base: u32) -> Option<Self> {
+        let area = n as u32 * s as u32;
+        if !n.is_power_of_two()
+            || s == 0
+            || s % 4 != 0
+            || area > 0x1_0000
+            || buf_base.checked_add(area).is_none()
+        {
+            return None;
+        }
+        Some(Geometry { n, s, buf_base, recip: (1u64 << 40).div_ceil(s as u64) })
+    }
+
     /// The buffer index of `addr`, if `addr` is exactly the start of one of the buffers.
     #[inline]
     pub fn index_of(&self, addr: u32) -> Option<u16> {
-        let off = addr.checked_sub(self.buf_base)?;
+        // Below the base wraps to a huge offset and fails the area check.
+        let off = addr.wrapping_sub(self.buf_base);
         let s = u32::from(self.s);
-        if off % s != 0 {
+        if off >= u32::from(self.n) * s {
             return None;
         }
-        let idx = off / s;
-        (idx < u32::from(self.n)).then_some(idx as u16)
+        // Exact: off < 2^16 and s < 2^16, so off·s < 2^40 and the rounding error of the
+        // reciprocal (< off / 2^40) cannot reach the next multiple of 1/s.
+        let idx = ((u64::from(off) * self.recip) >> 40) as u32;
+        (idx * s == off).then_some(idx as u16)
     }
 
     /// Device address of buffer `idx` (`idx < n`).
     #[inline]
     pub fn addr_of(&self, idx: u16) -> u32 {
-        // No overflow: idx < n and buf_base + n·s fits (invariant).
+        // No overflow: idx < n and buf_base + n·s fits (checked in `new`).
         self.buf_base + u32::from(idx) * u32::from(self.s)
     }
 }
@@ -390,7 +407,7 @@ mod tests {
         }
     }
 
-    const GEO: Geometry = Geometry { n: 4, s: 16, buf_base: 0x1000 };
+    const GEO: Geometry = Geometry::new(4, 16, 0x1000).unwrap();
 
     #[test]
     fn index_of_accepts_only_own_buffers() {
@@ -400,6 +417,21 @@ mod tests {
         assert_eq!(GEO.index_of(0x1004), None);
         assert_eq!(GEO.index_of(0x0ff0), None);
         assert_eq!(GEO.index_of(u32::MAX), None);
+        assert!(Geometry::new(3, 16, 0).is_none() && Geometry::new(4, 6, 0).is_none());
+        assert!(Geometry::new(4, 16, u32::MAX - 32).is_none() && Geometry::new(4096, 32, 0).is_none());
+    }
+
+    #[test]
+    fn index_of_agrees_with_division() {
+        for s in (4..=1024u16).step_by(4).chain([65532]) {
+            let n = (0x1_0000 / u32::from(s)).min(32768) as u16;
+            let n = if n.is_power_of_two() { n } else { n.next_power_of_two() / 2 };
+            let g = Geometry::new(n, s, 0x4000_0000).unwrap();
+            for off in (0..u32::from(n) * u32::from(s)).step_by(1 + usize::from(s) / 3) {
+                let want = (off % u32::from(s) == 0).then_some((off / u32::from(s)) as u16);
+                assert_eq!(g.index_of(0x4000_0000 + off), want, "s {s} off {off}");
+            }
+        }
     }
 
     #[test]
