@@ -79,7 +79,7 @@ use crate::event::Trigger;
 use crate::port::Platform;
 use crate::shm::{round_up4, Shm, ShmError};
 use crate::signal::IrqSignal;
-use crate::sw_intr::SwIntrId;
+use crate::sw_intr::{SwIntrHandler, SwIntrId};
 use crate::sys_info::{Pool, SysInfo, SysInfoAllocator, SysInfoError, SysInfoId};
 
 /// Size of the shared queue configuration.
@@ -807,5 +807,68 @@ impl<const CAP: usize> DerefMut for RxBuf<'_, '_, CAP> {
 impl<const CAP: usize> Drop for RxBuf<'_, '_, CAP> {
     fn drop(&mut self) {
         self.q.end.ring.free(self.idx);
+    }
+}
+
+/// Interrupt-driven receive with a callback (C's `esp_amp_queue_intr_enable`): register it
+/// as the handler of the software interrupt the producer raises; the handler drains the
+/// queue inside a critical section and calls `on_rx` with each buffer (freed when
+/// `on_rx` drops it). Garbage descriptors are skipped and counted by the consumer.
+///
+/// ```
+/// # use esp_amp::queue::{Consumer, Producer, QueueSpec, RxCallback};
+/// # use esp_amp::shm::Shm;
+/// # use esp_amp::sw_intr::{SwIntrHandler, SwIntrId};
+/// # use esp_amp::sys_info::{SysInfoAllocator, SysInfoId};
+/// # let mut mem = [0u32; 128];
+/// # // SAFETY: `mem` is aligned, valid and outlives `pool`.
+/// # let pool = unsafe { Shm::from_raw(mem.as_mut_ptr().cast(), 0x4087_A580, 512) };
+/// # let mut sys = SysInfoAllocator::init(pool, None).unwrap();
+/// let rx: Consumer = Consumer::create(&mut sys, SysInfoId(0x100), QueueSpec::new(4, 16).unwrap()).unwrap();
+/// let total = std::sync::atomic::AtomicUsize::new(0);
+/// let handler = RxCallback::new(rx, |buf: esp_amp::queue::RxBuf<'_, '_>| {
+///     total.fetch_add(buf.len(), std::sync::atomic::Ordering::Relaxed);
+/// });
+/// let tx: Producer = Producer::attach(&sys.info(), SysInfoId(0x100)).unwrap();
+/// tx.send(b"abc").unwrap();
+/// handler.on_sw_intr(SwIntrId::user(0).unwrap()); // what the interrupt does
+/// assert_eq!(total.load(std::sync::atomic::Ordering::Relaxed), 3);
+/// ```
+pub struct RxCallback<'r, F, const CAP: usize = 32> {
+    consumer: critical_section::Mutex<Consumer<'r, CAP>>,
+    on_rx: F,
+}
+
+impl<'r, F, const CAP: usize> RxCallback<'r, F, CAP>
+where
+    F: for<'q> Fn(RxBuf<'q, 'r, CAP>) + Sync,
+{
+    /// Wraps `consumer`; `on_rx` runs in the interrupt handler.
+    pub fn new(consumer: Consumer<'r, CAP>, on_rx: F) -> Self {
+        RxCallback { consumer: critical_section::Mutex::new(consumer), on_rx }
+    }
+
+    /// Runs `f` with the consumer, inside a critical section (for counters, or polling).
+    pub fn with_consumer<T>(&self, f: impl FnOnce(&Consumer<'r, CAP>) -> T) -> T {
+        critical_section::with(|cs| f(self.consumer.borrow(cs)))
+    }
+}
+
+impl<'r, F, const CAP: usize> SwIntrHandler for RxCallback<'r, F, CAP>
+where
+    F: for<'q> Fn(RxBuf<'q, 'r, CAP>) + Sync,
+{
+    fn on_sw_intr(&self, _id: SwIntrId) {
+        critical_section::with(|cs| {
+            let consumer = self.consumer.borrow(cs);
+            // Bounded: each round consumes a slot, and at most `n` can be filled.
+            for _ in 0..consumer.len() {
+                match consumer.try_recv() {
+                    Ok(buf) => (self.on_rx)(buf),
+                    Err(QueueError::Empty) => break,
+                    Err(_) => {}
+                }
+            }
+        });
     }
 }
