@@ -18,89 +18,89 @@ fn desc(shm: Shm<'_>, conf: u32, slot: u32) -> u32 {
     shm.read_u32(conf + 8).unwrap() + 8 * slot
 }
 
-#[test]
-fn consumer_survives_garbage_descriptors() {
+/// A 4 × 16-byte queue (maincore consumer, subcore producer) handed to `f` with the
+/// region and the address of its configuration.
+fn with_queue(f: impl FnOnce(Shm<'_>, &Consumer<'_>, &Producer<'_>, u32)) {
     let region = Region::zeroed();
     let shm = region.shm();
     let mut sys = SysInfoAllocator::init(pool(shm), None).unwrap();
     let rx: Consumer<'_> = Consumer::create(&mut sys, ID, QueueSpec::new(4, 16).unwrap()).unwrap();
     let tx: Producer<'_> = Producer::attach(&sys.info(), ID).unwrap();
     let conf = sys.info().get(ID, Pool::Hp).unwrap().addr();
-    let buf0 = shm.read_u32(conf + 4).unwrap();
+    f(shm, &rx, &tx, conf);
+}
 
-    for i in 0..4u8 {
-        tx.send(&[i; 8]).unwrap();
-    }
-    shm.write_u32(desc(shm, conf, 0), 0x1000_0000).unwrap(); // outside the region
-    shm.write_u32(desc(shm, conf, 1), buf0 + 4).unwrap(); // not on an item boundary
-    shm.write_u16(desc(shm, conf, 2) + 4, 17).unwrap(); // longer than an item
-    shm.write_u16(desc(shm, conf, 3) + 6, 0x7FFF).unwrap(); // undefined bits set, still "filled"
+#[test]
+fn consumer_survives_garbage_descriptors() {
+    with_queue(|shm, rx, tx, conf| {
+        let buf0 = shm.read_u32(conf + 4).unwrap();
 
-    let fault = |r: Result<_, QueueError>| match r {
-        Err(QueueError::Peer(f)) => f,
-        other => panic!("expected a peer fault, got {:?}", other.map(|_| ())),
-    };
-    assert_eq!(fault(rx.try_recv()), PeerFault::BadAddress { slot: 0, addr: 0x1000_0000 });
-    assert_eq!(fault(rx.try_recv()), PeerFault::BadAddress { slot: 1, addr: buf0 + 4 });
-    assert_eq!(fault(rx.try_recv()), PeerFault::BadLength { slot: 2, len: 17 });
-    assert_eq!(&rx.try_recv().unwrap()[..], &[3; 8]);
-    assert_eq!(rx.try_recv().err(), Some(QueueError::Empty));
-    assert_eq!(rx.faults(), 3);
-
-    // The garbage went back to the producer, which refuses it and carries on with the
-    // buffers that are real.
-    let mut sent = 0;
-    let mut producer_faults = 0;
-    for round in 0..100u8 {
-        match tx.send(&[round; 4]) {
-            Ok(()) => sent += 1,
-            Err(QueueError::Peer(_)) => producer_faults += 1,
-            Err(e) => panic!("{e}"),
+        for i in 0..4u8 {
+            tx.send(&[i; 8]).unwrap();
         }
-        while let Ok(buf) = rx.try_recv() {
-            assert_eq!(buf[0], buf[3]);
+        shm.write_u32(desc(shm, conf, 0), 0x1000_0000).unwrap(); // outside the region
+        shm.write_u32(desc(shm, conf, 1), buf0 + 4).unwrap(); // not on an item boundary
+        shm.write_u16(desc(shm, conf, 2) + 4, 17).unwrap(); // longer than an item
+        shm.write_u16(desc(shm, conf, 3) + 6, 0x7FFF).unwrap(); // undefined bits set, still "filled"
+
+        let fault = |r: Result<_, QueueError>| match r {
+            Err(QueueError::Peer(f)) => f,
+            other => panic!("expected a peer fault, got {:?}", other.map(|_| ())),
+        };
+        assert_eq!(fault(rx.try_recv()), PeerFault::BadAddress { slot: 0, addr: 0x1000_0000 });
+        assert_eq!(fault(rx.try_recv()), PeerFault::BadAddress { slot: 1, addr: buf0 + 4 });
+        assert_eq!(fault(rx.try_recv()), PeerFault::BadLength { slot: 2, len: 17 });
+        assert_eq!(&rx.try_recv().unwrap()[..], &[3; 8]);
+        assert_eq!(rx.try_recv().err(), Some(QueueError::Empty));
+        assert_eq!(rx.faults(), 3);
+
+        // The garbage went back to the producer, which refuses it and carries on with the
+        // buffers that are real.
+        let mut sent = 0;
+        let mut producer_faults = 0;
+        for round in 0..100u8 {
+            match tx.send(&[round; 4]) {
+                Ok(()) => sent += 1,
+                Err(QueueError::Peer(_)) => producer_faults += 1,
+                Err(e) => panic!("{e}"),
+            }
+            while let Ok(buf) = rx.try_recv() {
+                assert_eq!(buf[0], buf[3]);
+            }
         }
-    }
-    assert_eq!(producer_faults, 2, "two bad addresses came back");
-    assert_eq!(sent, 98);
-    assert_eq!(tx.faults(), 2);
+        assert_eq!(producer_faults, 2, "two bad addresses came back");
+        assert_eq!(sent, 98);
+        assert_eq!(tx.faults(), 2);
+    });
 }
 
 #[test]
 fn producer_refuses_a_buffer_it_holds() {
-    let region = Region::zeroed();
-    let shm = region.shm();
-    let mut sys = SysInfoAllocator::init(pool(shm), None).unwrap();
-    let rx: Consumer<'_> = Consumer::create(&mut sys, ID, QueueSpec::new(4, 16).unwrap()).unwrap();
-    let tx: Producer<'_> = Producer::attach(&sys.info(), ID).unwrap();
-    let conf = sys.info().get(ID, Pool::Hp).unwrap().addr();
-    let held = tx.alloc().unwrap();
-    // A "double free": the consumer puts the held buffer into the next free slot too.
-    shm.write_u32(desc(shm, conf, 1), held.device_addr()).unwrap();
-    assert_eq!(
-        tx.alloc().err(),
-        Some(QueueError::Peer(PeerFault::Duplicate { slot: 1, addr: held.device_addr() }))
-    );
-    held.send(1).unwrap();
-    assert_eq!(rx.try_recv().unwrap().len(), 1);
-    assert_eq!(tx.faults(), 1);
+    with_queue(|shm, rx, tx, conf| {
+        let held = tx.alloc().unwrap();
+        // A "double free": the consumer puts the held buffer into the next free slot too.
+        shm.write_u32(desc(shm, conf, 1), held.device_addr()).unwrap();
+        assert_eq!(
+            tx.alloc().err(),
+            Some(QueueError::Peer(PeerFault::Duplicate { slot: 1, addr: held.device_addr() }))
+        );
+        held.send(1).unwrap();
+        assert_eq!(rx.try_recv().unwrap().len(), 1);
+        assert_eq!(tx.faults(), 1);
+    });
 }
 
 #[test]
 fn rewritten_flags_are_counted_not_trusted() {
-    let region = Region::zeroed();
-    let shm = region.shm();
-    let mut sys = SysInfoAllocator::init(pool(shm), None).unwrap();
-    let rx: Consumer<'_> = Consumer::create(&mut sys, ID, QueueSpec::new(4, 16).unwrap()).unwrap();
-    let tx: Producer<'_> = Producer::attach(&sys.info(), ID).unwrap();
-    let conf = sys.info().get(ID, Pool::Hp).unwrap().addr();
-    tx.send(b"abc").unwrap();
-    let buf = rx.try_recv().unwrap();
-    // The producer flips the slot back while the consumer holds its buffer.
-    shm.write_u16(desc(shm, conf, 0) + 6, 0).unwrap();
-    drop(buf);
-    assert_eq!(rx.faults(), 1);
-    assert!(matches!(rx.last_fault(), Some(PeerFault::FlagsChanged { slot: 0, .. })));
+    with_queue(|shm, rx, tx, conf| {
+        tx.send(b"abc").unwrap();
+        let buf = rx.try_recv().unwrap();
+        // The producer flips the slot back while the consumer holds its buffer.
+        shm.write_u16(desc(shm, conf, 0) + 6, 0).unwrap();
+        drop(buf);
+        assert_eq!(rx.faults(), 1);
+        assert!(matches!(rx.last_fault(), Some(PeerFault::FlagsChanged { slot: 0, .. })));
+    });
 }
 
 #[test]

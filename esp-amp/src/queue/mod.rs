@@ -456,6 +456,36 @@ fn create_blocks<'r>(
         .map_err(|e| QueueError::BadConf(ConfFault::Unreadable(e)))
 }
 
+/// The accessors both ends share (they read the same local state).
+macro_rules! end_accessors {
+    () => {
+        /// Bytes per buffer.
+        pub fn item_size(&self) -> usize {
+            usize::from(self.end.ring.geometry().s)
+        }
+
+        /// Number of buffers.
+        pub fn len(&self) -> usize {
+            usize::from(self.end.ring.geometry().n)
+        }
+
+        /// Always `false`: a queue has at least one buffer.
+        pub fn is_empty(&self) -> bool {
+            false
+        }
+
+        /// Peer faults seen so far.
+        pub fn faults(&self) -> u32 {
+            self.end.ring.faults()
+        }
+
+        /// The most recent peer fault.
+        pub fn last_fault(&self) -> Option<PeerFault> {
+            self.end.ring.last_fault()
+        }
+    };
+}
+
 /// The producing end of a queue. `CAP` is the longest queue it can serve (one byte of
 /// local state per buffer).
 pub struct Producer<'r, const CAP: usize = 32> {
@@ -530,30 +560,7 @@ impl<'r, const CAP: usize> Producer<'r, CAP> {
         }
     }
 
-    /// Bytes per buffer.
-    pub fn item_size(&self) -> usize {
-        usize::from(self.end.ring.geometry().s)
-    }
-
-    /// Number of buffers.
-    pub fn len(&self) -> usize {
-        usize::from(self.end.ring.geometry().n)
-    }
-
-    /// Always `false`: a queue has at least one buffer.
-    pub fn is_empty(&self) -> bool {
-        false
-    }
-
-    /// Peer faults seen so far.
-    pub fn faults(&self) -> u32 {
-        self.end.ring.faults()
-    }
-
-    /// The most recent peer fault.
-    pub fn last_fault(&self) -> Option<PeerFault> {
-        self.end.ring.last_fault()
-    }
+    end_accessors!();
 
     /// Buffers allocated here and not yet sent (live or parked guards).
     pub fn outstanding(&self) -> usize {
@@ -691,30 +698,7 @@ impl<'r, const CAP: usize> Consumer<'r, CAP> {
         .await
     }
 
-    /// Bytes per buffer.
-    pub fn item_size(&self) -> usize {
-        usize::from(self.end.ring.geometry().s)
-    }
-
-    /// Number of buffers.
-    pub fn len(&self) -> usize {
-        usize::from(self.end.ring.geometry().n)
-    }
-
-    /// Always `false`: a queue has at least one buffer.
-    pub fn is_empty(&self) -> bool {
-        false
-    }
-
-    /// Peer faults seen so far.
-    pub fn faults(&self) -> u32 {
-        self.end.ring.faults()
-    }
-
-    /// The most recent peer fault.
-    pub fn last_fault(&self) -> Option<PeerFault> {
-        self.end.ring.last_fault()
-    }
+    end_accessors!();
 
     /// Buffers received and not yet given back.
     pub fn outstanding(&self) -> usize {
