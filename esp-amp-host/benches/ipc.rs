@@ -48,7 +48,8 @@ enum Wake {
 #[derive(Debug, Clone, Copy)]
 enum Job {
     /// Receive `count` messages, then answer "done".
-    Sink { count: u32, mode: Mode },
+    /// Receive `count` messages, giving them back `batch` at a time; then answer "done".
+    Sink { count: u32, mode: Mode, batch: usize },
     /// Echo `count` messages.
     Echo { count: u32, wake: Wake },
     /// Checked traffic both ways.
@@ -58,7 +59,9 @@ enum Job {
 impl Job {
     fn to_args(self) -> Vec<String> {
         match self {
-            Job::Sink { count, mode } => vec!["sink".into(), count.to_string(), format!("{mode:?}")],
+            Job::Sink { count, mode, batch } => {
+                vec!["sink".into(), count.to_string(), format!("{mode:?}"), batch.to_string()]
+            }
             Job::Echo { count, wake } => vec!["echo".into(), count.to_string(), format!("{wake:?}")],
             Job::Stress { count } => vec!["stress".into(), count.to_string()],
         }
@@ -66,7 +69,11 @@ impl Job {
     fn from_args(a: &[String]) -> Job {
         let count = a[1].parse().expect("count");
         match a[0].as_str() {
-            "sink" => Job::Sink { count, mode: if a[2] == "Copy" { Mode::Copy } else { Mode::ZeroCopy } },
+            "sink" => Job::Sink {
+                count,
+                mode: if a[2] == "Copy" { Mode::Copy } else { Mode::ZeroCopy },
+                batch: a[3].parse().expect("batch"),
+            },
             "echo" => {
                 Job::Echo { count, wake: if a[2] == "Polling" { Wake::Polling } else { Wake::Interrupt } }
             }
@@ -97,15 +104,6 @@ fn backoff_spins() -> u32 {
     })
 }
 
-/// How many received messages the throughput sink holds before giving them back together
-/// (`ESP_AMP_BENCH_FREE_BATCH`, 1 = free each at once).
-fn free_batch() -> usize {
-    static BATCH: std::sync::OnceLock<usize> = std::sync::OnceLock::new();
-    *BATCH.get_or_init(|| {
-        std::env::var("ESP_AMP_BENCH_FREE_BATCH").ok().and_then(|v| v.parse().ok()).unwrap_or(1)
-    })
-}
-
 /// A polling loop that found nothing to do waits a little before it looks again, so it
 /// does not pull the descriptor line away from the other core on every spin.
 fn backoff() {
@@ -130,12 +128,13 @@ fn run_sub(dev: &Rpmsg<'_, SubCore>, core: &HostCore<'_>, job: Job) {
     let ept = dev.create_endpoint(SUB_EPT, Receiver::Mailbox).unwrap();
     send_spin(dev, ept, MAIN_EPT, b"ready");
     match job {
-        Job::Sink { count, mode } => {
+        Job::Sink { count, mode, batch } => {
             let mut local = [0u8; 512];
             let mut expected = 0u32;
             // Messages are guards: keeping a few and giving them back together writes the
-            // shared descriptor line once per batch instead of once per message.
-            let mut held = Vec::with_capacity(free_batch());
+            // shared descriptor line once per batch instead of once per message
+            // (`batch` 1: each is given back at once).
+            let mut held = Vec::with_capacity(batch);
             while expected < count {
                 if let Some(msg) = dev.try_recv(ept) {
                     let seq = u32::from_le_bytes(msg[..4].try_into().unwrap());
@@ -145,7 +144,7 @@ fn run_sub(dev: &Rpmsg<'_, SubCore>, core: &HostCore<'_>, job: Job) {
                     }
                     expected += 1;
                     held.push(msg);
-                    if held.len() >= free_batch() {
+                    if held.len() >= batch {
                         held.clear();
                     }
                 } else {
@@ -274,19 +273,17 @@ struct Throughput {
     mb_per_s: f64,
 }
 
-fn throughput(payload: usize, mode: Mode, count: u32, processes: bool) -> Throughput {
+fn throughput(payload: usize, mode: Mode, batch: usize, count: u32, processes: bool) -> Throughput {
     let item = (payload + 8) as u32;
-    let elapsed = with_pair(item, Job::Sink { count, mode }, processes, |dev, ept, _| {
-        let data: Vec<u8> = (0..payload).map(|i| i as u8).collect();
+    let elapsed = with_pair(item, Job::Sink { count, mode, batch }, processes, |dev, ept, _| {
+        let mut data: Vec<u8> = (0..payload).map(|i| i as u8).collect();
         let start = Instant::now();
         let mut seq = 0u32;
         while seq < count {
             match mode {
                 Mode::Copy => {
-                    let mut d = [0u8; 512];
-                    d[..payload].copy_from_slice(&data);
-                    d[..4].copy_from_slice(&seq.to_le_bytes());
-                    match dev.send(ept, SUB_EPT, &d[..payload]) {
+                    data[..4].copy_from_slice(&seq.to_le_bytes());
+                    match dev.send(ept, SUB_EPT, &data) {
                         Ok(()) => seq += 1,
                         Err(RpmsgError::Queue(QueueError::Full)) => backoff(),
                         Err(e) => panic!("{e}"),
@@ -325,18 +322,24 @@ fn percentiles(mut samples: Vec<Duration>) -> Latency {
 fn latency(wake: Wake, count: u32, processes: bool) -> Latency {
     let samples = with_pair(16, Job::Echo { count, wake }, processes, |dev, ept, core| {
         let mut samples = Vec::with_capacity(count as usize);
+        let mut previous = None;
         for i in 0..count {
             let mut out = [0u8; 8];
             out[..4].copy_from_slice(&i.to_le_bytes());
             let t = Instant::now();
             send_spin(dev, ept, SUB_EPT, &out);
+            // Give the previous reply back only now: its descriptor write would otherwise
+            // sit in front of this send's (stores become visible in order on x86).
+            drop(previous.take());
             let back = match wake {
                 Wake::Polling => recv_spin(dev, ept),
                 Wake::Interrupt => dev.recv_timeout(ept, core, Some(5000)).expect("reply timed out"),
             };
             samples.push(t.elapsed());
             assert_eq!(&back[..4], &i.to_le_bytes());
+            previous = Some(back);
         }
+        drop(previous);
         samples
     });
     percentiles(samples)
@@ -463,14 +466,15 @@ fn main() {
         ns(atomic.p99)
     );
 
-    println!("| one-way throughput | payload | threads: M msg/s | MB/s | processes: M msg/s | MB/s |");
-    println!("|---|---:|---:|---:|---:|---:|");
-    for mode in [Mode::Copy, Mode::ZeroCopy] {
+    println!("| one-way throughput | receiver gives back | payload | threads: M msg/s | MB/s | processes: M msg/s | MB/s |");
+    println!("|---|---|---:|---:|---:|---:|---:|");
+    for (mode, batch) in [(Mode::Copy, 1), (Mode::Copy, 8), (Mode::ZeroCopy, 1), (Mode::ZeroCopy, 8)] {
         for payload in [8usize, 64, 512] {
-            let t = throughput(payload, mode, count, false);
-            let p = throughput(payload, mode, count, true);
+            let t = throughput(payload, mode, batch, count, false);
+            let p = throughput(payload, mode, batch, count, true);
+            let back = if batch == 1 { "each at once".to_owned() } else { format!("{batch} at a time") };
             println!(
-                "| {mode:?} | {payload} B | {:.2} | {:.0} | {:.2} | {:.0} |",
+                "| {mode:?} | {back} | {payload} B | {:.2} | {:.0} | {:.2} | {:.0} |",
                 t.msgs_per_s / 1e6,
                 t.mb_per_s,
                 p.msgs_per_s / 1e6,

@@ -154,6 +154,16 @@ pub struct RpmsgStats {
     pub queue_faults: u32,
 }
 
+/// What one poll did.
+enum Polled {
+    /// The ring was empty.
+    Empty,
+    /// A slot was consumed: delivered to a callback, dropped, or skipped as garbage.
+    Consumed,
+    /// A message was queued in the mailbox of `dst`.
+    Queued(u16),
+}
+
 #[derive(Clone, Copy, Default)]
 struct Pending {
     idx: u16,
@@ -355,21 +365,25 @@ impl<'r, R: Role, const CAP: usize, const E: usize> Rpmsg<'r, R, CAP, E> {
     /// `false` when the ring was empty, `true` when a slot was consumed (delivered,
     /// dropped, or skipped as garbage).
     pub fn poll(&self) -> bool {
+        !matches!(self.poll_one(), Polled::Empty)
+    }
+
+    fn poll_one(&self) -> Polled {
         let buf = match self.rx.try_recv() {
             Ok(b) => b,
-            Err(QueueError::Empty) => return false,
-            Err(_) => return true, // garbage descriptor: counted by the queue
+            Err(QueueError::Empty) => return Polled::Empty,
+            Err(_) => return Polled::Consumed, // garbage descriptor: counted by the queue
         };
         let full = buf.full();
         let field = |i: usize| u16::from_le_bytes([full[i], full[i + 1]]);
         if buf.len() < HEADER_SIZE {
             self.count(|s| s.dropped_bad_len = s.dropped_bad_len.wrapping_add(1));
-            return true;
+            return Polled::Consumed;
         }
         let (src, dst, data_len, flags) = (field(0), field(2), field(4), field(6));
         if usize::from(data_len) > full.len() - HEADER_SIZE {
             self.count(|s| s.dropped_bad_len = s.dropped_bad_len.wrapping_add(1));
-            return true;
+            return Polled::Consumed;
         }
         match self.slot_of(dst).and_then(|s| s.get()) {
             None => self.count(|s| s.dropped_unknown = s.dropped_unknown.wrapping_add(1)),
@@ -382,9 +396,10 @@ impl<'r, R: Role, const CAP: usize, const E: usize> Rpmsg<'r, R, CAP, E> {
                 self.count(|s| s.delivered = s.delivered.wrapping_add(1));
                 let (idx, len) = buf.into_raw();
                 self.push_pending(Pending { idx, len, src, dst, data_len, flags });
+                return Polled::Queued(dst);
             }
         }
-        true
+        Polled::Consumed
     }
 
     /// Polls until the ring is empty; returns how many slots were consumed.
@@ -423,10 +438,21 @@ impl<'r, R: Role, const CAP: usize, const E: usize> Rpmsg<'r, R, CAP, E> {
         Some(p)
     }
 
-    /// Drains the ring, then takes the oldest message waiting for `ept` (a mailbox).
+    /// Takes the oldest message waiting for `ept` (a mailbox): one already routed there,
+    /// else the ring is polled (routing what it finds) until a message for `ept` turns up
+    /// or the ring is empty.
     pub fn try_recv(&self, ept: Endpoint) -> Option<Message<'_, 'r, CAP>> {
-        self.poll_all();
-        let p = self.take_pending(ept.addr)?;
+        let p = match self.take_pending(ept.addr) {
+            Some(p) => p,
+            None => loop {
+                match self.poll_one() {
+                    Polled::Empty => return None,
+                    // Nothing for `ept` was pending before, so this is the oldest.
+                    Polled::Queued(dst) if dst == ept.addr => break self.take_pending(dst)?,
+                    _ => {}
+                }
+            },
+        };
         Some(Message {
             buf: RxBuf::from_raw(&self.rx, (p.idx, p.len)),
             src: p.src,

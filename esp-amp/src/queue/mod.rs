@@ -558,11 +558,13 @@ impl<'r, const CAP: usize> Producer<'r, CAP> {
         if let Some((t, id)) = self.notify {
             t.trigger(id);
         }
+        self.end.ring.reserve_next();
     }
 
     end_accessors!();
 
-    /// Buffers allocated here and not yet sent (live or parked guards).
+    /// Buffers taken from the ring and not yet sent: live guards, guards dropped unsent,
+    /// and the one buffer reserved after each send for the next alloc.
     pub fn outstanding(&self) -> usize {
         self.end.ring.outstanding()
     }

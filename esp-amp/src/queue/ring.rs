@@ -292,6 +292,18 @@ impl<T: DescTable, const CAP: usize> Ring<T, CAP> {
         self.parked.set(self.parked.get() + 1);
     }
 
+    /// Takes the next free buffer ahead of time and parks it, if nothing is parked: the
+    /// slot is read while its cache line is still local (it sits next to the one just
+    /// sent), instead of on the next send's critical path. Nothing is written to shared
+    /// memory; the next [`Ring::alloc`] returns the buffer.
+    pub fn reserve_next(&self) {
+        if self.parked.get() == 0 {
+            if let Ok(idx) = self.alloc() {
+                self.park(idx);
+            }
+        }
+    }
+
     /// Publishes held buffer `idx` with `len` bytes in the next slot (spec `send`).
     /// `len <= s` is the caller's check.
     pub fn send(&self, idx: u16, len: u16) {
