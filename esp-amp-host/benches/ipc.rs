@@ -5,6 +5,7 @@
 //! ```text
 //! cargo bench -p esp-amp-host --bench ipc                      # the full table
 //! cargo bench -p esp-amp-host --bench ipc -- stress 10000000   # checked run, N each way
+//! cargo bench -p esp-amp-host --bench ipc -- throughput 64 Copy 1 # one cell
 //! ESP_AMP_BENCH_MESSAGES=500000 cargo bench -p esp-amp-host --bench ipc
 //! ```
 //!
@@ -442,6 +443,23 @@ fn main() {
     let args: Vec<String> = std::env::args().skip(1).filter(|a| a != "--bench").collect();
     if let Some(i) = args.iter().position(|a| a == CHILD_FLAG) {
         return child_main(&args[i + 1..]);
+    }
+    if args.first().map(String::as_str) == Some("throughput") {
+        // One cell: `throughput PAYLOAD Copy|ZeroCopy BATCH [processes]` (for profiling).
+        let payload = args.get(1).map_or(64, |p| p.parse().expect("payload"));
+        let mode =
+            if args.get(2).map(String::as_str) == Some("ZeroCopy") { Mode::ZeroCopy } else { Mode::Copy };
+        let batch = args.get(3).map_or(1, |b| b.parse().expect("batch"));
+        let processes = args.get(4).map(String::as_str) == Some("processes");
+        let count =
+            std::env::var("ESP_AMP_BENCH_MESSAGES").ok().and_then(|v| v.parse().ok()).unwrap_or(2_000_000);
+        let t = throughput(payload, mode, batch, count, processes);
+        println!(
+            "{mode:?} {payload} B, give back {batch}: {:.2} M msg/s, {:.0} MB/s",
+            t.msgs_per_s / 1e6,
+            t.mb_per_s
+        );
+        return;
     }
     if args.first().map(String::as_str) == Some("stress") {
         let count = args.get(1).map_or(10_000_000, |c| c.parse().expect("count"));
