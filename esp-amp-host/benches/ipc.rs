@@ -19,7 +19,7 @@ use std::time::{Duration, Instant};
 
 use esp_amp::layout::{AmpConfig, Chip, MemoryLayout};
 use esp_amp::queue::{QueueError, QueueSpec};
-use esp_amp::rpmsg::{Endpoint, Receiver, Rpmsg, RpmsgError};
+use esp_amp::rpmsg::{Endpoint, Inbound, Receiver, Rpmsg, RpmsgError};
 use esp_amp::sw_intr::SwIntr;
 use esp_amp::sys_info::{SysInfo, SysInfoAllocator};
 use esp_amp::{MainCore, Role, SubCore};
@@ -31,6 +31,8 @@ const MAIN_EPT: u16 = 1;
 const SUB_EPT: u16 = 2;
 /// `spin_loop` hints per backoff (≈ a few hundred ns on current x86).
 const BACKOFF_SPINS: u32 = 32;
+/// The throughput sink's callback endpoint (batch 0).
+const SINK_EPT: u16 = 3;
 const CHILD_FLAG: &str = "--esp-amp-subcore";
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -127,9 +129,40 @@ fn send_spin<R: Role>(dev: &Rpmsg<'_, R>, ept: Endpoint, dst: u16, data: &[u8]) 
 /// The subcore side of every job, over an attached device.
 fn run_sub(dev: &Rpmsg<'_, SubCore>, core: &HostCore<'_>, job: Job) {
     let ept = dev.create_endpoint(SUB_EPT, Receiver::Mailbox).unwrap();
-    send_spin(dev, ept, MAIN_EPT, b"ready");
+    if !matches!(job, Job::Sink { .. }) {
+        send_spin(dev, ept, MAIN_EPT, b"ready");
+    }
     match job {
+        Job::Sink { count, mode, batch: 0 } => {
+            // C-style dispatch: a callback endpoint and `poll_all`. (A callback must live
+            // as long as the device's region, hence a fn item and statics.)
+            static EXPECTED: AtomicU32 = AtomicU32::new(0);
+            static COPY_OUT: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+            fn on_msg(m: Inbound<'_>) {
+                let seq = u32::from_le_bytes(m.data[..4].try_into().unwrap());
+                assert_eq!(seq, EXPECTED.load(Ordering::Relaxed), "lost or reordered");
+                if COPY_OUT.load(Ordering::Relaxed) {
+                    let mut local = [0u8; 512];
+                    local[..m.data.len()].copy_from_slice(m.data);
+                    std::hint::black_box(&local);
+                }
+                EXPECTED.store(seq + 1, Ordering::Relaxed);
+            }
+            EXPECTED.store(0, Ordering::Relaxed);
+            COPY_OUT.store(mode == Mode::Copy, Ordering::Relaxed);
+            let expected = &EXPECTED;
+            let sink = dev.create_endpoint(SINK_EPT, Receiver::Callback(&on_msg)).unwrap();
+            send_spin(dev, ept, MAIN_EPT, b"ready");
+            while expected.load(Ordering::Relaxed) < count {
+                if dev.poll_all() == 0 {
+                    backoff();
+                }
+            }
+            dev.delete_endpoint(sink).unwrap();
+            send_spin(dev, ept, MAIN_EPT, b"done");
+        }
         Job::Sink { count, mode, batch } => {
+            send_spin(dev, ept, MAIN_EPT, b"ready");
             let mut local = [0u8; 512];
             let mut expected = 0u32;
             // Messages are guards: keeping a few and giving them back together writes the
@@ -276,6 +309,7 @@ struct Throughput {
 
 fn throughput(payload: usize, mode: Mode, batch: usize, count: u32, processes: bool) -> Throughput {
     let item = (payload + 8) as u32;
+    let dst = if batch == 0 { SINK_EPT } else { SUB_EPT };
     let elapsed = with_pair(item, Job::Sink { count, mode, batch }, processes, |dev, ept, _| {
         let mut data: Vec<u8> = (0..payload).map(|i| i as u8).collect();
         let start = Instant::now();
@@ -284,7 +318,7 @@ fn throughput(payload: usize, mode: Mode, batch: usize, count: u32, processes: b
             match mode {
                 Mode::Copy => {
                     data[..4].copy_from_slice(&seq.to_le_bytes());
-                    match dev.send(ept, SUB_EPT, &data) {
+                    match dev.send(ept, dst, &data) {
                         Ok(()) => seq += 1,
                         Err(RpmsgError::Queue(QueueError::Full)) => backoff(),
                         Err(e) => panic!("{e}"),
@@ -293,7 +327,7 @@ fn throughput(payload: usize, mode: Mode, batch: usize, count: u32, processes: b
                 Mode::ZeroCopy => match dev.alloc() {
                     Ok(mut m) => {
                         m[..4].copy_from_slice(&seq.to_le_bytes());
-                        m.send(ept, SUB_EPT, payload).unwrap();
+                        m.send(ept, dst, payload).unwrap();
                         seq += 1;
                     }
                     Err(RpmsgError::Queue(QueueError::Full)) => backoff(),
@@ -445,7 +479,8 @@ fn main() {
         return child_main(&args[i + 1..]);
     }
     if args.first().map(String::as_str) == Some("throughput") {
-        // One cell: `throughput PAYLOAD Copy|ZeroCopy BATCH [processes]` (for profiling).
+        // One cell: `throughput PAYLOAD Copy|ZeroCopy BATCH [processes]` (for profiling);
+        // BATCH 0 = callback endpoint and `poll_all`.
         let payload = args.get(1).map_or(64, |p| p.parse().expect("payload"));
         let mode =
             if args.get(2).map(String::as_str) == Some("ZeroCopy") { Mode::ZeroCopy } else { Mode::Copy };
@@ -484,13 +519,27 @@ fn main() {
         ns(atomic.p99)
     );
 
-    println!("| one-way throughput | receiver gives back | payload | threads: M msg/s | MB/s | processes: M msg/s | MB/s |");
+    println!(
+        "| one-way throughput | receiver | payload | threads: M msg/s | MB/s | processes: M msg/s | MB/s |"
+    );
     println!("|---|---|---:|---:|---:|---:|---:|");
-    for (mode, batch) in [(Mode::Copy, 1), (Mode::Copy, 8), (Mode::ZeroCopy, 1), (Mode::ZeroCopy, 8)] {
+    let cells = [
+        (Mode::Copy, 1),
+        (Mode::Copy, 8),
+        (Mode::Copy, 0),
+        (Mode::ZeroCopy, 1),
+        (Mode::ZeroCopy, 8),
+        (Mode::ZeroCopy, 0),
+    ];
+    for (mode, batch) in cells {
         for payload in [8usize, 64, 512] {
             let t = throughput(payload, mode, batch, count, false);
             let p = throughput(payload, mode, batch, count, true);
-            let back = if batch == 1 { "each at once".to_owned() } else { format!("{batch} at a time") };
+            let back = match batch {
+                0 => "callback, `poll_all`".to_owned(),
+                1 => "mailbox, each at once".to_owned(),
+                b => format!("mailbox, {b} at a time"),
+            };
             println!(
                 "| {mode:?} | {back} | {payload} B | {:.2} | {:.0} | {:.2} | {:.0} |",
                 t.msgs_per_s / 1e6,
