@@ -125,7 +125,12 @@ enum Own {
     /// Allocated from the ring but its guard was dropped unsent (producer only): the next
     /// alloc hands it out again.
     Parked,
+    /// Taken from the ring ahead of need by [`Ring::reserve_next`] (producer only).
+    Reserved,
 }
+
+/// Most buffers [`Ring::reserve_next`] takes ahead of need.
+const RESERVE: usize = 8;
 
 /// One side's local state of a queue (spec §5.3) plus the ownership map that makes the
 /// guards sound: a buffer is handed out only if no live guard holds it.
@@ -142,6 +147,10 @@ pub struct Ring<T, const CAP: usize> {
     parked: Cell<u16>,
     /// The most recently parked buffer, if still parked: found without a scan.
     parked_hint: Cell<u16>,
+    /// Buffers reserved ahead of need, in ring order: a FIFO of `res_len` from `res_head`.
+    reserved: [Cell<u16>; RESERVE],
+    res_head: Cell<usize>,
+    res_len: Cell<usize>,
     faults: Cell<u32>,
     last_fault: Cell<Option<PeerFault>>,
 }
@@ -213,6 +222,9 @@ impl<T: DescTable, const CAP: usize> Ring<T, CAP> {
             own: [const { Cell::new(Own::Away) }; CAP],
             parked: Cell::new(0),
             parked_hint: Cell::new(0),
+            reserved: [const { Cell::new(0) }; RESERVE],
+            res_head: Cell::new(0),
+            res_len: Cell::new(0),
             faults: Cell::new(0),
             last_fault: Cell::new(None),
         }
@@ -259,23 +271,42 @@ impl<T: DescTable, const CAP: usize> Ring<T, CAP> {
 
     // ---- producer side -------------------------------------------------------------
 
-    /// Takes a buffer for writing (spec `alloc`): a parked one if any, else the next free
-    /// slot's buffer. Returns its index; the caller holds it until [`Ring::send`] or
-    /// [`Ring::park`].
+    /// Takes a buffer for writing (spec `alloc`): a reserved or parked one if any, else
+    /// the next free slot's buffer. Returns its index; the caller holds it until
+    /// [`Ring::send`] or [`Ring::park`].
     pub fn alloc(&self) -> Result<u16, RingError> {
-        if self.parked.get() > 0 {
-            let hint = self.parked_hint.get();
-            let idx = if self.own(hint).get() == Own::Parked {
-                Some(hint)
-            } else {
-                (0..self.geo.n).find(|&i| self.own(i).get() == Own::Parked)
-            };
-            if let Some(idx) = idx {
-                self.parked.set(self.parked.get() - 1);
-                self.own(idx).set(Own::Held);
-                return Ok(idx);
-            }
+        let idx = if self.res_len.get() > 0 {
+            let head = self.res_head.get();
+            self.res_head.set((head + 1) % RESERVE);
+            self.res_len.set(self.res_len.get() - 1);
+            self.reserved[head].get()
+        } else if let Some(idx) = self.take_parked() {
+            idx
+        } else {
+            self.take_free()?
+        };
+        self.own(idx).set(Own::Held);
+        Ok(idx)
+    }
+
+    fn take_parked(&self) -> Option<u16> {
+        if self.parked.get() == 0 {
+            return None;
         }
+        let hint = self.parked_hint.get();
+        let idx = if self.own(hint).get() == Own::Parked {
+            hint
+        } else {
+            (0..self.geo.n).find(|&i| self.own(i).get() == Own::Parked)?
+        };
+        self.parked.set(self.parked.get() - 1);
+        Some(idx)
+    }
+
+    /// The next free slot's buffer, checked (the slot is consumed even when it held
+    /// garbage: the ring stays consistent, as the next send fills it, and only the
+    /// peer's garbage is lost).
+    fn take_free(&self) -> Result<u16, RingError> {
         let slot = self.mask(self.free_index.get());
         let flags = self.table.flags(slot);
         if !is_free(flags, self.free_flip.get()) {
@@ -283,21 +314,12 @@ impl<T: DescTable, const CAP: usize> Ring<T, CAP> {
         }
         let (addr, _) = self.table.addr_len(slot);
         self.advance(&self.free_index, &self.free_flip);
-        // A bad slot is consumed: the ring stays consistent (the next send fills it) and
-        // only the peer's garbage is lost.
-        let idx = self.geo.index_of(addr).ok_or(RingError::Peer(PeerFault::BadAddress { slot, addr }));
-        let idx = idx.and_then(|idx| match self.own(idx).get() {
-            Own::Away => Ok(idx),
-            _ => Err(RingError::Peer(PeerFault::Duplicate { slot, addr })),
-        });
-        match idx {
-            Ok(idx) => {
-                self.own(idx).set(Own::Held);
-                Ok(idx)
-            }
-            Err(RingError::Peer(f)) => Err(RingError::Peer(self.fault(f))),
-            Err(e) => Err(e),
-        }
+        let fault = match self.geo.index_of(addr) {
+            None => PeerFault::BadAddress { slot, addr },
+            Some(idx) if self.own(idx).get() == Own::Away => return Ok(idx),
+            Some(_) => PeerFault::Duplicate { slot, addr },
+        };
+        Err(RingError::Peer(self.fault(fault)))
     }
 
     /// Keeps an allocated buffer for the next [`Ring::alloc`] (a guard dropped unsent).
@@ -308,14 +330,26 @@ impl<T: DescTable, const CAP: usize> Ring<T, CAP> {
         self.parked_hint.set(idx);
     }
 
-    /// Takes the next free buffer ahead of time and parks it, if nothing is parked: the
-    /// slot is read while its cache line is still local (it sits next to the one just
-    /// sent), instead of on the next send's critical path. Nothing is written to shared
-    /// memory; the next [`Ring::alloc`] returns the buffer.
+    /// After a send, takes the next free buffers ahead of need (up to 8, a quarter of
+    /// the queue) if none are kept already. Their descriptors share the cache line of
+    /// the slot just sent, so they are read while it is local, and the next sends need
+    /// no shared read at all. Nothing is written to shared memory; [`Ring::alloc`] hands
+    /// them out in ring order.
     pub fn reserve_next(&self) {
-        if self.parked.get() == 0 {
-            if let Ok(idx) = self.alloc() {
-                self.park(idx);
+        if self.res_len.get() > 0 || self.parked.get() > 0 {
+            return;
+        }
+        let want = usize::from(self.geo.n / 4).clamp(1, RESERVE);
+        for _ in 0..want {
+            match self.take_free() {
+                Ok(idx) => {
+                    self.own(idx).set(Own::Reserved);
+                    let tail = (self.res_head.get() + self.res_len.get()) % RESERVE;
+                    self.reserved[tail].set(idx);
+                    self.res_len.set(self.res_len.get() + 1);
+                }
+                Err(RingError::Empty) => break,
+                Err(RingError::Peer(_)) => {} // consumed and counted; try the next slot
             }
         }
     }
@@ -512,6 +546,30 @@ mod tests {
         assert_eq!(p.alloc(), Ok(b));
         p.send(b, 3);
         assert_eq!(p.outstanding(), 0);
+    }
+
+    #[test]
+    fn reserved_buffers_come_in_ring_order() {
+        let geo = Geometry::new(8, 16, 0x1000).unwrap();
+        let t = LocalTable::new(geo);
+        let p: Ring<_, 8> = Ring::new(&t, geo);
+        let c: Ring<_, 8> = Ring::new(&t, geo);
+        let b = p.alloc().unwrap();
+        p.send(b, 1);
+        p.reserve_next(); // takes n/4 = 2 buffers ahead
+        assert_eq!(p.outstanding(), 2);
+        assert_eq!(t.flags[1].load(Ordering::Relaxed), 0, "reserving writes nothing");
+        let got: Vec<u16> = (0..7).map(|_| p.alloc().unwrap()).collect();
+        assert_eq!(got, [1, 2, 3, 4, 5, 6, 7]);
+        assert_eq!(p.alloc(), Err(RingError::Empty));
+        for b in got {
+            p.send(b, 2);
+        }
+        for _ in 0..8 {
+            let (b, _) = c.recv().unwrap();
+            c.free(b);
+        }
+        assert_eq!((p.faults(), c.faults()), (0, 0));
     }
 
     #[test]
