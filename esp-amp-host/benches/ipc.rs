@@ -5,7 +5,8 @@
 //! ```text
 //! cargo bench -p esp-amp-host --bench ipc                      # the full table
 //! cargo bench -p esp-amp-host --bench ipc -- stress 10000000   # checked run, N each way
-//! cargo bench -p esp-amp-host --bench ipc -- throughput 64 Copy 1 # one cell
+//! cargo bench -p esp-amp-host --bench ipc -- throughput 64 Copy 1 # one cell (batch 0: callback)
+//! cargo bench -p esp-amp-host --bench ipc -- latency Polling      # one cell
 //! ESP_AMP_BENCH_MESSAGES=500000 cargo bench -p esp-amp-host --bench ipc
 //! ```
 //!
@@ -497,6 +498,25 @@ fn main() {
             "{mode:?} {payload} B, give back {batch}: {:.2} M msg/s, {:.0} MB/s",
             t.msgs_per_s / 1e6,
             t.mb_per_s
+        );
+        return;
+    }
+    if args.first().map(String::as_str) == Some("latency") {
+        // One cell: `latency Polling|Interrupt [processes]`, against the atomic ping-pong.
+        let wake = if args.get(1).map(String::as_str) == Some("Interrupt") {
+            Wake::Interrupt
+        } else {
+            Wake::Polling
+        };
+        let processes = args.get(2).map(String::as_str) == Some("processes");
+        let atomic = atomic_ping_pong(100_000);
+        let l = latency(wake, 100_000, processes);
+        println!(
+            "{wake:?}: median {} p99 {} ({:.2}× the atomic round trip, {})",
+            ns(l.median),
+            ns(l.p99),
+            l.median.as_secs_f64() / atomic.median.as_secs_f64(),
+            ns(atomic.median)
         );
         return;
     }

@@ -199,8 +199,10 @@ enum Polled {
     Empty,
     /// A slot was consumed: delivered to a callback, dropped, or skipped as garbage.
     Consumed,
-    /// A message was queued in the mailbox of `dst`.
-    Queued(u16),
+    /// A message was queued in a mailbox.
+    Queued,
+    /// A message for the mailbox the caller asked for, handed over without queueing.
+    Mine(Pending),
 }
 
 #[derive(Clone, Copy, Default)]
@@ -404,10 +406,12 @@ impl<'r, R: Role, const CAP: usize, const E: usize> Rpmsg<'r, R, CAP, E> {
     /// `false` when the ring was empty, `true` when a slot was consumed (delivered,
     /// dropped, or skipped as garbage).
     pub fn poll(&self) -> bool {
-        !matches!(self.poll_one(&mut FreeBatch::new(&self.rx, 1)), Polled::Empty)
+        !matches!(self.poll_one(&mut FreeBatch::new(&self.rx, 1), None), Polled::Empty)
     }
 
-    fn poll_one(&self, done: &mut FreeBatch<'_, 'r, CAP>) -> Polled {
+    /// One slot from the ring, routed. A mailbox message for `want` is returned as
+    /// [`Polled::Mine`] instead of being queued.
+    fn poll_one(&self, done: &mut FreeBatch<'_, 'r, CAP>, want: Option<u16>) -> Polled {
         let buf = match self.rx.try_recv() {
             Ok(b) => b,
             Err(QueueError::Empty) => return Polled::Empty,
@@ -429,8 +433,12 @@ impl<'r, R: Role, const CAP: usize, const E: usize> Rpmsg<'r, R, CAP, E> {
                 Some((_, Receiver::Mailbox)) => {
                     self.count(|s| s.delivered = s.delivered.wrapping_add(1));
                     let (idx, len) = buf.into_raw();
-                    self.push_pending(Pending { idx, len, src, dst, data_len, flags });
-                    return Polled::Queued(dst);
+                    let p = Pending { idx, len, src, dst, data_len, flags };
+                    if want == Some(dst) {
+                        return Polled::Mine(p);
+                    }
+                    self.push_pending(p);
+                    return Polled::Queued;
                 }
             }
         }
@@ -447,7 +455,7 @@ impl<'r, R: Role, const CAP: usize, const E: usize> Rpmsg<'r, R, CAP, E> {
     pub fn poll_all(&self) -> usize {
         let mut done = FreeBatch::new(&self.rx, (self.rx.len() / 4).clamp(1, FREE_BATCH));
         let mut n = 0;
-        while !matches!(self.poll_one(&mut done), Polled::Empty) {
+        while !matches!(self.poll_one(&mut done, None), Polled::Empty) {
             n += 1;
         }
         n
@@ -487,10 +495,10 @@ impl<'r, R: Role, const CAP: usize, const E: usize> Rpmsg<'r, R, CAP, E> {
         let p = match self.take_pending(ept.addr) {
             Some(p) => p,
             None => loop {
-                match self.poll_one(&mut FreeBatch::new(&self.rx, 1)) {
+                match self.poll_one(&mut FreeBatch::new(&self.rx, 1), Some(ept.addr)) {
                     Polled::Empty => return None,
                     // Nothing for `ept` was pending before, so this is the oldest.
-                    Polled::Queued(dst) if dst == ept.addr => break self.take_pending(dst)?,
+                    Polled::Mine(p) => break p,
                     _ => {}
                 }
             },
