@@ -486,7 +486,7 @@ macro_rules! end_accessors {
     };
 }
 
-/// The producing end of a queue. `CAP` is the longest queue it can serve (one byte of
+/// The producing end of a queue. `CAP` is the longest queue it can serve (three bytes of
 /// local state per buffer).
 pub struct Producer<'r, const CAP: usize = 32> {
     end: End<'r, CAP>,
@@ -564,7 +564,7 @@ impl<'r, const CAP: usize> Producer<'r, CAP> {
     end_accessors!();
 
     /// Buffers taken from the ring and not yet sent: live guards, guards dropped unsent,
-    /// and the one buffer reserved after each send for the next alloc.
+    /// and the buffers reserved after a send for the next allocs.
     pub fn outstanding(&self) -> usize {
         self.end.ring.outstanding()
     }

@@ -15,7 +15,8 @@
 //! Acquire/Release orders completely; there is no store-then-load pattern between two
 //! different locations, so `SeqCst` would add nothing. Only one side writes a slot's
 //! flags at a time (the producer while the slot is free, the consumer while it is
-//! filled), so a load followed by a store is as good as the C version's `^=`.
+//! filled), and the value it writes follows from its own state, so a plain store does
+//! what the C version's `^=` does.
 
 use core::cell::Cell;
 
@@ -122,11 +123,9 @@ enum Own {
     Away,
     /// A live guard on this side holds it.
     Held,
-    /// Allocated from the ring but its guard was dropped unsent (producer only): the next
-    /// alloc hands it out again.
-    Parked,
-    /// Taken from the ring ahead of need by [`Ring::reserve_next`] (producer only).
-    Reserved,
+    /// Taken from the ring but in no guard (producer only): dropped unsent, or taken
+    /// ahead of need by [`Ring::reserve_next`]. The next alloc hands it out.
+    Kept,
 }
 
 /// Most buffers [`Ring::reserve_next`] takes ahead of need.
@@ -135,7 +134,7 @@ const RESERVE: usize = 8;
 /// One side's local state of a queue (spec §5.3) plus the ownership map that makes the
 /// guards sound: a buffer is handed out only if no live guard holds it.
 ///
-/// `CAP` is the largest queue length this side can track (one byte per buffer).
+/// `CAP` is the largest queue length this side can track (three bytes per buffer).
 pub struct Ring<T, const CAP: usize> {
     table: T,
     geo: Geometry,
@@ -144,13 +143,11 @@ pub struct Ring<T, const CAP: usize> {
     free_flip: Cell<bool>,
     used_flip: Cell<bool>,
     own: [Cell<Own>; CAP],
-    parked: Cell<u16>,
-    /// The most recently parked buffer, if still parked: found without a scan.
-    parked_hint: Cell<u16>,
-    /// Buffers reserved ahead of need, in ring order: a FIFO of `res_len` from `res_head`.
-    reserved: [Cell<u16>; RESERVE],
-    res_head: Cell<usize>,
-    res_len: Cell<usize>,
+    /// The `Kept` buffers, oldest first: a FIFO of `kept_len` from `kept_head`. It never
+    /// overflows: at most `n <= CAP` buffers exist.
+    kept: [Cell<u16>; CAP],
+    kept_head: Cell<usize>,
+    kept_len: Cell<usize>,
     faults: Cell<u32>,
     last_fault: Cell<Option<PeerFault>>,
 }
@@ -220,11 +217,9 @@ impl<T: DescTable, const CAP: usize> Ring<T, CAP> {
             free_flip: Cell::new(true),
             used_flip: Cell::new(true),
             own: [const { Cell::new(Own::Away) }; CAP],
-            parked: Cell::new(0),
-            parked_hint: Cell::new(0),
-            reserved: [const { Cell::new(0) }; RESERVE],
-            res_head: Cell::new(0),
-            res_len: Cell::new(0),
+            kept: [const { Cell::new(0) }; CAP],
+            kept_head: Cell::new(0),
+            kept_len: Cell::new(0),
             faults: Cell::new(0),
             last_fault: Cell::new(None),
         }
@@ -271,36 +266,28 @@ impl<T: DescTable, const CAP: usize> Ring<T, CAP> {
 
     // ---- producer side -------------------------------------------------------------
 
-    /// Takes a buffer for writing (spec `alloc`): a reserved or parked one if any, else
-    /// the next free slot's buffer. Returns its index; the caller holds it until
-    /// [`Ring::send`] or [`Ring::park`].
+    /// Takes a buffer for writing (spec `alloc`): a kept one if any, else the next free
+    /// slot's buffer. Returns its index; the caller holds it until [`Ring::send`] or
+    /// [`Ring::park`].
     pub fn alloc(&self) -> Result<u16, RingError> {
-        let idx = if self.res_len.get() > 0 {
-            let head = self.res_head.get();
-            self.res_head.set((head + 1) % RESERVE);
-            self.res_len.set(self.res_len.get() - 1);
-            self.reserved[head].get()
-        } else if let Some(idx) = self.take_parked() {
-            idx
-        } else {
-            self.take_free()?
+        let idx = match self.kept_len.get() {
+            0 => self.take_free()?,
+            len => {
+                let head = self.kept_head.get();
+                self.kept_head.set((head + 1) % CAP);
+                self.kept_len.set(len - 1);
+                self.kept[head].get()
+            }
         };
         self.own(idx).set(Own::Held);
         Ok(idx)
     }
 
-    fn take_parked(&self) -> Option<u16> {
-        if self.parked.get() == 0 {
-            return None;
-        }
-        let hint = self.parked_hint.get();
-        let idx = if self.own(hint).get() == Own::Parked {
-            hint
-        } else {
-            (0..self.geo.n).find(|&i| self.own(i).get() == Own::Parked)?
-        };
-        self.parked.set(self.parked.get() - 1);
-        Some(idx)
+    fn keep(&self, idx: u16) {
+        self.own(idx).set(Own::Kept);
+        let tail = (self.kept_head.get() + self.kept_len.get()) % CAP;
+        self.kept[tail].set(idx);
+        self.kept_len.set(self.kept_len.get() + 1);
     }
 
     /// The next free slot's buffer, checked (the slot is consumed even when it held
@@ -325,9 +312,7 @@ impl<T: DescTable, const CAP: usize> Ring<T, CAP> {
     /// Keeps an allocated buffer for the next [`Ring::alloc`] (a guard dropped unsent).
     pub fn park(&self, idx: u16) {
         debug_assert_eq!(self.own(idx).get(), Own::Held);
-        self.own(idx).set(Own::Parked);
-        self.parked.set(self.parked.get() + 1);
-        self.parked_hint.set(idx);
+        self.keep(idx);
     }
 
     /// After a send, takes the next free buffers ahead of need (up to 8, a quarter of
@@ -336,18 +321,13 @@ impl<T: DescTable, const CAP: usize> Ring<T, CAP> {
     /// no shared read at all. Nothing is written to shared memory; [`Ring::alloc`] hands
     /// them out in ring order.
     pub fn reserve_next(&self) {
-        if self.res_len.get() > 0 || self.parked.get() > 0 {
+        if self.kept_len.get() > 0 {
             return;
         }
         let want = usize::from(self.geo.n / 4).clamp(1, RESERVE);
         for _ in 0..want {
             match self.take_free() {
-                Ok(idx) => {
-                    self.own(idx).set(Own::Reserved);
-                    let tail = (self.res_head.get() + self.res_len.get()) % RESERVE;
-                    self.reserved[tail].set(idx);
-                    self.res_len.set(self.res_len.get() + 1);
-                }
+                Ok(idx) => self.keep(idx),
                 Err(RingError::Empty) => break,
                 Err(RingError::Peer(_)) => {} // consumed and counted; try the next slot
             }
@@ -413,7 +393,7 @@ impl<T: DescTable, const CAP: usize> Ring<T, CAP> {
         is_filled(self.table.flags(self.mask(self.free_index.get())), self.free_flip.get())
     }
 
-    /// Buffers currently held by live guards or parked.
+    /// Buffers taken from the ring and not yet given back: in live guards or kept.
     pub fn outstanding(&self) -> usize {
         self.own[..usize::from(self.geo.n)].iter().filter(|o| o.get() != Own::Away).count()
     }
@@ -591,7 +571,6 @@ mod tests {
         let (b3, _) = c.recv().unwrap();
         assert_eq!(b3, 3);
         assert_eq!(c.faults(), 3);
-        // The same buffer sent twice while held is refused.
         c.free(b3);
         assert_eq!(c.outstanding(), 0);
     }
