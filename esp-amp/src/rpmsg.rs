@@ -520,8 +520,9 @@ impl<'r, R: Role, const CAP: usize, const E: usize> Rpmsg<'r, R, CAP, E> {
         platform: &P,
         timeout_ms: Option<u32>,
     ) -> Result<Message<'_, 'r, CAP>, RpmsgError> {
-        crate::queue::wait_until(platform, timeout_ms, || self.try_recv(ept).map(Ok))
-            .map_err(RpmsgError::from)
+        crate::queue::wait_until::<_, _, RpmsgError>(platform, timeout_ms, None, || {
+            self.try_recv(ept).map(Ok)
+        })
     }
 
     /// Waits asynchronously for a message for `ept`; `signal` must be registered as the
@@ -567,20 +568,10 @@ impl<'r, R: Role, const CAP: usize, const E: usize> Rpmsg<'r, R, CAP, E> {
         platform: &P,
         timeout_ms: Option<u32>,
     ) -> Result<(), RpmsgError> {
-        let start = platform.now_ms();
-        loop {
-            let epoch = platform.irq_epoch();
-            match self.send(src, dst, data) {
-                Err(RpmsgError::Queue(QueueError::Full)) => {}
-                other => return other,
-            }
-            if let Some(t) = timeout_ms {
-                if platform.now_ms().wrapping_sub(start) > t {
-                    return Err(QueueError::Timeout.into());
-                }
-            }
-            platform.wait_irq(epoch, Some(1));
-        }
+        crate::queue::wait_until(platform, timeout_ms, Some(1), || match self.send(src, dst, data) {
+            Err(RpmsgError::Queue(QueueError::Full)) => None,
+            other => Some(other),
+        })
     }
 }
 

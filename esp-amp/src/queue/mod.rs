@@ -678,7 +678,7 @@ impl<'r, const CAP: usize> Consumer<'r, CAP> {
         platform: &P,
         timeout_ms: Option<u32>,
     ) -> Result<RxBuf<'_, 'r, CAP>, QueueError> {
-        wait_until(platform, timeout_ms, || match self.try_recv() {
+        wait_until(platform, timeout_ms, None, || match self.try_recv() {
             Err(QueueError::Empty) => None,
             other => Some(other),
         })
@@ -709,12 +709,14 @@ impl<'r, const CAP: usize> Consumer<'r, CAP> {
 }
 
 /// Runs `attempt` until it yields, sleeping between attempts until an interrupt was
-/// handled or the timeout expires (`now − start > timeout`, as in C).
-pub(crate) fn wait_until<P: Platform, T>(
+/// handled, the timeout expires (`now − start > timeout`, as in C), or `nap_ms` passes
+/// (for conditions no interrupt announces, such as a free by the peer).
+pub(crate) fn wait_until<P: Platform, T, E: From<QueueError>>(
     platform: &P,
     timeout_ms: Option<u32>,
-    mut attempt: impl FnMut() -> Option<Result<T, QueueError>>,
-) -> Result<T, QueueError> {
+    nap_ms: Option<u32>,
+    mut attempt: impl FnMut() -> Option<Result<T, E>>,
+) -> Result<T, E> {
     let start = platform.now_ms();
     loop {
         let epoch = platform.irq_epoch();
@@ -726,12 +728,16 @@ pub(crate) fn wait_until<P: Platform, T>(
             Some(t) => {
                 let elapsed = platform.now_ms().wrapping_sub(start);
                 if elapsed > t {
-                    return Err(QueueError::Timeout);
+                    return Err(QueueError::Timeout.into());
                 }
                 Some((t - elapsed).saturating_add(1))
             }
         };
-        platform.wait_irq(epoch, remaining);
+        let sleep = match (remaining, nap_ms) {
+            (Some(r), Some(n)) => Some(r.min(n)),
+            (r, n) => r.or(n),
+        };
+        platform.wait_irq(epoch, sleep);
     }
 }
 
