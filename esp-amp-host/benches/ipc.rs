@@ -520,6 +520,12 @@ fn main() {
         );
         return;
     }
+    if args.first().map(String::as_str) == Some("cpu") {
+        // One cell: the single-thread cost (for profiling the code path itself).
+        let count = args.get(1).map_or(20_000_000, |c| c.parse().expect("count"));
+        println!("one thread, 64-byte copy send + mailbox receive: {} per message", ns(cpu_cost(count)));
+        return;
+    }
     if args.first().map(String::as_str) == Some("stress") {
         let count = args.get(1).map_or(10_000_000, |c| c.parse().expect("count"));
         return stress(count);
