@@ -24,6 +24,7 @@ pub mod layout;
 pub mod port;
 pub mod queue;
 pub mod role;
+pub mod rpc;
 pub mod rpmsg;
 pub mod shm;
 pub mod signal;

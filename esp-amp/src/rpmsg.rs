@@ -106,6 +106,17 @@ pub struct Inbound<'m> {
     pub data: &'m [u8],
 }
 
+/// What [`Rpmsg::recv_where`] does with a waiting message.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Pick {
+    /// Hand it to the caller.
+    Take,
+    /// Leave it in the mailbox.
+    Keep,
+    /// Give its buffer back now.
+    Drop,
+}
+
 /// How an endpoint receives.
 #[derive(Clone, Copy)]
 pub enum Receiver<'r> {
@@ -340,6 +351,11 @@ impl<'r, R: Role, const CAP: usize, const E: usize> Rpmsg<'r, R, CAP, E> {
         self.tx.notify_with(trigger, SwIntrId::RPMSG);
     }
 
+    /// Buffers per direction (the queue length).
+    pub fn queue_len(&self) -> usize {
+        self.rx.len()
+    }
+
     /// Largest payload: item size − 8.
     pub fn max_payload(&self) -> usize {
         self.tx.item_size() - HEADER_SIZE
@@ -476,6 +492,12 @@ impl<'r, R: Role, const CAP: usize, const E: usize> Rpmsg<'r, R, CAP, E> {
         let len = self.pending_len.get();
         let at = (0..len).find(|&i| self.pending_at(i).get().dst == dst)?;
         let p = self.pending_at(at).get();
+        self.remove_pending(at);
+        Some(p)
+    }
+
+    fn remove_pending(&self, at: usize) {
+        let len = self.pending_len.get();
         if at == 0 {
             // The common case (one mailbox, or the oldest message is ours): O(1).
             self.pending_head.set((self.pending_head.get() + 1) % CAP);
@@ -485,7 +507,6 @@ impl<'r, R: Role, const CAP: usize, const E: usize> Rpmsg<'r, R, CAP, E> {
             }
         }
         self.pending_len.set(len - 1);
-        Some(p)
     }
 
     /// Takes the oldest message waiting for `ept` (a mailbox): one already routed there,
@@ -503,13 +524,50 @@ impl<'r, R: Role, const CAP: usize, const E: usize> Rpmsg<'r, R, CAP, E> {
                 }
             },
         };
-        Some(Message {
-            buf: RxBuf::from_raw(&self.rx, (p.idx, p.len)),
-            src: p.src,
-            dst: p.dst,
-            flags: p.flags,
-            data_len: p.data_len,
-        })
+        Some(Message::from_pending(&self.rx, p))
+    }
+
+    /// Polls the ring (routing what it finds, at most one ring's worth of slots), then
+    /// walks `ept`'s mailbox oldest first and lets `pick` decide about each message: take
+    /// it (returned, the walk stops), keep it waiting, or give it back (dropped). For
+    /// protocols on top of RPMsg that match replies out of order (RPC).
+    pub fn recv_where(
+        &self,
+        ept: Endpoint,
+        mut pick: impl FnMut(&Message<'_, 'r, CAP>) -> Pick,
+    ) -> Option<Message<'_, 'r, CAP>> {
+        {
+            let mut done = FreeBatch::new(&self.rx, 1);
+            for _ in 0..self.rx.len() {
+                if matches!(self.poll_one(&mut done, None), Polled::Empty) {
+                    break;
+                }
+            }
+        }
+        let mut i = 0;
+        while i < self.pending_len.get() {
+            let p = self.pending_at(i).get();
+            if p.dst != ept.addr {
+                i += 1;
+                continue;
+            }
+            let msg = Message::from_pending(&self.rx, p);
+            match pick(&msg) {
+                Pick::Keep => {
+                    let _ = msg.buf.into_raw();
+                    i += 1;
+                }
+                Pick::Take => {
+                    self.remove_pending(i);
+                    return Some(msg);
+                }
+                Pick::Drop => {
+                    self.remove_pending(i);
+                    drop(msg);
+                }
+            }
+        }
+        None
     }
 
     /// Blocks until a message for `ept` arrives or `timeout_ms` (`None` = forever)
@@ -584,7 +642,17 @@ pub struct Message<'d, 'r, const CAP: usize = 32> {
     data_len: u16,
 }
 
-impl<const CAP: usize> Message<'_, '_, CAP> {
+impl<'d, 'r, const CAP: usize> Message<'d, 'r, CAP> {
+    fn from_pending(rx: &'d Consumer<'r, CAP>, p: Pending) -> Self {
+        Message {
+            buf: RxBuf::from_raw(rx, (p.idx, p.len)),
+            src: p.src,
+            dst: p.dst,
+            flags: p.flags,
+            data_len: p.data_len,
+        }
+    }
+
     /// Sender's endpoint address.
     pub fn src(&self) -> u16 {
         self.src

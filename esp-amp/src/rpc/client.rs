@@ -1,0 +1,420 @@
+//! The RPC client: request slots, `msg_id` matching, responses in place.
+
+use core::cell::Cell;
+use core::future::poll_fn;
+use core::ops::Deref;
+use core::task::Poll;
+
+use super::{PacketHeader, RpcError, Status, HEADER_SIZE};
+use crate::port::Platform;
+use crate::rpmsg::{Endpoint, Message, Pick, Receiver, Rpmsg};
+use crate::role::Role;
+use crate::signal::IrqSignal;
+
+/// A response, read in place from its RPMsg buffer (given back when dropped). Derefs to
+/// the body.
+pub struct Response<'d, 'r, const CAP: usize = 32> {
+    msg: Message<'d, 'r, CAP>,
+    head: PacketHeader,
+}
+
+impl<'d, 'r, const CAP: usize> Response<'d, 'r, CAP> {
+    /// The server's status for the request.
+    pub fn status(&self) -> Status {
+        self.head.status
+    }
+    /// The command id (echoed by the server).
+    pub fn cmd_id(&self) -> u16 {
+        self.head.cmd_id
+    }
+    /// The request's sequence number (echoed by the server).
+    pub fn msg_id(&self) -> u16 {
+        self.head.msg_id
+    }
+}
+
+impl<const CAP: usize> Deref for Response<'_, '_, CAP> {
+    type Target = [u8];
+    fn deref(&self) -> &[u8] {
+        // `msg_len` was checked against the message when the response was taken; the
+        // slice is re-cut from our copy of the header, so it stays inside the buffer.
+        let end = HEADER_SIZE + usize::from(self.head.msg_len);
+        self.msg.get(HEADER_SIZE..end).unwrap_or(&[])
+    }
+}
+
+impl<const CAP: usize> core::fmt::Debug for Response<'_, '_, CAP> {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("Response").field("head", &self.head).field("len", &self.len()).finish()
+    }
+}
+
+/// What a completion callback gets (see [`RpcClient::call_with`]): the response, in place
+/// for the duration of the call.
+#[derive(Debug)]
+pub struct Completed<'a> {
+    pub msg_id: u16,
+    pub cmd_id: u16,
+    pub status: Status,
+    pub data: &'a [u8],
+}
+
+/// A completion callback, run by [`RpcClient::poll`].
+pub type OnResponse<'h> = &'h dyn Fn(Completed<'_>);
+
+#[derive(Clone, Copy)]
+enum Slot<'h> {
+    Free,
+    Waiting { msg_id: u16, cmd_id: u16, on_done: Option<OnResponse<'h>> },
+}
+
+/// Client counters (wrapping).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct ClientStats {
+    /// Requests sent (one-way ones included).
+    pub sent: u32,
+    /// Responses handed over (taken from a [`Call`] or given to a callback).
+    pub completed: u32,
+    /// Calls dropped or cancelled before their response was taken.
+    pub cancelled: u32,
+    /// Responses for no waiting request (late, duplicate, or to a one-way command): given
+    /// back unread.
+    pub late: u32,
+    /// Responses whose `cmd_id` differs from their request's: given back.
+    pub wrong_cmd: u32,
+    /// Messages from an endpoint other than the server: given back (C accepts them).
+    pub foreign: u32,
+    /// Messages too short for the header, or whose `msg_len` overruns them: given back.
+    pub malformed: u32,
+}
+
+/// How a message in the client's mailbox relates to its slots.
+enum Verdict {
+    /// The response for slot `i`.
+    For(usize),
+    /// Not a response we wait for: give it back (counted).
+    Reject,
+}
+
+/// An RPC client on one RPMsg endpoint, talking to one server, with up to `SLOTS` requests
+/// in flight.
+///
+/// Every method takes the device the client was created on. A response travels back in
+/// an RPMsg message that waits in the client's mailbox until its [`Call`] takes it (or
+/// [`RpcClient::poll`] gives it to its callback); messages that are not a response to a
+/// waiting request are given back as soon as they are seen, and counted.
+pub struct RpcClient<'h, const SLOTS: usize = 8> {
+    ept: Endpoint,
+    server: u16,
+    last_id: Cell<u16>,
+    slots: [Cell<Slot<'h>>; SLOTS],
+    stats: Cell<ClientStats>,
+}
+
+impl<'h, const SLOTS: usize> RpcClient<'h, SLOTS> {
+    /// Creates the client's endpoint `addr` (a mailbox) on `dev`, for the server at
+    /// endpoint `server`.
+    pub fn new<R: Role, const CAP: usize, const E: usize>(
+        dev: &Rpmsg<'_, R, CAP, E>,
+        addr: u16,
+        server: u16,
+    ) -> Result<Self, RpcError> {
+        let ept = dev.create_endpoint(addr, Receiver::Mailbox)?;
+        Ok(RpcClient {
+            ept,
+            server,
+            last_id: Cell::new(0),
+            slots: core::array::from_fn(|_| Cell::new(Slot::Free)),
+            stats: Cell::new(ClientStats::default()),
+        })
+    }
+
+    /// Deletes the endpoint; responses still waiting are given back.
+    pub fn close<R: Role, const CAP: usize, const E: usize>(self, dev: &Rpmsg<'_, R, CAP, E>) {
+        let _ = dev.delete_endpoint(self.ept);
+    }
+
+    /// The client's endpoint address.
+    pub fn addr(&self) -> u16 {
+        self.ept.addr()
+    }
+
+    /// The counters.
+    pub fn stats(&self) -> ClientStats {
+        self.stats.get()
+    }
+
+    /// Requests waiting for a response.
+    pub fn in_flight(&self) -> usize {
+        self.slots.iter().filter(|s| matches!(s.get(), Slot::Waiting { .. })).count()
+    }
+
+    fn count(&self, f: impl FnOnce(&mut ClientStats) -> &mut u32) {
+        let mut s = self.stats.get();
+        let c = f(&mut s);
+        *c = c.wrapping_add(1);
+        self.stats.set(s);
+    }
+
+    /// Sends request `cmd_id` with body `req`; the returned [`Call`] takes the response.
+    /// Dropping the call cancels it: its response, should it come later, is given back.
+    ///
+    /// Errors, with nothing sent: [`RpcError::InvalidSize`] when `req` does not fit one
+    /// message, [`RpcError::NoMem`] when all `SLOTS` are in flight or no RPMsg buffer is
+    /// free.
+    pub fn call<R: Role, const CAP: usize, const E: usize>(
+        &self,
+        dev: &Rpmsg<'_, R, CAP, E>,
+        cmd_id: u16,
+        req: &[u8],
+    ) -> Result<Call<'_, 'h, SLOTS>, RpcError> {
+        let (slot, msg_id) = self.start(dev, cmd_id, req, Some(None))?;
+        Ok(Call { client: self, slot: slot.unwrap_or(0), msg_id, done: false })
+    }
+
+    /// Sends request `cmd_id`; [`RpcClient::poll`] calls `on_done` with the response.
+    /// Returns the request's `msg_id` (for [`RpcClient::cancel`]). Errors as for
+    /// [`RpcClient::call`].
+    pub fn call_with<R: Role, const CAP: usize, const E: usize>(
+        &self,
+        dev: &Rpmsg<'_, R, CAP, E>,
+        cmd_id: u16,
+        req: &[u8],
+        on_done: OnResponse<'h>,
+    ) -> Result<u16, RpcError> {
+        self.start(dev, cmd_id, req, Some(Some(on_done))).map(|(_, id)| id)
+    }
+
+    /// Sends a one-way request (the server's handler answers with length 0); uses no slot.
+    /// Returns its `msg_id`.
+    pub fn send<R: Role, const CAP: usize, const E: usize>(
+        &self,
+        dev: &Rpmsg<'_, R, CAP, E>,
+        cmd_id: u16,
+        req: &[u8],
+    ) -> Result<u16, RpcError> {
+        self.start(dev, cmd_id, req, None).map(|(_, id)| id)
+    }
+
+    /// Forgets the request `msg_id` made with [`RpcClient::call_with`]: its callback will
+    /// not run. `false` when no such request is in flight.
+    pub fn cancel(&self, msg_id: u16) -> bool {
+        // Only callback requests: a `Call` owns its slot until it is dropped.
+        let slot = self.slot_of(msg_id).filter(|&i| matches!(self.slots[i].get(), Slot::Waiting { on_done: Some(_), .. }));
+        match slot {
+            Some(i) => {
+                self.release(i);
+                self.count(|s| &mut s.cancelled);
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// Gives every response that has arrived for a [`RpcClient::call_with`] request to its
+    /// callback, and gives back whatever is not a response to a waiting request. Returns
+    /// how many callbacks ran.
+    pub fn poll<R: Role, const CAP: usize, const E: usize>(&self, dev: &Rpmsg<'_, R, CAP, E>) -> usize {
+        let mut ran = 0;
+        // Each round takes one message out of the mailbox, which holds at most a queue.
+        for _ in 0..=dev.queue_len() {
+            let mut target = None;
+            let taken = dev.recv_where(self.ept, |m| match self.classify(m) {
+                Verdict::For(i) => match self.slots[i].get() {
+                    Slot::Waiting { on_done: Some(cb), .. } => {
+                        target = Some((i, cb));
+                        Pick::Take
+                    }
+                    _ => Pick::Keep,
+                },
+                Verdict::Reject => Pick::Drop,
+            });
+            let (Some(msg), Some((i, cb))) = (taken, target) else { break };
+            let Some(resp) = self.accept(msg, i) else { continue };
+            ran += 1;
+            cb(Completed { msg_id: resp.msg_id(), cmd_id: resp.cmd_id(), status: resp.status(), data: &resp });
+        }
+        ran
+    }
+
+    /// Reserves a slot (`slot = Some(callback)`) or none (one-way), then sends.
+    fn start<R: Role, const CAP: usize, const E: usize>(
+        &self,
+        dev: &Rpmsg<'_, R, CAP, E>,
+        cmd_id: u16,
+        req: &[u8],
+        slot: Option<Option<OnResponse<'h>>>,
+    ) -> Result<(Option<usize>, u16), RpcError> {
+        let max = dev.max_payload().saturating_sub(HEADER_SIZE);
+        if req.len() > max {
+            return Err(RpcError::InvalidSize { len: req.len(), max });
+        }
+        let free = match slot {
+            Some(_) => Some(self.slots.iter().position(|s| matches!(s.get(), Slot::Free)).ok_or(RpcError::NoMem)?),
+            None => None,
+        };
+        let mut m = dev.alloc()?;
+        let msg_id = self.next_id();
+        // `req.len() <= max < 65536`.
+        let head = PacketHeader { msg_id, cmd_id, status: Status::PENDING, msg_len: req.len() as u16 };
+        m[..HEADER_SIZE].copy_from_slice(&head.to_bytes());
+        m[HEADER_SIZE..HEADER_SIZE + req.len()].copy_from_slice(req);
+        m.send(self.ept, self.server, HEADER_SIZE + req.len())?;
+        if let (Some(i), Some(on_done)) = (free, slot) {
+            self.slots[i].set(Slot::Waiting { msg_id, cmd_id, on_done });
+        }
+        self.count(|s| &mut s.sent);
+        Ok((free, msg_id))
+    }
+
+    /// The next `msg_id`: one more than the last (the first is 1, as in C), wrapping,
+    /// and skipping ids still in flight.
+    fn next_id(&self) -> u16 {
+        let mut id = self.last_id.get();
+        loop {
+            id = id.wrapping_add(1);
+            if self.slot_of(id).is_none() {
+                self.last_id.set(id);
+                return id;
+            }
+        }
+    }
+
+    fn slot_of(&self, msg_id: u16) -> Option<usize> {
+        self.slots.iter().position(|s| matches!(s.get(), Slot::Waiting { msg_id: m, .. } if m == msg_id))
+    }
+
+    fn release(&self, i: usize) {
+        self.slots[i].set(Slot::Free);
+    }
+
+    /// Checks a message in the mailbox; counts what is rejected.
+    fn classify<const CAP: usize>(&self, m: &Message<'_, '_, CAP>) -> Verdict {
+        if m.src() != self.server {
+            self.count(|s| &mut s.foreign);
+            return Verdict::Reject;
+        }
+        let Ok((head, _)) = PacketHeader::parse(m) else {
+            self.count(|s| &mut s.malformed);
+            return Verdict::Reject;
+        };
+        let Some(i) = self.slot_of(head.msg_id) else {
+            self.count(|s| &mut s.late);
+            return Verdict::Reject;
+        };
+        match self.slots[i].get() {
+            Slot::Waiting { cmd_id, .. } if cmd_id == head.cmd_id => Verdict::For(i),
+            _ => {
+                self.count(|s| &mut s.wrong_cmd);
+                Verdict::Reject
+            }
+        }
+    }
+
+    /// Turns the message taken for slot `i` into a response and frees the slot. The header
+    /// is read again from the buffer, which the peer could have changed since
+    /// [`classify`](Self::classify): a message that no longer checks out is dropped.
+    fn accept<'d, 'r, const CAP: usize>(
+        &self,
+        msg: Message<'d, 'r, CAP>,
+        i: usize,
+    ) -> Option<Response<'d, 'r, CAP>> {
+        let head = match (PacketHeader::parse(&msg), self.slots[i].get()) {
+            (Ok((h, _)), Slot::Waiting { msg_id, cmd_id, .. }) if h.msg_id == msg_id && h.cmd_id == cmd_id => h,
+            _ => {
+                self.count(|s| &mut s.malformed);
+                return None;
+            }
+        };
+        self.release(i);
+        self.count(|s| &mut s.completed);
+        Some(Response { msg, head })
+    }
+}
+
+/// A request in flight, from [`RpcClient::call`]. Dropping it before its response was
+/// taken cancels it.
+pub struct Call<'c, 'h, const SLOTS: usize> {
+    client: &'c RpcClient<'h, SLOTS>,
+    slot: usize,
+    msg_id: u16,
+    done: bool,
+}
+
+impl<'c, 'h, const SLOTS: usize> Call<'c, 'h, SLOTS> {
+    /// The request's `msg_id`.
+    pub fn msg_id(&self) -> u16 {
+        self.msg_id
+    }
+
+    /// The response, if it has arrived (polls the ring). After it was taken, always
+    /// `None`.
+    pub fn try_response<'d, 'r, R: Role, const CAP: usize, const E: usize>(
+        &mut self,
+        dev: &'d Rpmsg<'r, R, CAP, E>,
+    ) -> Option<Response<'d, 'r, CAP>> {
+        if self.done {
+            return None;
+        }
+        let c = self.client;
+        let msg = dev.recv_where(c.ept, |m| match c.classify(m) {
+            Verdict::For(i) if i == self.slot => Pick::Take,
+            Verdict::For(_) => Pick::Keep,
+            Verdict::Reject => Pick::Drop,
+        })?;
+        let resp = c.accept(msg, self.slot)?;
+        self.done = true;
+        Some(resp)
+    }
+
+    /// Waits up to `timeout_ms` (`None` = forever) for the response, sleeping until the
+    /// next interrupt in between (the server must notify). On timeout the call is
+    /// cancelled.
+    pub fn wait<'d, 'r, R: Role, P: Platform, const CAP: usize, const E: usize>(
+        mut self,
+        dev: &'d Rpmsg<'r, R, CAP, E>,
+        platform: &P,
+        timeout_ms: Option<u32>,
+    ) -> Result<Response<'d, 'r, CAP>, RpcError> {
+        if self.done {
+            return Err(RpcError::InvalidState);
+        }
+        crate::queue::wait_until::<_, _, RpcError>(platform, timeout_ms, None, || self.try_response(dev).map(Ok))
+    }
+
+    /// Waits for the response; `signal` must be the handler of
+    /// [`SwIntrId::RPMSG`](crate::sw_intr::SwIntrId::RPMSG). Dropping the future cancels
+    /// the call (combine with your executor's timeout).
+    pub async fn response<'d, 'r, R: Role, const CAP: usize, const E: usize, const W: usize>(
+        mut self,
+        dev: &'d Rpmsg<'r, R, CAP, E>,
+        signal: &IrqSignal<W>,
+    ) -> Result<Response<'d, 'r, CAP>, RpcError> {
+        if self.done {
+            return Err(RpcError::InvalidState);
+        }
+        poll_fn(|cx| {
+            signal.register(cx.waker());
+            match self.try_response(dev) {
+                Some(r) => Poll::Ready(Ok(r)),
+                None => Poll::Pending,
+            }
+        })
+        .await
+    }
+}
+
+impl<const SLOTS: usize> Drop for Call<'_, '_, SLOTS> {
+    fn drop(&mut self) {
+        if !self.done {
+            self.client.release(self.slot);
+            self.client.count(|s| &mut s.cancelled);
+        }
+    }
+}
+
+impl<const SLOTS: usize> core::fmt::Debug for Call<'_, '_, SLOTS> {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("Call").field("msg_id", &self.msg_id).field("done", &self.done).finish()
+    }
+}

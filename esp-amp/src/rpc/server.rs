@@ -1,0 +1,314 @@
+//! The RPC server: a service table and the request → handler → response loop.
+
+use core::future::poll_fn;
+use core::task::Poll;
+
+use super::{max_body, PacketHeader, RpcError, Status, HEADER_SIZE};
+use crate::port::Platform;
+use crate::rpmsg::{Endpoint, Message, Receiver, Rpmsg};
+use crate::role::Role;
+use crate::signal::IrqSignal;
+
+/// A request as the handler sees it: copied out of shared memory into the server's own
+/// request buffer, so the peer cannot change it under the handler.
+#[derive(Debug)]
+pub struct Request<'a> {
+    client: u16,
+    msg_id: u16,
+    cmd_id: u16,
+    data: &'a [u8],
+}
+
+impl<'a> Request<'a> {
+    /// The client's endpoint address (where the response goes).
+    pub fn client(&self) -> u16 {
+        self.client
+    }
+    /// The request's sequence number.
+    pub fn msg_id(&self) -> u16 {
+        self.msg_id
+    }
+    /// The command id.
+    pub fn cmd_id(&self) -> u16 {
+        self.cmd_id
+    }
+    /// The request body.
+    pub fn data(&self) -> &'a [u8] {
+        self.data
+    }
+}
+
+/// What a handler answers: a status and how many bytes of the response buffer to send.
+/// Length 0 sends no response at all (a one-way command, as in C).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Reply {
+    pub status: Status,
+    pub len: usize,
+}
+
+impl Reply {
+    /// No response (one-way command).
+    pub const NONE: Reply = Reply { status: Status::OK, len: 0 };
+
+    /// `status` with the first `len` bytes of the response buffer.
+    pub const fn new(status: Status, len: usize) -> Reply {
+        Reply { status, len }
+    }
+
+    /// [`Status::OK`] with the first `len` bytes of the response buffer.
+    pub const fn ok(len: usize) -> Reply {
+        Reply { status: Status::OK, len }
+    }
+}
+
+/// A service: gets the request and a response buffer (at most the largest body that fits
+/// one message), writes its answer there and says how much of it to send.
+///
+/// Implemented for every `Fn(&Request, &mut [u8]) -> Reply + Sync`. On bare metal it may
+/// run in interrupt context: keep it short.
+pub trait Handler: Sync {
+    fn handle(&self, req: &Request<'_>, resp: &mut [u8]) -> Reply;
+}
+
+impl<F: Fn(&Request<'_>, &mut [u8]) -> Reply + Sync> Handler for F {
+    fn handle(&self, req: &Request<'_>, resp: &mut [u8]) -> Reply {
+        self(req, resp)
+    }
+}
+
+/// Server counters (wrapping).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct ServerStats {
+    /// Requests taken (each is answered, or one-way, or counted below).
+    pub requests: u32,
+    /// Responses sent.
+    pub responses: u32,
+    /// Requests whose handler asked for no response.
+    pub one_way: u32,
+    /// Requests for a command without a service (answered [`Status::INVALID_CMD`]).
+    pub invalid_cmd: u32,
+    /// Messages too short for the header, or whose `msg_len` overruns them: dropped,
+    /// unanswered (their `msg_id` cannot be trusted).
+    pub malformed: u32,
+    /// Requests larger than the request buffer: answered [`Status::EXEC_FAILED`] with no
+    /// body, the handler not run (C silently truncates them).
+    pub oversize: u32,
+    /// Handlers that returned a length beyond their buffer: answered
+    /// [`Status::EXEC_FAILED`] with no body.
+    pub bad_reply_len: u32,
+    /// Attempts to send a response that found no free buffer (it is sent by a later
+    /// poll; C drops it).
+    pub reply_waited: u32,
+}
+
+/// A response built but not sent yet (no free buffer).
+#[derive(Clone, Copy, Debug)]
+struct Outgoing {
+    client: u16,
+    head: PacketHeader,
+}
+
+/// An RPC server on one RPMsg endpoint, with up to `SVC` services.
+///
+/// Requests are handled by [`RpcServer::poll`] (or [`serve_timeout`](RpcServer::serve_timeout),
+/// or [`serve`](RpcServer::serve) in a task), each in turn: the request is copied into the
+/// request buffer and its RPMsg buffer given back, the handler writes into the response
+/// buffer, and the response is sent to the request's source. When no buffer is free for a
+/// response, it waits in the server, which takes no new request until a later poll has
+/// sent it: nothing is dropped, and the peer is slowed down instead.
+///
+/// Every method takes the device the server was created on.
+pub struct RpcServer<'h, const SVC: usize = 8> {
+    ept: Endpoint,
+    services: [Option<(u16, &'h dyn Handler)>; SVC],
+    req: &'h mut [u8],
+    resp: &'h mut [u8],
+    outgoing: Option<Outgoing>,
+    stats: ServerStats,
+}
+
+impl<'h, const SVC: usize> RpcServer<'h, SVC> {
+    /// Creates the server's endpoint `addr` (a mailbox) on `dev`. `req` and `resp` are
+    /// the request and response buffers; neither may be empty. Bytes of `resp` beyond the
+    /// largest body that fits one message are not used.
+    pub fn new<R: Role, const CAP: usize, const E: usize>(
+        dev: &Rpmsg<'_, R, CAP, E>,
+        addr: u16,
+        req: &'h mut [u8],
+        resp: &'h mut [u8],
+    ) -> Result<Self, RpcError> {
+        if req.is_empty() || resp.is_empty() {
+            return Err(RpcError::InvalidArg);
+        }
+        let ept = dev.create_endpoint(addr, Receiver::Mailbox)?;
+        Ok(RpcServer { ept, services: [None; SVC], req, resp, outgoing: None, stats: ServerStats::default() })
+    }
+
+    /// Deletes the endpoint; requests still waiting are given back unanswered. Returns how
+    /// many.
+    pub fn close<R: Role, const CAP: usize, const E: usize>(self, dev: &Rpmsg<'_, R, CAP, E>) -> usize {
+        dev.delete_endpoint(self.ept).unwrap_or(0)
+    }
+
+    /// The server's endpoint address.
+    pub fn addr(&self) -> u16 {
+        self.ept.addr()
+    }
+
+    /// The counters.
+    pub fn stats(&self) -> ServerStats {
+        self.stats
+    }
+
+    /// Registers `handler` for `cmd_id`: [`RpcError::Exist`] when one is registered
+    /// already, [`RpcError::NoMem`] when all `SVC` entries are used.
+    pub fn add_service(&mut self, cmd_id: u16, handler: &'h dyn Handler) -> Result<(), RpcError> {
+        if self.handler(cmd_id).is_some() {
+            return Err(RpcError::Exist(cmd_id));
+        }
+        let free = self.services.iter_mut().find(|s| s.is_none()).ok_or(RpcError::NoMem)?;
+        *free = Some((cmd_id, handler));
+        Ok(())
+    }
+
+    /// Removes the service for `cmd_id`: [`RpcError::NotFound`] when there is none.
+    pub fn del_service(&mut self, cmd_id: u16) -> Result<(), RpcError> {
+        let slot = self
+            .services
+            .iter_mut()
+            .find(|s| matches!(s, Some((c, _)) if *c == cmd_id))
+            .ok_or(RpcError::NotFound(cmd_id))?;
+        *slot = None;
+        Ok(())
+    }
+
+    fn handler(&self, cmd_id: u16) -> Option<&'h dyn Handler> {
+        self.services.iter().flatten().find(|(c, _)| *c == cmd_id).map(|&(_, h)| h)
+    }
+
+    /// Handles the requests waiting now (at most one queue's worth); returns how many.
+    /// First sends a response left waiting for a buffer; while that still cannot go,
+    /// takes no request and returns 0.
+    pub fn poll<R: Role, const CAP: usize, const E: usize>(&mut self, dev: &Rpmsg<'_, R, CAP, E>) -> usize {
+        let mut served = 0;
+        for _ in 0..dev.queue_len() {
+            if !self.flush(dev) {
+                break;
+            }
+            let Some(msg) = dev.try_recv(self.ept) else { break };
+            served += 1;
+            self.handle(dev, msg);
+        }
+        // The last response may still be waiting; one more try costs nothing.
+        self.flush(dev);
+        served
+    }
+
+    /// Waits up to `timeout_ms` (`None` = forever) for at least one request and handles
+    /// what is there; sleeps until the next interrupt in between (the client must notify).
+    pub fn serve_timeout<R: Role, P: Platform, const CAP: usize, const E: usize>(
+        &mut self,
+        dev: &Rpmsg<'_, R, CAP, E>,
+        platform: &P,
+        timeout_ms: Option<u32>,
+    ) -> Result<usize, RpcError> {
+        // The 1 ms nap retries a response waiting for a buffer: frees raise no interrupt.
+        crate::queue::wait_until::<_, _, RpcError>(platform, timeout_ms, Some(1), || {
+            let n = self.poll(dev);
+            (n > 0).then_some(Ok(n))
+        })
+    }
+
+    /// Waits for at least one request and handles what is there; `signal` must be the
+    /// handler of [`SwIntrId::RPMSG`](crate::sw_intr::SwIntrId::RPMSG). A response waiting
+    /// for a buffer is retried at the next wake-up.
+    pub async fn serve<R: Role, const CAP: usize, const E: usize, const W: usize>(
+        &mut self,
+        dev: &Rpmsg<'_, R, CAP, E>,
+        signal: &IrqSignal<W>,
+    ) -> usize {
+        poll_fn(|cx| {
+            signal.register(cx.waker());
+            match self.poll(dev) {
+                0 => Poll::Pending,
+                n => Poll::Ready(n),
+            }
+        })
+        .await
+    }
+
+    fn handle<R: Role, const CAP: usize, const E: usize>(
+        &mut self,
+        dev: &Rpmsg<'_, R, CAP, E>,
+        msg: Message<'_, '_, CAP>,
+    ) {
+        bump(&mut self.stats.requests);
+        let client = msg.src();
+        let (head, body) = match PacketHeader::parse(&msg) {
+            Ok(p) => p,
+            Err(_) => {
+                bump(&mut self.stats.malformed);
+                return;
+            }
+        };
+        let answer = |status, msg_len| PacketHeader { status, msg_len, ..head };
+        let Some(req) = self.req.get_mut(..body.len()) else {
+            drop(msg);
+            bump(&mut self.stats.oversize);
+            self.outgoing = Some(Outgoing { client, head: answer(Status::EXEC_FAILED, 0) });
+            return;
+        };
+        req.copy_from_slice(body);
+        // Given back before the handler runs, as in C: the client can reuse it at once.
+        drop(msg);
+        let limit = self.resp.len().min(max_body(dev.max_payload() + crate::rpmsg::HEADER_SIZE));
+        let handler = self.services.iter().flatten().find(|(c, _)| *c == head.cmd_id).map(|&(_, h)| h);
+        let reply = match handler {
+            None => {
+                bump(&mut self.stats.invalid_cmd);
+                self.resp[0] = 0;
+                Reply::new(Status::INVALID_CMD, 1)
+            }
+            Some(h) => {
+                let request = Request { client, msg_id: head.msg_id, cmd_id: head.cmd_id, data: req };
+                let r = h.handle(&request, &mut self.resp[..limit]);
+                if r.len > limit {
+                    bump(&mut self.stats.bad_reply_len);
+                    Reply::new(Status::EXEC_FAILED, 0)
+                } else if r.len == 0 {
+                    bump(&mut self.stats.one_way);
+                    return;
+                } else {
+                    r
+                }
+            }
+        };
+        // `reply.len <= limit <= u16::MAX` (a body fits one buffer).
+        self.outgoing = Some(Outgoing { client, head: answer(reply.status, reply.len as u16) });
+    }
+
+    /// Sends the waiting response, if any. `false` when it is still waiting for a buffer.
+    fn flush<R: Role, const CAP: usize, const E: usize>(&mut self, dev: &Rpmsg<'_, R, CAP, E>) -> bool {
+        let Some(out) = self.outgoing else { return true };
+        let mut m = match dev.alloc() {
+            Ok(m) => m,
+            Err(_) => {
+                bump(&mut self.stats.reply_waited);
+                return false;
+            }
+        };
+        let len = usize::from(out.head.msg_len);
+        m[..HEADER_SIZE].copy_from_slice(&out.head.to_bytes());
+        m[HEADER_SIZE..HEADER_SIZE + len].copy_from_slice(&self.resp[..len]);
+        // Cannot fail: `len` fits (checked against the max body when it was built).
+        if m.send(self.ept, out.client, HEADER_SIZE + len).is_ok() {
+            bump(&mut self.stats.responses);
+        }
+        self.outgoing = None;
+        true
+    }
+}
+
+fn bump(counter: &mut u32) {
+    *counter = counter.wrapping_add(1);
+}
