@@ -2,37 +2,18 @@
 
 mod common;
 
-use std::cell::Cell;
 use std::future::Future;
 use std::pin::pin;
 use std::sync::Mutex;
 use std::task::{Context, Poll, Waker};
 
 use common::*;
-use esp_amp::port::Platform;
 use esp_amp::queue::{QueueError, QueueSpec};
 use esp_amp::rpmsg::{Inbound, Receiver, Rpmsg, RpmsgError};
 use esp_amp::signal::IrqSignal;
 use esp_amp::sw_intr::{SwIntrHandler, SwIntrId};
 use esp_amp::sys_info::SysInfoAllocator;
 use esp_amp::{MainCore, SubCore};
-
-/// A clock that advances 1 ms each time it is read; waits return at once.
-#[derive(Default)]
-struct TickingClock(Cell<u32>);
-impl Platform for TickingClock {
-    fn now_ms(&self) -> u32 {
-        self.0.set(self.0.get() + 1);
-        self.0.get()
-    }
-    fn delay_us(&self, _: u32) {}
-    fn interrupts_enable(&self) {}
-    fn interrupts_disable(&self) {}
-    fn irq_epoch(&self) -> u32 {
-        0
-    }
-    fn wait_irq(&self, _: u32, _: Option<u32>) {}
-}
 
 fn pair(region: &Region) -> (Rpmsg<'_, MainCore>, Rpmsg<'_, SubCore>) {
     let mut sys = SysInfoAllocator::init(pool(region.shm()), None).unwrap();

@@ -7,8 +7,8 @@ use core::task::Poll;
 
 use super::{PacketHeader, RpcError, Status, HEADER_SIZE};
 use crate::port::Platform;
-use crate::rpmsg::{Endpoint, Message, Pick, Receiver, Rpmsg};
 use crate::role::Role;
+use crate::rpmsg::{Endpoint, Message, Pick, Receiver, Rpmsg};
 use crate::signal::IrqSignal;
 
 /// A response, read in place from its RPMsg buffer (given back when dropped). Derefs to
@@ -200,7 +200,9 @@ impl<'h, const SLOTS: usize> RpcClient<'h, SLOTS> {
     /// not run. `false` when no such request is in flight.
     pub fn cancel(&self, msg_id: u16) -> bool {
         // Only callback requests: a `Call` owns its slot until it is dropped.
-        let slot = self.slot_of(msg_id).filter(|&i| matches!(self.slots[i].get(), Slot::Waiting { on_done: Some(_), .. }));
+        let slot = self
+            .slot_of(msg_id)
+            .filter(|&i| matches!(self.slots[i].get(), Slot::Waiting { on_done: Some(_), .. }));
         match slot {
             Some(i) => {
                 self.release(i);
@@ -232,7 +234,12 @@ impl<'h, const SLOTS: usize> RpcClient<'h, SLOTS> {
             let (Some(msg), Some((i, cb))) = (taken, target) else { break };
             let Some(resp) = self.accept(msg, i) else { continue };
             ran += 1;
-            cb(Completed { msg_id: resp.msg_id(), cmd_id: resp.cmd_id(), status: resp.status(), data: &resp });
+            cb(Completed {
+                msg_id: resp.msg_id(),
+                cmd_id: resp.cmd_id(),
+                status: resp.status(),
+                data: &resp,
+            });
         }
         ran
     }
@@ -250,7 +257,9 @@ impl<'h, const SLOTS: usize> RpcClient<'h, SLOTS> {
             return Err(RpcError::InvalidSize { len: req.len(), max });
         }
         let free = match slot {
-            Some(_) => Some(self.slots.iter().position(|s| matches!(s.get(), Slot::Free)).ok_or(RpcError::NoMem)?),
+            Some(_) => {
+                Some(self.slots.iter().position(|s| matches!(s.get(), Slot::Free)).ok_or(RpcError::NoMem)?)
+            }
             None => None,
         };
         let mut m = dev.alloc()?;
@@ -320,7 +329,11 @@ impl<'h, const SLOTS: usize> RpcClient<'h, SLOTS> {
         i: usize,
     ) -> Option<Response<'d, 'r, CAP>> {
         let head = match (PacketHeader::parse(&msg), self.slots[i].get()) {
-            (Ok((h, _)), Slot::Waiting { msg_id, cmd_id, .. }) if h.msg_id == msg_id && h.cmd_id == cmd_id => h,
+            (Ok((h, _)), Slot::Waiting { msg_id, cmd_id, .. })
+                if h.msg_id == msg_id && h.cmd_id == cmd_id =>
+            {
+                h
+            }
             _ => {
                 self.count(|s| &mut s.malformed);
                 return None;
@@ -379,7 +392,9 @@ impl<'c, 'h, const SLOTS: usize> Call<'c, 'h, SLOTS> {
         if self.done {
             return Err(RpcError::InvalidState);
         }
-        crate::queue::wait_until::<_, _, RpcError>(platform, timeout_ms, None, || self.try_response(dev).map(Ok))
+        crate::queue::wait_until::<_, _, RpcError>(platform, timeout_ms, None, || {
+            self.try_response(dev).map(Ok)
+        })
     }
 
     /// Waits for the response; `signal` must be the handler of

@@ -57,7 +57,7 @@
 mod client;
 mod server;
 
-pub use client::{Call, ClientStats, Response, RpcClient};
+pub use client::{Call, ClientStats, Completed, OnResponse, Response, RpcClient};
 pub use server::{Handler, Reply, Request, RpcServer, ServerStats};
 
 use crate::queue::QueueError;
@@ -143,7 +143,8 @@ impl PacketHeader {
             .split_first_chunk::<HEADER_SIZE>()
             .ok_or(PacketError::Truncated { len: payload.len() })?;
         let field = |i: usize| u16::from_le_bytes([head[i], head[i + 1]]);
-        let h = PacketHeader { msg_id: field(0), cmd_id: field(2), status: Status(field(4)), msg_len: field(6) };
+        let h =
+            PacketHeader { msg_id: field(0), cmd_id: field(2), status: Status(field(4)), msg_len: field(6) };
         let body = rest
             .get(..usize::from(h.msg_len))
             .ok_or(PacketError::BodyTooLong { msg_len: h.msg_len, available: rest.len() })?;
@@ -193,7 +194,9 @@ impl RpcError {
 impl core::fmt::Display for RpcError {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
         match *self {
-            RpcError::InvalidSize { len, max } => write!(f, "RPC body of {len} bytes exceeds the {max} that fit"),
+            RpcError::InvalidSize { len, max } => {
+                write!(f, "RPC body of {len} bytes exceeds the {max} that fit")
+            }
             RpcError::NoMem => f.write_str("no free RPMsg buffer or request slot"),
             RpcError::Exist(c) => write!(f, "service {c:#06x} exists already"),
             RpcError::NotFound(c) => write!(f, "no service {c:#06x}"),

@@ -5,8 +5,8 @@ use core::task::Poll;
 
 use super::{max_body, PacketHeader, RpcError, Status, HEADER_SIZE};
 use crate::port::Platform;
-use crate::rpmsg::{Endpoint, Message, Receiver, Rpmsg};
 use crate::role::Role;
+use crate::rpmsg::{Endpoint, Message, Receiver, Rpmsg};
 use crate::signal::IrqSignal;
 
 /// A request as the handler sees it: copied out of shared memory into the server's own

@@ -99,3 +99,20 @@ impl Platform for NoClock {
     }
     fn wait_irq(&self, _: u32, _: Option<u32>) {}
 }
+
+/// A clock that advances 1 ms each time it is read; waits return at once.
+#[derive(Default)]
+pub struct TickingClock(std::cell::Cell<u32>);
+impl Platform for TickingClock {
+    fn now_ms(&self) -> u32 {
+        self.0.set(self.0.get() + 1);
+        self.0.get()
+    }
+    fn delay_us(&self, _: u32) {}
+    fn interrupts_enable(&self) {}
+    fn interrupts_disable(&self) {}
+    fn irq_epoch(&self) -> u32 {
+        0
+    }
+    fn wait_irq(&self, _: u32, _: Option<u32>) {}
+}

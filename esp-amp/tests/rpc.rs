@@ -1,0 +1,390 @@
+//! RPC: wire bytes against hand-built packets, requests in flight, msg_id wrap-around,
+//! unknown/oversize/one-way commands, timeouts with late responses, hostile packets.
+//! Runs under miri too (the wrap-around test excepted: 65,536 round trips).
+
+mod common;
+
+use std::sync::atomic::{AtomicU32, Ordering};
+
+use common::*;
+use esp_amp::queue::QueueSpec;
+use esp_amp::rpc::{
+    max_body, ClientStats, PacketError, PacketHeader, Reply, Request, RpcClient, RpcError, RpcServer,
+    ServerStats, Status,
+};
+use esp_amp::rpmsg::{Endpoint, Receiver, Rpmsg};
+use esp_amp::sys_info::SysInfoAllocator;
+use esp_amp::{MainCore, SubCore};
+
+const CLIENT: u16 = 0x0000;
+const SERVER: u16 = 0x0001;
+const ITEM: u32 = 64;
+const ADD: u16 = 0x10;
+const ECHO: u16 = 0x11;
+const LOG: u16 = 0x12;
+const SILENT: u16 = 0x13;
+
+fn pair(region: &Region) -> (Rpmsg<'_, MainCore>, Rpmsg<'_, SubCore>) {
+    let mut sys = SysInfoAllocator::init(pool(region.shm()), None).unwrap();
+    let main = Rpmsg::create(&mut sys, QueueSpec::new(16, ITEM).unwrap()).unwrap();
+    let sub = Rpmsg::attach(&sys.info()).unwrap();
+    (main, sub)
+}
+
+/// The request/response bytes as spec §7 describes them, built by hand.
+fn packet(msg_id: u16, cmd_id: u16, status: u16, body: &[u8]) -> Vec<u8> {
+    let mut p = Vec::new();
+    for v in [msg_id, cmd_id, status, body.len() as u16] {
+        p.extend_from_slice(&v.to_le_bytes());
+    }
+    p.extend_from_slice(body);
+    p
+}
+
+fn add(req: &Request<'_>, resp: &mut [u8]) -> Reply {
+    match *req.data() {
+        [a0, a1, b0, b1] => {
+            let sum = u16::from_le_bytes([a0, a1]).wrapping_add(u16::from_le_bytes([b0, b1]));
+            resp[..2].copy_from_slice(&sum.to_le_bytes());
+            Reply::ok(2)
+        }
+        _ => Reply::new(Status::EXEC_FAILED, 1),
+    }
+}
+
+fn echo(req: &Request<'_>, resp: &mut [u8]) -> Reply {
+    resp[..req.data().len()].copy_from_slice(req.data());
+    Reply::ok(req.data().len())
+}
+
+static LOGGED: AtomicU32 = AtomicU32::new(0);
+fn log(req: &Request<'_>, _: &mut [u8]) -> Reply {
+    LOGGED.fetch_add(req.data().len() as u32, Ordering::Relaxed);
+    Reply::NONE
+}
+
+fn sum_req(a: u16, b: u16) -> [u8; 4] {
+    let mut r = [0; 4];
+    r[..2].copy_from_slice(&a.to_le_bytes());
+    r[2..].copy_from_slice(&b.to_le_bytes());
+    r
+}
+
+#[test]
+fn request_bytes_match_the_spec() {
+    let region = Region::zeroed();
+    let (main, sub) = pair(&region);
+    let client: RpcClient = RpcClient::new(&main, CLIENT, SERVER).unwrap();
+    // A raw endpoint plays the server: it sees exactly what the client put on the wire.
+    let raw = sub.create_endpoint(SERVER, Receiver::Mailbox).unwrap();
+    let _call = client.call(&main, 0x0102, b"hello").unwrap();
+    let msg = sub.try_recv(raw).unwrap();
+    assert_eq!(msg.src(), CLIENT);
+    // The first request has msg_id 1, status PENDING (0xFFFC).
+    assert_eq!(&msg[..], &packet(1, 0x0102, 0xFFFC, b"hello")[..]);
+    assert_eq!(&msg[..8], &[1, 0, 2, 1, 0xFC, 0xFF, 5, 0]);
+}
+
+#[test]
+fn response_bytes_match_the_spec() {
+    let region = Region::zeroed();
+    let (main, sub) = pair(&region);
+    let (mut rq, mut rs) = ([0u8; 64], [0u8; 64]);
+    let mut server: RpcServer = RpcServer::new(&sub, SERVER, &mut rq, &mut rs).unwrap();
+    server.add_service(ECHO, &echo).unwrap();
+    // A raw endpoint plays the client.
+    let raw = main.create_endpoint(CLIENT, Receiver::Mailbox).unwrap();
+    main.send(raw, SERVER, &packet(0x1234, ECHO, 0xFFFC, b"abc")).unwrap();
+    main.send(raw, SERVER, &packet(0x1235, 0x7777, 0xFFFC, b"x")).unwrap();
+    assert_eq!(server.poll(&sub), 2);
+    let r = main.try_recv(raw).unwrap();
+    assert_eq!((r.src(), &r[..]), (SERVER, &packet(0x1234, ECHO, 0x0000, b"abc")[..]));
+    drop(r);
+    // Unknown command: INVALID_CMD with one zero byte, as C answers.
+    let r = main.try_recv(raw).unwrap();
+    assert_eq!(&r[..], &packet(0x1235, 0x7777, 0xFFFE, &[0])[..]);
+    assert_eq!(server.stats().invalid_cmd, 1);
+}
+
+#[test]
+fn header_round_trip_and_parse_errors() {
+    let h = PacketHeader { msg_id: 0xBEEF, cmd_id: 7, status: Status::PENDING, msg_len: 2 };
+    let mut bytes = h.to_bytes().to_vec();
+    assert_eq!(
+        bytes,
+        packet(0xBEEF, 7, 0xFFFC, &[]).iter().take(6).chain(&[2, 0]).copied().collect::<Vec<_>>()
+    );
+    bytes.extend_from_slice(&[9, 9, 9]);
+    assert_eq!(PacketHeader::parse(&bytes), Ok((h, &[9u8, 9][..])));
+    assert_eq!(PacketHeader::parse(&bytes[..5]), Err(PacketError::Truncated { len: 5 }));
+    assert_eq!(PacketHeader::parse(&bytes[..9]), Err(PacketError::BodyTooLong { msg_len: 2, available: 1 }));
+    assert_eq!(max_body(64), 48);
+    assert_eq!(max_body(12), 0);
+}
+
+#[test]
+fn ten_requests_in_flight_complete_in_any_order() {
+    let region = Region::zeroed();
+    let (main, sub) = pair(&region);
+    let (mut rq, mut rs) = ([0u8; 48], [0u8; 48]);
+    let mut server: RpcServer = RpcServer::new(&sub, SERVER, &mut rq, &mut rs).unwrap();
+    server.add_service(ADD, &add).unwrap();
+    let client: RpcClient<10> = RpcClient::new(&main, CLIENT, SERVER).unwrap();
+    let mut calls: Vec<_> = (0..10u16).map(|i| client.call(&main, ADD, &sum_req(i, 100)).unwrap()).collect();
+    assert_eq!(client.in_flight(), 10);
+    // An 11th does not fit: every slot is taken, nothing is sent.
+    assert_eq!(client.call(&main, ADD, &sum_req(0, 0)).unwrap_err(), RpcError::NoMem);
+    assert_eq!(client.stats().sent, 10);
+    assert_eq!(server.poll(&sub), 10);
+    // Taken newest first: each call finds its own response among the others.
+    for (i, call) in calls.iter_mut().enumerate().rev() {
+        let r = call.try_response(&main).unwrap();
+        assert_eq!((r.status(), r.cmd_id(), r.msg_id()), (Status::OK, ADD, i as u16 + 1));
+        assert_eq!(&r[..], &(i as u16 + 100).to_le_bytes());
+        assert!(call.try_response(&main).is_none(), "a response is taken once");
+    }
+    drop(calls);
+    assert_eq!(client.in_flight(), 0);
+    let s = client.stats();
+    assert_eq!((s.sent, s.completed, s.cancelled, s.late), (10, 10, 0, 0));
+}
+
+#[test]
+fn callbacks_complete_requests_from_poll() {
+    let region = Region::zeroed();
+    let (main, sub) = pair(&region);
+    let (mut rq, mut rs) = ([0u8; 48], [0u8; 48]);
+    let mut server: RpcServer = RpcServer::new(&sub, SERVER, &mut rq, &mut rs).unwrap();
+    server.add_service(ADD, &add).unwrap();
+    let got = std::sync::Mutex::new(Vec::new());
+    let on_done =
+        |c: esp_amp::rpc::Completed<'_>| got.lock().unwrap().push((c.msg_id, c.status, c.data.to_vec()));
+    let client: RpcClient = RpcClient::new(&main, CLIENT, SERVER).unwrap();
+    let a = client.call_with(&main, ADD, &sum_req(1, 2), &on_done).unwrap();
+    let b = client.call_with(&main, ADD, &sum_req(3, 4), &on_done).unwrap();
+    let c = client.call_with(&main, ADD, &sum_req(5, 6), &on_done).unwrap();
+    assert!(client.cancel(b));
+    assert!(!client.cancel(b), "cancelled once");
+    assert_eq!(server.poll(&sub), 3);
+    assert_eq!(client.poll(&main), 2);
+    assert_eq!(
+        *got.lock().unwrap(),
+        vec![(a, Status::OK, 3u16.to_le_bytes().to_vec()), (c, Status::OK, 11u16.to_le_bytes().to_vec())]
+    );
+    let s = client.stats();
+    assert_eq!((s.completed, s.cancelled, s.late), (2, 1, 1), "b's response was late");
+}
+
+#[test]
+#[cfg_attr(miri, ignore = "65,536 round trips")]
+fn msg_id_wraps_past_65535() {
+    let region = Region::zeroed();
+    let (main, sub) = pair(&region);
+    let (mut rq, mut rs) = ([0u8; 48], [0u8; 48]);
+    let mut server: RpcServer = RpcServer::new(&sub, SERVER, &mut rq, &mut rs).unwrap();
+    server.add_service(ADD, &add).unwrap();
+    let client: RpcClient<2> = RpcClient::new(&main, CLIENT, SERVER).unwrap();
+    // One request stays in flight across the wrap: its id must be skipped, not reused.
+    let mut held = client.call(&main, ADD, &sum_req(7, 7)).unwrap();
+    assert_eq!(held.msg_id(), 1);
+    let mut ids = Vec::new();
+    for i in 0..65_540u32 {
+        let mut call = client.call(&main, ADD, &sum_req(i as u16, 1)).unwrap();
+        ids.push(call.msg_id());
+        assert_eq!(server.poll(&sub), if i == 0 { 2 } else { 1 });
+        let r = call.try_response(&main).unwrap();
+        assert_eq!((r.msg_id(), &r[..]), (call.msg_id(), &(i as u16).wrapping_add(1).to_le_bytes()[..]));
+    }
+    assert_eq!(&ids[..2], &[2, 3]);
+    let wrap = ids.iter().position(|&id| id == 0).unwrap();
+    assert_eq!(&ids[wrap - 1..wrap + 3], &[65535, 0, 2, 3], "1 is still in flight");
+    assert_eq!(&held.try_response(&main).unwrap()[..], &14u16.to_le_bytes());
+    assert_eq!(client.stats().late, 0);
+}
+
+#[test]
+fn oversize_request_is_refused_before_sending() {
+    let region = Region::zeroed();
+    let (main, sub) = pair(&region);
+    let raw = sub.create_endpoint(SERVER, Receiver::Mailbox).unwrap();
+    let client: RpcClient = RpcClient::new(&main, CLIENT, SERVER).unwrap();
+    let big = [0u8; 49];
+    assert_eq!(client.call(&main, ECHO, &big).unwrap_err(), RpcError::InvalidSize { len: 49, max: 48 });
+    assert_eq!(client.send(&main, ECHO, &big).unwrap_err().code(), -3);
+    assert_eq!((client.stats().sent, client.in_flight(), main.stats().sent), (0, 0, 0));
+    assert!(sub.try_recv(raw).is_none());
+    // The largest that fits goes.
+    let _call = client.call(&main, ECHO, &big[..48]).unwrap();
+    assert_eq!(sub.try_recv(raw).unwrap().len(), 56);
+}
+
+#[test]
+fn one_way_command_gets_no_response() {
+    let region = Region::zeroed();
+    let (main, sub) = pair(&region);
+    let (mut rq, mut rs) = ([0u8; 48], [0u8; 48]);
+    let mut server: RpcServer = RpcServer::new(&sub, SERVER, &mut rq, &mut rs).unwrap();
+    server.add_service(LOG, &log).unwrap();
+    let client: RpcClient = RpcClient::new(&main, CLIENT, SERVER).unwrap();
+    let before = LOGGED.load(Ordering::Relaxed);
+    client.send(&main, LOG, b"twelve bytes").unwrap();
+    assert_eq!(server.poll(&sub), 1);
+    assert_eq!(LOGGED.load(Ordering::Relaxed) - before, 12);
+    assert_eq!(main.poll_all(), 0, "nothing came back");
+    let s = server.stats();
+    assert_eq!((s.requests, s.one_way, s.responses), (1, 1, 0));
+}
+
+#[test]
+fn server_that_never_answers_times_out_and_the_late_response_is_discarded() {
+    let region = Region::zeroed();
+    let (main, sub) = pair(&region);
+    let (mut rq, mut rs) = ([0u8; 48], [0u8; 48]);
+    let mut server: RpcServer = RpcServer::new(&sub, SERVER, &mut rq, &mut rs).unwrap();
+    server.add_service(ECHO, &echo).unwrap();
+    let client: RpcClient<1> = RpcClient::new(&main, CLIENT, SERVER).unwrap();
+    let clock = TickingClock::default();
+    {
+        // The caller's response buffer lives in this frame only (C's example writes to it
+        // after the frame is gone).
+        let call = client.call(&main, ECHO, b"late").unwrap();
+        assert_eq!(call.wait(&main, &clock, Some(5)).unwrap_err(), RpcError::Timeout);
+    }
+    assert_eq!((client.in_flight(), client.stats().cancelled), (0, 1));
+    // The server wakes up and answers; the slot is reused meanwhile by a new request.
+    let mut next = client.call(&main, ECHO, b"next").unwrap();
+    assert_eq!(server.poll(&sub), 2);
+    let r = next.try_response(&main).unwrap();
+    assert_eq!(&r[..], b"next");
+    drop(r);
+    let s = client.stats();
+    assert_eq!((s.late, s.completed), (1, 1), "the late one is given back, not delivered");
+    // Every buffer came back: 16 requests fit again.
+    for _ in 0..16 {
+        main.send(main.endpoint(CLIENT).unwrap(), 0x99, b"").unwrap();
+    }
+}
+
+#[test]
+fn hostile_responses_are_dropped_and_counted() {
+    let region = Region::zeroed();
+    let (main, sub) = pair(&region);
+    let client: RpcClient = RpcClient::new(&main, CLIENT, SERVER).unwrap();
+    let server = sub.create_endpoint(SERVER, Receiver::Mailbox).unwrap();
+    let stranger = sub.create_endpoint(0x666, Receiver::Mailbox).unwrap();
+    let mut call = client.call(&main, ECHO, b"q").unwrap();
+    let id = call.msg_id();
+    let send = |from: Endpoint, bytes: &[u8]| sub.send(from, CLIENT, bytes).unwrap();
+    send(server, &packet(id.wrapping_add(5), ECHO, 0, b"x")); // wrong msg_id
+    send(server, &packet(id, ECHO + 1, 0, b"x")); // wrong cmd_id
+    let mut long = packet(id, ECHO, 0, b"xy");
+    long[6] = 40; // msg_len beyond the payload
+    send(server, &long);
+    send(server, &[1, 0, 0x11]); // truncated header
+    send(server, &[]); // no header at all
+    send(stranger, &packet(id, ECHO, 0, b"spoof")); // right id, wrong source
+    assert!(call.try_response(&main).is_none());
+    assert_eq!(
+        client.stats(),
+        ClientStats { sent: 1, late: 1, wrong_cmd: 1, malformed: 3, foreign: 1, ..Default::default() }
+    );
+    send(server, &packet(id, ECHO, 0, b"real"));
+    assert_eq!(&call.try_response(&main).unwrap()[..], b"real");
+    // Every buffer the hostile messages used is back with the subcore.
+    assert_eq!(main.stats().queue_faults, 0);
+    for _ in 0..16 {
+        sub.send(server, 0x99, b"").unwrap();
+    }
+}
+
+#[test]
+fn hostile_requests_are_dropped_or_refused() {
+    let region = Region::zeroed();
+    let (main, sub) = pair(&region);
+    let (mut rq, mut rs) = ([0u8; 8], [0u8; 48]);
+    let mut server: RpcServer = RpcServer::new(&sub, SERVER, &mut rq, &mut rs).unwrap();
+    server.add_service(ECHO, &echo).unwrap();
+    let raw = main.create_endpoint(CLIENT, Receiver::Mailbox).unwrap();
+    let mut long = packet(5, ECHO, 0xFFFC, b"ab");
+    long[6] = 200;
+    main.send(raw, SERVER, &long).unwrap(); // msg_len beyond the payload: dropped
+    main.send(raw, SERVER, &[5, 0, 0x11]).unwrap(); // truncated: dropped
+    main.send(raw, SERVER, &packet(6, ECHO, 0xFFFC, b"nine byte")).unwrap(); // > request buffer
+    main.send(raw, SERVER, &packet(7, ECHO, 0xFFFC, b"ok")).unwrap();
+    assert_eq!(server.poll(&sub), 4);
+    assert_eq!(
+        server.stats(),
+        ServerStats { requests: 4, responses: 2, malformed: 2, oversize: 1, ..Default::default() }
+    );
+    assert_eq!(&main.try_recv(raw).unwrap()[..], &packet(6, ECHO, 0xFFFD, &[])[..]);
+    assert_eq!(&main.try_recv(raw).unwrap()[..], &packet(7, ECHO, 0, b"ok")[..]);
+}
+
+#[test]
+fn handler_claiming_too_long_a_reply_is_answered_exec_failed() {
+    let region = Region::zeroed();
+    let (main, sub) = pair(&region);
+    let (mut rq, mut rs) = ([0u8; 48], [0u8; 100]);
+    let mut server: RpcServer = RpcServer::new(&sub, SERVER, &mut rq, &mut rs).unwrap();
+    let liar = |_: &Request<'_>, resp: &mut [u8]| {
+        assert_eq!(resp.len(), 48, "the handler sees only what fits one message");
+        Reply::ok(49)
+    };
+    server.add_service(SILENT, &liar).unwrap();
+    let client: RpcClient = RpcClient::new(&main, CLIENT, SERVER).unwrap();
+    let mut call = client.call(&main, SILENT, b"").unwrap();
+    server.poll(&sub);
+    let r = call.try_response(&main).unwrap();
+    assert_eq!((r.status(), r.len()), (Status::EXEC_FAILED, 0));
+    assert_eq!(server.stats().bad_reply_len, 1);
+}
+
+#[test]
+fn response_waits_for_a_free_buffer_instead_of_being_dropped() {
+    let region = Region::zeroed();
+    let (main, sub) = pair(&region);
+    let (mut rq, mut rs) = ([0u8; 48], [0u8; 48]);
+    let mut server: RpcServer = RpcServer::new(&sub, SERVER, &mut rq, &mut rs).unwrap();
+    server.add_service(ECHO, &echo).unwrap();
+    let client: RpcClient = RpcClient::new(&main, CLIENT, SERVER).unwrap();
+    // The subcore's TX queue is full of unread messages to some other endpoint.
+    let other = main.create_endpoint(0x50, Receiver::Mailbox).unwrap();
+    let filler = sub.create_endpoint(0x51, Receiver::Mailbox).unwrap();
+    for _ in 0..16 {
+        sub.send(filler, 0x50, b"fill").unwrap();
+    }
+    let mut a = client.call(&main, ECHO, b"a").unwrap();
+    let mut b = client.call(&main, ECHO, b"b").unwrap();
+    assert_eq!(server.poll(&sub), 1, "a's response cannot go, so b is not taken");
+    assert!(server.stats().reply_waited >= 1);
+    assert!(a.try_response(&main).is_none());
+    // The maincore reads its mail: buffers come back, the response goes out.
+    for _ in 0..16 {
+        main.try_recv(other).unwrap();
+    }
+    assert_eq!(server.poll(&sub), 1);
+    assert_eq!(&a.try_response(&main).unwrap()[..], b"a");
+    assert_eq!(&b.try_response(&main).unwrap()[..], b"b");
+    assert_eq!(server.stats().responses, 2);
+}
+
+#[test]
+fn service_table_add_delete() {
+    let region = Region::zeroed();
+    let (_main, sub) = pair(&region);
+    let (mut rq, mut rs) = ([0u8; 4], [0u8; 4]);
+    let mut server: RpcServer<2> = RpcServer::new(&sub, SERVER, &mut rq, &mut rs).unwrap();
+    server.add_service(1, &echo).unwrap();
+    assert_eq!(server.add_service(1, &add).unwrap_err(), RpcError::Exist(1));
+    server.add_service(2, &add).unwrap();
+    assert_eq!(server.add_service(3, &add).unwrap_err(), RpcError::NoMem);
+    server.del_service(1).unwrap();
+    assert_eq!(server.del_service(1).unwrap_err(), RpcError::NotFound(1));
+    server.add_service(3, &add).unwrap();
+    // Endpoint taken: the same address cannot serve twice.
+    let (mut rq2, mut rs2) = ([0u8; 4], [0u8; 4]);
+    assert!(matches!(RpcServer::<1>::new(&sub, SERVER, &mut rq2, &mut rs2), Err(RpcError::Rpmsg(_))));
+    assert_eq!(RpcServer::<1>::new(&sub, 9, &mut [], &mut rs2).err(), Some(RpcError::InvalidArg));
+    assert_eq!(server.close(&sub), 0);
+    assert!(sub.endpoint(SERVER).is_none());
+}
