@@ -9,6 +9,7 @@
 //!   doorbell (a sleeping core wakes without busy-waiting), interrupt delivery on a
 //!   thread, a millisecond clock;
 //! - [`traffic`]: self-checking RPMsg traffic for stress runs and benchmarks;
+//! - [`rpc_example`]: the RPC example client and server, runnable on either core;
 //! - [`spawn_subcore`]: start a subcore child process after the maincore set the region up.
 //!
 //! ```
@@ -40,6 +41,7 @@
 
 pub mod core;
 pub mod region;
+pub mod rpc_example;
 pub mod traffic;
 
 pub use crate::core::{HostCore, InterruptDelivery, Side};
