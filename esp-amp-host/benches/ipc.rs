@@ -7,6 +7,7 @@
 //! cargo bench -p esp-amp-host --bench ipc -- stress 10000000   # checked run, N each way
 //! cargo bench -p esp-amp-host --bench ipc -- throughput 64 Copy 1 # one cell (batch 0: callback)
 //! cargo bench -p esp-amp-host --bench ipc -- latency Polling      # one cell
+//! cargo bench -p esp-amp-host --bench ipc -- rpc 1                # RPC calls/s, 1 in flight
 //! ESP_AMP_BENCH_MESSAGES=500000 cargo bench -p esp-amp-host --bench ipc
 //! ```
 //!
@@ -441,6 +442,72 @@ fn cpu_cost(count: u32) -> Duration {
     start.elapsed() / (count / 16 * 16)
 }
 
+/// RPC calls per second between two pinned threads, polling: `in_flight` calls kept
+/// outstanding (8-byte request, 4-byte response), the server thread polling its endpoint.
+fn rpc_calls(count: u32, in_flight: usize) -> f64 {
+    use esp_amp::rpc::{Reply, Request, RpcClient, RpcServer, Status};
+    use std::collections::VecDeque;
+    use std::sync::atomic::AtomicBool;
+    const CMD: u16 = 1;
+    let region = HostRegion::create(&layout()).unwrap();
+    let mut sys = SysInfoAllocator::init(region.sys_info_pool(), region.rtc_pool()).unwrap();
+    let main: Rpmsg<'_, MainCore> = Rpmsg::create(&mut sys, QueueSpec::new(QUEUE_LEN, 32).unwrap()).unwrap();
+    let info = sys.info();
+    let done = AtomicBool::new(false);
+    let ready = Barrier::new(2);
+    std::thread::scope(|s| {
+        s.spawn(|| {
+            pin_to(1);
+            let sub: Rpmsg<'_, SubCore> = Rpmsg::attach(&info).unwrap();
+            let add = |req: &Request<'_>, resp: &mut [u8]| {
+                let d = req.data();
+                let sum = u32::from_le_bytes([d[0], d[1], d[2], d[3]])
+                    .wrapping_add(u32::from_le_bytes([d[4], d[5], d[6], d[7]]));
+                resp[..4].copy_from_slice(&sum.to_le_bytes());
+                Reply::ok(4)
+            };
+            let (mut rq, mut rs) = ([0u8; 16], [0u8; 16]);
+            let mut server: RpcServer<'_, 1> = RpcServer::new(&sub, SUB_EPT, &mut rq, &mut rs).unwrap();
+            server.add_service(CMD, &add).unwrap();
+            ready.wait();
+            while !done.load(Ordering::Relaxed) {
+                if server.poll(&sub) == 0 {
+                    backoff();
+                }
+            }
+        });
+        pin_to(0);
+        let client: RpcClient<'_, 32> = RpcClient::new(&main, MAIN_EPT, SUB_EPT).unwrap();
+        ready.wait();
+        let start = Instant::now();
+        let mut calls = VecDeque::new();
+        let mut sent = 0u32;
+        let mut answered = 0u32;
+        while answered < count {
+            while sent < count && calls.len() < in_flight {
+                let mut req = [0u8; 8];
+                req[..4].copy_from_slice(&sent.to_le_bytes());
+                req[4..].copy_from_slice(&1u32.to_le_bytes());
+                calls.push_back((sent, client.call(&main, CMD, &req).unwrap()));
+                sent += 1;
+            }
+            let (i, call) = calls.front_mut().unwrap();
+            match call.try_response(&main) {
+                Some(r) => {
+                    assert_eq!((r.status(), &r[..]), (Status::OK, &(*i + 1).to_le_bytes()[..]));
+                    drop(r);
+                    calls.pop_front();
+                    answered += 1;
+                }
+                None => backoff(),
+            }
+        }
+        let rate = f64::from(count) / start.elapsed().as_secs_f64();
+        done.store(true, Ordering::Relaxed);
+        rate
+    })
+}
+
 fn stress(count: u32) {
     let t = Instant::now();
     let (totals, stats) = with_pair(128, Job::Stress { count }, true, |dev, ept, core| {
@@ -520,6 +587,14 @@ fn main() {
         );
         return;
     }
+    if args.first().map(String::as_str) == Some("rpc") {
+        // One cell: `rpc IN_FLIGHT`, RPC calls per second between two threads.
+        let in_flight = args.get(1).map_or(1, |c| c.parse().expect("in flight"));
+        let count =
+            std::env::var("ESP_AMP_BENCH_MESSAGES").ok().and_then(|v| v.parse().ok()).unwrap_or(200_000);
+        println!("RPC, {in_flight} in flight: {:.0} calls/s", rpc_calls(count, in_flight));
+        return;
+    }
     if args.first().map(String::as_str) == Some("cpu") {
         // One cell: the single-thread cost (for profiling the code path itself).
         let count = args.get(1).map_or(20_000_000, |c| c.parse().expect("count"));
@@ -596,5 +671,12 @@ fn main() {
             ns(p.median),
             ns(p.p99)
         );
+    }
+    println!();
+    println!("| RPC calls (8-byte request, 4-byte response, threads, polling) | calls/s | µs per call |");
+    println!("|---|---:|---:|");
+    for in_flight in [1, 8] {
+        let rate = rpc_calls(rtts, in_flight);
+        println!("| {in_flight} in flight | {rate:.0} | {:.2} |", 1e6 / rate);
     }
 }

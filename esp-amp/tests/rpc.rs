@@ -388,3 +388,28 @@ fn service_table_add_delete() {
     assert_eq!(server.close(&sub), 0);
     assert!(sub.endpoint(SERVER).is_none());
 }
+
+#[test]
+fn server_runs_in_the_rpmsg_interrupt_handler() {
+    use esp_amp::sw_intr::{SwIntrHandler, SwIntrId};
+    use std::cell::RefCell;
+    let region = Region::zeroed();
+    let (main, sub) = pair(&region);
+    let (mut rq, mut rs) = ([0u8; 48], [0u8; 48]);
+    let mut server: RpcServer = RpcServer::new(&sub, SERVER, &mut rq, &mut rs).unwrap();
+    server.add_service(ADD, &add).unwrap();
+    // Bare-metal shape: device and server behind one critical-section mutex, served from
+    // the handler of the RPMsg software interrupt (a `Fn(SwIntrId) + Sync`).
+    let shared = critical_section::Mutex::new(RefCell::new((sub, server)));
+    let isr = |_: SwIntrId| {
+        critical_section::with(|cs| {
+            let (dev, server) = &mut *shared.borrow_ref_mut(cs);
+            server.poll(dev);
+        })
+    };
+    let handler: &dyn SwIntrHandler = &isr;
+    let client: RpcClient = RpcClient::new(&main, CLIENT, SERVER).unwrap();
+    let mut call = client.call(&main, ADD, &sum_req(40, 2)).unwrap();
+    handler.on_sw_intr(SwIntrId::RPMSG); // what the interrupt does when the client notifies
+    assert_eq!(&call.try_response(&main).unwrap()[..], &42u16.to_le_bytes());
+}
