@@ -444,6 +444,7 @@ fn cpu_cost(count: u32) -> Duration {
 
 /// RPC calls per second between two pinned threads, polling: `in_flight` calls kept
 /// outstanding (8-byte request, 4-byte response), the server thread polling its endpoint.
+/// Both loops spin without backing off, as in the latency cells (a call is latency-bound).
 fn rpc_calls(count: u32, in_flight: usize) -> f64 {
     use esp_amp::rpc::{Reply, Request, RpcClient, RpcServer, Status};
     use std::collections::VecDeque;
@@ -472,7 +473,7 @@ fn rpc_calls(count: u32, in_flight: usize) -> f64 {
             ready.wait();
             while !done.load(Ordering::Relaxed) {
                 if server.poll(&sub) == 0 {
-                    backoff();
+                    spin_loop();
                 }
             }
         });
@@ -499,7 +500,7 @@ fn rpc_calls(count: u32, in_flight: usize) -> f64 {
                     calls.pop_front();
                     answered += 1;
                 }
-                None => backoff(),
+                None => spin_loop(),
             }
         }
         let rate = f64::from(count) / start.elapsed().as_secs_f64();
