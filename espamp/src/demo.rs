@@ -11,10 +11,12 @@ use std::time::{Duration, Instant};
 use esp_amp::event::{DefaultEvents, Events, WaitFor};
 use esp_amp::layout::{AmpConfig, Chip, MemoryLayout};
 use esp_amp::queue::QueueSpec;
+use esp_amp::rpc::{RpcClient, Status};
 use esp_amp::rpmsg::{Receiver, Rpmsg};
 use esp_amp::sw_intr::{SwIntr, SwIntrId};
 use esp_amp::sys_info::{Pool, SysInfo, SysInfoAllocator, SysInfoId};
 use esp_amp::{MainCore, SubCore};
+use esp_amp_host::rpc_example::{cmd, run_client, run_server, CLIENT_EPT, SERVER_EPT};
 use esp_amp_host::{spawn_subcore, HostCore, HostRegion, Side};
 
 type Result<T> = std::result::Result<T, Box<dyn Error>>;
@@ -29,6 +31,8 @@ const STEP_TIMEOUT: Option<u32> = Some(5000);
 const MAIN_EPT: u16 = 0x10;
 const ECHO_EPT: u16 = 0x20;
 const GREETINGS: [&str; 3] = ["hello, subcore", "zero-copy works too", "bye"];
+/// Rounds of the RPC example client after the demo's own calls.
+const RPC_ROUNDS: u32 = 20;
 
 macro_rules! main_log { ($($t:tt)*) => { println!("main | {}", format_args!($($t)*)) } }
 macro_rules! sub_log { ($($t:tt)*) => { println!("      sub  | {}", format_args!($($t)*)) } }
@@ -157,6 +161,39 @@ pub fn run_maincore(chip: Chip) -> Result<()> {
                 Err(e) => check(false, &format!("echo arrived ({e})"), &failures),
             }
         }
+
+        main_log!("");
+        main_log!("step 6: RPC, maincore client -> subcore server (endpoint 0x{SERVER_EPT:04x})");
+        rpc_calls(&rpmsg, &core, &failures);
+        match run_client(&rpmsg, &core, RPC_ROUNDS, 5000) {
+            Ok(r) => check(
+                true,
+                &format!(
+                    "{} more calls answered and checked, up to {} in flight",
+                    r.checked, r.max_in_flight
+                ),
+                &failures,
+            ),
+            Err(e) => check(false, &format!("RPC client: {e}"), &failures),
+        }
+
+        main_log!("");
+        main_log!("step 7: RPC, subcore client -> maincore server");
+        // The subcore starts calling once its server saw STOP; nothing polls this device
+        // between the client's STOP and the server's endpoint, so no request is missed.
+        let log = |text: &str| main_log!("  server log: {text}");
+        match run_server(&rpmsg, &core, 5000, &log) {
+            Ok(s) => check(
+                s.responses == RPC_ROUNDS * 5 + 1,
+                &format!(
+                    "served {} requests ({} one-way, {} unknown command)",
+                    s.requests, s.one_way, s.invalid_cmd
+                ),
+                &failures,
+            ),
+            Err(e) => check(false, &format!("RPC server: {e}"), &failures),
+        }
+
         let st = rpmsg.stats();
         check(
             st.dropped_unknown + st.dropped_bad_len + st.queue_faults == 0,
@@ -184,6 +221,41 @@ pub fn run_maincore(chip: Chip) -> Result<()> {
         }
         n => Err(format!("{n} check(s) failed").into()),
     }
+}
+
+/// A few RPC calls, logged one by one: two served commands and an unknown one.
+fn rpc_calls(dev: &Rpmsg<'_, MainCore>, core: &HostCore<'_>, failures: &AtomicU32) {
+    let client: RpcClient<'_, 2> = match RpcClient::new(dev, CLIENT_EPT, SERVER_EPT) {
+        Ok(c) => c,
+        Err(e) => return check(false, &format!("RPC client endpoint: {e}"), failures),
+    };
+    let mut add = [0u8; 8];
+    add[..4].copy_from_slice(&40i32.to_le_bytes());
+    add[4..].copy_from_slice(&2i32.to_le_bytes());
+    let calls: [(&str, u16, &[u8], Status, &[u8]); 3] = [
+        ("ADD(40, 2)", cmd::ADD, &add, Status::OK, &42i32.to_le_bytes()),
+        ("UPPER(\"rpc works\")", cmd::UPPER, b"rpc works", Status::OK, b"RPC WORKS"),
+        ("command 0x0bad", cmd::UNKNOWN, b"", Status::INVALID_CMD, &[0]),
+    ];
+    for (what, id, req, status, expected) in calls {
+        main_log!("  -> {what}");
+        let answer = client
+            .call(dev, id, req)
+            .map_err(|e| e.to_string())
+            .and_then(|call| call.wait(dev, core, STEP_TIMEOUT).map_err(|e| e.to_string()));
+        match answer {
+            Ok(r) => {
+                if r.iter().all(|b| b.is_ascii_graphic() || *b == b' ') && !r.is_empty() {
+                    main_log!("  <- status 0x{:04x}, {:?}", r.status().0, String::from_utf8_lossy(&r));
+                } else {
+                    main_log!("  <- status 0x{:04x}, {:02x?}", r.status().0, &r[..]);
+                }
+                check((r.status(), &r[..]) == (status, expected), "answer as expected", failures);
+            }
+            Err(e) => check(false, &format!("{what}: {e}"), failures),
+        }
+    }
+    client.close(dev);
 }
 
 pub fn run_subcore() -> Result<()> {
@@ -277,6 +349,16 @@ pub fn run_subcore() -> Result<()> {
                 }
                 Err(e) => fail(&format!("no RPMsg message: {e}")),
             }
+        }
+
+        let log = |text: &str| sub_log!("  server log: {text}");
+        match run_server(&rpmsg, &core, 5000, &log) {
+            Ok(s) => sub_log!("  RPC server: {} requests, {} responses", s.requests, s.responses),
+            Err(e) => fail(&format!("RPC server: {e}")),
+        }
+        match run_client(&rpmsg, &core, RPC_ROUNDS, 5000) {
+            Ok(r) => sub_log!("  RPC client: {} calls answered and checked", r.checked),
+            Err(e) => fail(&format!("RPC client: {e}")),
         }
     });
     let w = |i: u32, v: u32| stats.shm().write_u32(stats.addr() + 4 * i, v);

@@ -18,6 +18,12 @@ fn demo_runs_all_steps() {
             "wait-all(0x3) returned 0x3",
             "wait-any(0xC) returned 0x8",
             "timed out after",
+            "<- \"BYE\" from 0x20",
+            "<- status 0x0000, [2a, 00, 00, 00]",
+            "<- status 0x0000, \"RPC WORKS\"",
+            "<- status 0xfffe, [00]",
+            "RPC client: 101 calls answered and checked",
+            "served 104 requests (3 one-way, 1 unknown command)",
             "all steps passed",
         ] {
             assert!(stdout.contains(line), "missing {line:?} in demo output on {chip}:\n{stdout}");
