@@ -232,7 +232,9 @@ fn rpc_calls(dev: &Rpmsg<'_, MainCore>, core: &HostCore<'_>, failures: &AtomicU3
     let mut add = [0u8; 8];
     add[..4].copy_from_slice(&40i32.to_le_bytes());
     add[4..].copy_from_slice(&2i32.to_le_bytes());
-    let calls: [(&str, u16, &[u8], Status, &[u8]); 3] = [
+    /// What is called, the command, the request, the expected status and answer.
+    type Case<'a> = (&'a str, u16, &'a [u8], Status, &'a [u8]);
+    let calls: [Case<'_>; 3] = [
         ("ADD(40, 2)", cmd::ADD, &add, Status::OK, &42i32.to_le_bytes()),
         ("UPPER(\"rpc works\")", cmd::UPPER, b"rpc works", Status::OK, b"RPC WORKS"),
         ("command 0x0bad", cmd::UNKNOWN, b"", Status::INVALID_CMD, &[0]),
