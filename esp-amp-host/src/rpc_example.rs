@@ -259,3 +259,31 @@ fn play<R: Role, P: Platform, const CAP: usize, const E: usize>(
 fn ctx<E: std::fmt::Display>(who: &'static str, what: &'static str) -> impl FnOnce(E) -> String {
     move |e| format!("{who}: {what}: {e}")
 }
+
+/// The `main` of both example programs: the maincore plays `main_part` and starts this
+/// program again as the subcore (which plays the other part). The first argument, if
+/// any, is the number of client rounds (default 100).
+pub fn example_main(main_part: Part) -> std::process::ExitCode {
+    let rounds = std::env::args().nth(1).and_then(|r| r.parse().ok()).unwrap_or(100);
+    let sub_part = match main_part {
+        Part::Client => Part::Server,
+        Part::Server => Part::Client,
+    };
+    let result = if std::env::var_os(crate::ENV_REGION_PATH).is_some() {
+        run_as_subcore(sub_part, rounds)
+    } else {
+        std::env::current_exe().map_err(|e| e.to_string()).and_then(|exe| {
+            run_as_maincore(main_part, std::process::Command::new(exe).args(std::env::args().skip(1)), rounds)
+        })
+    };
+    match result {
+        Ok(summary) => {
+            println!("{summary}");
+            std::process::ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("error: {e}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}
