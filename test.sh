@@ -14,10 +14,10 @@ step "format"
 cargo fmt --all --check
 
 step "clippy (host)"
-cargo clippy --workspace --all-targets -- -D warnings
+cargo clippy --workspace --all-targets --all-features -- -D warnings
 
 step "tests (unit, doc, compat, hostile input, cross-process, demo)"
-cargo test --workspace
+cargo test --workspace --all-features
 
 step "loom models"
 RUSTFLAGS="--cfg loom" cargo test -p esp-amp --test loom --release
@@ -28,10 +28,10 @@ RUSTFLAGS="--cfg loom" cargo test -p esp-amp --test loom --release
 for target in riscv32imac-unknown-none-elf riscv32imafc-unknown-none-elf; do
     step "no_std build for $target"
     if rustup target list --installed | grep -qx "$target"; then
-        cargo build -p esp-amp --release --target "$target"
+        cargo build -p esp-amp --release --target "$target" --all-features
     else
         rustup toolchain install nightly --profile minimal --component rust-src >/dev/null
-        cargo +nightly build -p esp-amp --release --target "$target" -Zbuild-std=core
+        cargo +nightly build -p esp-amp --release --target "$target" --all-features -Zbuild-std=core
     fi
 done
 
@@ -39,7 +39,7 @@ if [ "${ESP_AMP_SKIP_MIRI:-0}" != 1 ]; then
     step "miri (esp-amp core crate)"
     rustup toolchain install nightly --profile minimal --component miri,rust-src >/dev/null
     # Isolation off: the compat tests read the golden images from ../shared.
-    MIRIFLAGS="-Zmiri-disable-isolation" cargo +nightly miri test -p esp-amp
+    MIRIFLAGS="-Zmiri-disable-isolation" cargo +nightly miri test -p esp-amp --all-features
 fi
 
 step "all checks passed"

@@ -256,6 +256,23 @@ impl<'h, const SLOTS: usize> RpcClient<'h, SLOTS> {
         if req.len() > max {
             return Err(RpcError::InvalidSize { len: req.len(), max });
         }
+        let sent = self.start_with(dev, cmd_id, slot, |body| {
+            body[..req.len()].copy_from_slice(req);
+            Some(req.len())
+        })?;
+        // `fill` above cannot refuse: the size was checked.
+        sent.ok_or(RpcError::InvalidSize { len: req.len(), max })
+    }
+
+    /// Like `start`, with the body written in place by `fill` (given the whole body area;
+    /// it returns the length used, or `None` to send nothing: `Ok(None)`).
+    pub(super) fn start_with<R: Role, const CAP: usize, const E: usize>(
+        &self,
+        dev: &Rpmsg<'_, R, CAP, E>,
+        cmd_id: u16,
+        slot: Option<Option<OnResponse<'h>>>,
+        fill: impl FnOnce(&mut [u8]) -> Option<usize>,
+    ) -> Result<Option<(Option<usize>, u16)>, RpcError> {
         let free = match slot {
             Some(_) => {
                 Some(self.slots.iter().position(|s| matches!(s.get(), Slot::Free)).ok_or(RpcError::NoMem)?)
@@ -263,17 +280,19 @@ impl<'h, const SLOTS: usize> RpcClient<'h, SLOTS> {
             None => None,
         };
         let mut m = dev.alloc()?;
+        let Some(body) = m.get_mut(HEADER_SIZE..) else { return Ok(None) };
+        // Dropped unsent on refusal: the buffer is kept for the next alloc.
+        let Some(len) = fill(body).filter(|&n| n <= body.len()) else { return Ok(None) };
         let msg_id = self.next_id();
-        // `req.len() <= max < 65536`.
-        let head = PacketHeader { msg_id, cmd_id, status: Status::PENDING, msg_len: req.len() as u16 };
+        // `len <= item_size < 65536`.
+        let head = PacketHeader { msg_id, cmd_id, status: Status::PENDING, msg_len: len as u16 };
         m[..HEADER_SIZE].copy_from_slice(&head.to_bytes());
-        m[HEADER_SIZE..HEADER_SIZE + req.len()].copy_from_slice(req);
-        m.send(self.ept, self.server, HEADER_SIZE + req.len())?;
+        m.send(self.ept, self.server, HEADER_SIZE + len)?;
         if let (Some(i), Some(on_done)) = (free, slot) {
             self.slots[i].set(Slot::Waiting { msg_id, cmd_id, on_done });
         }
         self.count(|s| &mut s.sent);
-        Ok((free, msg_id))
+        Ok(Some((free, msg_id)))
     }
 
     /// The next `msg_id`: one more than the last (the first is 1, as in C), wrapping,
@@ -348,10 +367,10 @@ impl<'h, const SLOTS: usize> RpcClient<'h, SLOTS> {
 /// A request in flight, from [`RpcClient::call`]. Dropping it before its response was
 /// taken cancels it.
 pub struct Call<'c, 'h, const SLOTS: usize> {
-    client: &'c RpcClient<'h, SLOTS>,
-    slot: usize,
-    msg_id: u16,
-    done: bool,
+    pub(super) client: &'c RpcClient<'h, SLOTS>,
+    pub(super) slot: usize,
+    pub(super) msg_id: u16,
+    pub(super) done: bool,
 }
 
 impl<'c, 'h, const SLOTS: usize> Call<'c, 'h, SLOTS> {

@@ -15,6 +15,8 @@
 //!   until taken; a request that timed out or was cancelled has no slot any more, so its
 //!   late response is given back and counted, never written anywhere.
 //!
+//! With the `postcard` feature, [`typed`] binds command ids to request and response types.
+//!
 //! Neither holds the RPMsg device: each call takes it as an argument, so a server or client
 //! can live in a `critical_section::Mutex` next to the device and run in an interrupt
 //! handler on bare metal, or in a thread or task elsewhere.
@@ -56,6 +58,8 @@
 
 mod client;
 mod server;
+#[cfg(feature = "postcard")]
+pub mod typed;
 
 pub use client::{Call, ClientStats, Completed, OnResponse, Response, RpcClient};
 pub use server::{Handler, Reply, Request, RpcServer, ServerStats};

@@ -129,8 +129,10 @@ pub struct RpcServer<'h, const SVC: usize = 8> {
 
 impl<'h, const SVC: usize> RpcServer<'h, SVC> {
     /// Creates the server's endpoint `addr` (a mailbox) on `dev`. `req` and `resp` are
-    /// the request and response buffers; neither may be empty. Bytes of `resp` beyond the
-    /// largest body that fits one message are not used.
+    /// the request and response buffers; neither may be empty ([`RpcError::InvalidArg`]).
+    /// Bytes of `resp` beyond the largest body that fits one message are not used; a
+    /// device whose messages cannot hold a one-byte body is refused
+    /// ([`RpcError::InvalidSize`]).
     pub fn new<R: Role, const CAP: usize, const E: usize>(
         dev: &Rpmsg<'_, R, CAP, E>,
         addr: u16,
@@ -139,6 +141,11 @@ impl<'h, const SVC: usize> RpcServer<'h, SVC> {
     ) -> Result<Self, RpcError> {
         if req.is_empty() || resp.is_empty() {
             return Err(RpcError::InvalidArg);
+        }
+        // A response must hold the RPC header and one byte (an INVALID_CMD answer).
+        let max = dev.max_payload();
+        if max < HEADER_SIZE + 1 {
+            return Err(RpcError::InvalidSize { len: HEADER_SIZE + 1, max });
         }
         let ept = dev.create_endpoint(addr, Receiver::Mailbox)?;
         Ok(RpcServer { ept, services: [None; SVC], req, resp, outgoing: None, stats: ServerStats::default() })
@@ -297,14 +304,16 @@ impl<'h, const SVC: usize> RpcServer<'h, SVC> {
                 return false;
             }
         };
+        self.outgoing = None;
         let len = usize::from(out.head.msg_len);
-        m[..HEADER_SIZE].copy_from_slice(&out.head.to_bytes());
-        m[HEADER_SIZE..HEADER_SIZE + len].copy_from_slice(&self.resp[..len]);
-        // Cannot fail: `len` fits (checked against the max body when it was built).
+        // Both fit: `len` was checked against the max body when the response was built.
+        let (Some(head), Some(body)) = (m.get_mut(..HEADER_SIZE), self.resp.get(..len)) else { return true };
+        head.copy_from_slice(&out.head.to_bytes());
+        let Some(dst) = m.get_mut(HEADER_SIZE..HEADER_SIZE + len) else { return true };
+        dst.copy_from_slice(body);
         if m.send(self.ept, out.client, HEADER_SIZE + len).is_ok() {
             bump(&mut self.stats.responses);
         }
-        self.outgoing = None;
         true
     }
 }

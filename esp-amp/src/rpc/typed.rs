@@ -1,0 +1,199 @@
+//! Typed commands (feature `postcard`): a command id bound to a request and a response
+//! type, encoded with [postcard](https://docs.rs/postcard) straight into the message
+//! buffer (no allocation, no copy). The raw byte API stays underneath: a typed client can
+//! call a raw server and the reverse, as long as both agree on the encoding.
+//!
+//! ```
+//! # use esp_amp::queue::QueueSpec;
+//! # use esp_amp::rpmsg::Rpmsg;
+//! # use esp_amp::shm::Shm;
+//! # use esp_amp::sys_info::SysInfoAllocator;
+//! # use esp_amp::{MainCore, SubCore};
+//! use esp_amp::rpc::typed::{Command, Typed, TypedError};
+//! use esp_amp::rpc::{RpcClient, RpcServer, Status};
+//! # let mut mem = [0u32; 512];
+//! # // SAFETY: `mem` is aligned, valid and outlives `pool`.
+//! # let pool = unsafe { Shm::from_raw(mem.as_mut_ptr().cast(), 0x4087_A580, 2048) };
+//! # let mut sys = SysInfoAllocator::init(pool, None).unwrap();
+//! # let main: Rpmsg<MainCore> = Rpmsg::create(&mut sys, QueueSpec::new(4, 64).unwrap()).unwrap();
+//! # let sub: Rpmsg<SubCore> = Rpmsg::attach(&sys.info()).unwrap();
+//!
+//! /// Divides two numbers.
+//! struct Div;
+//! impl Command for Div {
+//!     const ID: u16 = 0x20;
+//!     type Request = (i32, i32);
+//!     type Response = i32;
+//! }
+//!
+//! let div = Typed::<Div, _>::new(|(a, b): (i32, i32)| a.checked_div(b).ok_or(Status::EXEC_FAILED));
+//! let (mut rq, mut rs) = ([0u8; 32], [0u8; 32]);
+//! let mut server: RpcServer<2> = RpcServer::new(&sub, 1, &mut rq, &mut rs).unwrap();
+//! server.add_service(Div::ID, &div).unwrap();
+//!
+//! let client: RpcClient<2> = RpcClient::new(&main, 0, 1).unwrap();
+//! let mut ok = client.call_typed::<Div, _, 32, 8>(&main, &(84, 2)).unwrap();
+//! let mut bad = client.call_typed::<Div, _, 32, 8>(&main, &(1, 0)).unwrap();
+//! server.poll(&sub);
+//! assert_eq!(ok.try_response(&main), Some(Ok(42)));
+//! assert_eq!(bad.try_response(&main), Some(Err(TypedError::Status(Status::EXEC_FAILED))));
+//! ```
+
+use core::marker::PhantomData;
+
+use serde::de::DeserializeOwned;
+use serde::Serialize;
+
+use super::server::{Handler, Reply, Request};
+use super::{Call, RpcClient, RpcError, Status};
+use crate::port::Platform;
+use crate::role::Role;
+use crate::rpmsg::Rpmsg;
+
+/// A command: its id and the types of its request and response.
+pub trait Command {
+    /// The `cmd_id` on the wire.
+    const ID: u16;
+    /// What the client sends.
+    type Request: Serialize + DeserializeOwned;
+    /// What the server answers with [`Status::OK`].
+    type Response: Serialize + DeserializeOwned;
+}
+
+/// Why a typed call gave no value.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum TypedError {
+    /// The call itself failed (no buffer, timeout, …).
+    Rpc(RpcError),
+    /// The request does not encode into one message.
+    TooLarge,
+    /// The server answered with a status other than [`Status::OK`].
+    Status(Status),
+    /// The response does not decode as the command's response type.
+    Decode,
+}
+
+impl From<RpcError> for TypedError {
+    fn from(e: RpcError) -> Self {
+        TypedError::Rpc(e)
+    }
+}
+
+impl core::fmt::Display for TypedError {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        match self {
+            TypedError::Rpc(e) => write!(f, "{e}"),
+            TypedError::TooLarge => f.write_str("the request does not encode into one message"),
+            TypedError::Status(s) => write!(f, "the server answered status {:#06x}", s.0),
+            TypedError::Decode => f.write_str("the response does not decode"),
+        }
+    }
+}
+
+impl core::error::Error for TypedError {}
+
+impl<'h, const SLOTS: usize> RpcClient<'h, SLOTS> {
+    /// Sends command `C` with `req` encoded in place; [`TypedCall`] decodes the answer.
+    /// [`TypedError::TooLarge`] (nothing sent) when it does not fit one message.
+    pub fn call_typed<C: Command, R: Role, const CAP: usize, const E: usize>(
+        &self,
+        dev: &Rpmsg<'_, R, CAP, E>,
+        req: &C::Request,
+    ) -> Result<TypedCall<'_, 'h, SLOTS, C>, TypedError> {
+        let sent = self
+            .start_with(dev, C::ID, Some(None), |body| postcard::to_slice(req, body).ok().map(|b| b.len()))?;
+        let (slot, msg_id) = sent.ok_or(TypedError::TooLarge)?;
+        let call = Call { client: self, slot: slot.unwrap_or(0), msg_id, done: false };
+        Ok(TypedCall { call, _command: PhantomData })
+    }
+}
+
+/// A typed request in flight; dropping it cancels it, as for [`Call`].
+pub struct TypedCall<'c, 'h, const SLOTS: usize, C: Command> {
+    call: Call<'c, 'h, SLOTS>,
+    _command: PhantomData<fn() -> C>,
+}
+
+impl<'c, 'h, const SLOTS: usize, C: Command> TypedCall<'c, 'h, SLOTS, C> {
+    /// The request's `msg_id`.
+    pub fn msg_id(&self) -> u16 {
+        self.call.msg_id()
+    }
+
+    /// The decoded answer, if it has arrived (see [`Call::try_response`]).
+    pub fn try_response<R: Role, const CAP: usize, const E: usize>(
+        &mut self,
+        dev: &Rpmsg<'_, R, CAP, E>,
+    ) -> Option<Result<C::Response, TypedError>> {
+        let resp = self.call.try_response(dev)?;
+        Some(match resp.status() {
+            Status::OK => postcard::from_bytes(&resp).map_err(|_| TypedError::Decode),
+            s => Err(TypedError::Status(s)),
+        })
+    }
+
+    /// Waits up to `timeout_ms` for the answer (see [`Call::wait`]).
+    pub fn wait<R: Role, P: Platform, const CAP: usize, const E: usize>(
+        mut self,
+        dev: &Rpmsg<'_, R, CAP, E>,
+        platform: &P,
+        timeout_ms: Option<u32>,
+    ) -> Result<C::Response, TypedError> {
+        let mut answer = None;
+        let waited = crate::queue::wait_until::<_, _, RpcError>(platform, timeout_ms, None, || {
+            answer = self.try_response(dev);
+            answer.is_some().then_some(Ok(()))
+        });
+        match (waited, answer) {
+            (Ok(()), Some(a)) => a,
+            (Err(e), _) => Err(e.into()),
+            (Ok(()), None) => Err(TypedError::Rpc(RpcError::InvalidState)),
+        }
+    }
+}
+
+/// A typed service: decodes the request, runs `f`, encodes its answer. A request that does
+/// not decode, or an answer that does not fit, is answered [`Status::EXEC_FAILED`]; `f`'s
+/// own `Err(status)` is answered with that status. Every answer has at least one byte (an
+/// empty encoding, such as `()`, is sent as one zero byte, which decodes the same), since a
+/// zero length would mean "no response".
+pub struct Typed<C, F> {
+    f: F,
+    _command: PhantomData<fn() -> C>,
+}
+
+impl<C, F> Typed<C, F>
+where
+    C: Command,
+    F: Fn(C::Request) -> Result<C::Response, Status> + Sync,
+{
+    /// Wraps `f` as the handler of command `C` (register it under [`Command::ID`]).
+    pub fn new(f: F) -> Self {
+        Typed { f, _command: PhantomData }
+    }
+}
+
+impl<C, F> Handler for Typed<C, F>
+where
+    C: Command,
+    F: Fn(C::Request) -> Result<C::Response, Status> + Sync,
+{
+    fn handle(&self, req: &Request<'_>, resp: &mut [u8]) -> Reply {
+        let answer =
+            postcard::from_bytes::<C::Request>(req.data()).map_err(|_| Status::EXEC_FAILED).and_then(&self.f);
+        let (status, len) = match answer {
+            Ok(value) => match postcard::to_slice(&value, resp) {
+                Ok(bytes) => (Status::OK, bytes.len()),
+                Err(_) => (Status::EXEC_FAILED, 0),
+            },
+            Err(status) => (status, 0),
+        };
+        if len == 0 {
+            // The server never lends an empty buffer (its body limit is at least 1).
+            if let Some(b) = resp.first_mut() {
+                *b = 0;
+            }
+        }
+        Reply::new(status, len.max(1))
+    }
+}
