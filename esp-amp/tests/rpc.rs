@@ -413,3 +413,47 @@ fn server_runs_in_the_rpmsg_interrupt_handler() {
     handler.on_sw_intr(SwIntrId::RPMSG); // what the interrupt does when the client notifies
     assert_eq!(&call.try_response(&main).unwrap()[..], &42u16.to_le_bytes());
 }
+
+#[test]
+fn async_serve_and_async_response_are_woken_by_the_interrupt() {
+    use esp_amp::signal::IrqSignal;
+    use esp_amp::sw_intr::{SwIntrHandler, SwIntrId};
+    use std::future::Future;
+    use std::pin::pin;
+    use std::sync::atomic::AtomicBool;
+    use std::sync::Arc;
+    use std::task::{Context, Poll, Wake, Waker};
+
+    struct Flag(AtomicBool);
+    impl Wake for Flag {
+        fn wake(self: Arc<Self>) {
+            self.0.store(true, Ordering::SeqCst);
+        }
+    }
+    let region = Region::zeroed();
+    let (main, sub) = pair(&region);
+    let (mut rq, mut rs) = ([0u8; 48], [0u8; 48]);
+    let mut server: RpcServer = RpcServer::new(&sub, SERVER, &mut rq, &mut rs).unwrap();
+    server.add_service(ECHO, &echo).unwrap();
+    let client: RpcClient = RpcClient::new(&main, CLIENT, SERVER).unwrap();
+    let (main_irq, sub_irq): (IrqSignal, IrqSignal) = (IrqSignal::new(), IrqSignal::new());
+    let (main_flag, sub_flag) = (Arc::new(Flag(false.into())), Arc::new(Flag(false.into())));
+    let (main_waker, sub_waker) = (Waker::from(main_flag.clone()), Waker::from(sub_flag.clone()));
+
+    let mut serve = pin!(server.serve(&sub, &sub_irq));
+    assert!(serve.as_mut().poll(&mut Context::from_waker(&sub_waker)).is_pending());
+    let call = client.call(&main, ECHO, b"async").unwrap();
+    let mut response = pin!(call.response(&main, &main_irq));
+    assert!(response.as_mut().poll(&mut Context::from_waker(&main_waker)).is_pending());
+
+    sub_irq.on_sw_intr(SwIntrId::RPMSG); // the client's notify
+    assert!(sub_flag.0.load(Ordering::SeqCst), "server task not woken");
+    assert_eq!(serve.as_mut().poll(&mut Context::from_waker(&sub_waker)), Poll::Ready(1));
+    main_irq.on_sw_intr(SwIntrId::RPMSG); // the server's notify
+    assert!(main_flag.0.load(Ordering::SeqCst), "client task not woken");
+    let polled = response.as_mut().poll(&mut Context::from_waker(&main_waker));
+    match polled {
+        Poll::Ready(Ok(r)) => assert_eq!(&r[..], b"async"),
+        other => panic!("no response: {other:?}"),
+    };
+}
