@@ -6,13 +6,14 @@ use clap::{Parser, Subcommand};
 use esp_amp::layout::Chip;
 
 mod demo;
+mod layout_cmd;
 
 #[derive(Parser)]
 #[command(
     name = "espamp",
     version,
     about = "esp-amp for Rust: tools for ESP32 asymmetric multiprocessing",
-    after_help = "Example:\n  espamp demo                 run the host simulator demo (maincore here, subcore as a child process)"
+    after_help = "Examples:\n  espamp demo                         run the host simulator demo (maincore here, subcore as a child process)\n  espamp layout --chip esp32p4        the memory map of the default ESP32-P4 configuration"
 )]
 struct Cli {
     #[command(subcommand)]
@@ -29,6 +30,37 @@ enum Command {
         #[arg(long, default_value = "esp32c6", value_parser = parse_chip)]
         chip: Chip,
     },
+    /// Show the memory map of a configuration: every region with start, end and size, what
+    /// the maincore heap gives up, and a text diagram. Impossible configurations are errors.
+    #[command(
+        after_help = "Examples:\n  espamp layout --chip esp32c6\n  espamp layout --chip esp32p4 --subcore-hp-mem 128K --diagram\n  espamp layout --chip esp32c5 --pure-rtc --ulp-reserve-mem 14500 --json"
+    )]
+    Layout {
+        /// Chip: esp32c5, esp32c6 or esp32p4.
+        #[arg(long, value_parser = parse_chip)]
+        chip: Chip,
+        /// HP shared memory size (ESP_AMP_HP_SHARED_MEM_SIZE), e.g. 16384, 16K or 0x4000.
+        #[arg(long, value_parser = parse_size)]
+        shared_mem: Option<u32>,
+        /// HP memory for the subcore firmware (ESP_AMP_SUBCORE_USE_HP_MEM_SIZE).
+        #[arg(long, value_parser = parse_size)]
+        subcore_hp_mem: Option<u32>,
+        /// RTC shared memory size (ESP_AMP_RTC_SHARED_MEM_SIZE; LP-core chips).
+        #[arg(long, value_parser = parse_size)]
+        rtc_shared_mem: Option<u32>,
+        /// RTC memory reserved for the LP core (ULP_COPROC_RESERVE_MEM; LP-core chips).
+        #[arg(long, value_parser = parse_size)]
+        ulp_reserve_mem: Option<u32>,
+        /// Subcore firmware wholly in RTC RAM (no HP region; LP-core chips).
+        #[arg(long)]
+        pure_rtc: bool,
+        /// Also draw the regions as a text diagram.
+        #[arg(long)]
+        diagram: bool,
+        /// Print JSON instead of text.
+        #[arg(long, conflicts_with = "diagram")]
+        json: bool,
+    },
     /// The subcore half of `demo` (started by `demo` itself).
     #[command(hide = true)]
     DemoSubcore,
@@ -38,10 +70,67 @@ fn parse_chip(s: &str) -> Result<Chip, String> {
     s.parse().map_err(|()| format!("unknown chip '{s}' (expected esp32c5, esp32c6 or esp32p4)"))
 }
 
+/// A size in bytes: decimal or `0x` hex, optionally with a `K`/`KiB` or `M`/`MiB` suffix.
+fn parse_size(s: &str) -> Result<u32, String> {
+    let t = s.trim();
+    let (digits, scale) = if let Some(d) = t.strip_suffix("KiB").or_else(|| t.strip_suffix(['K', 'k'])) {
+        (d, 1024)
+    } else if let Some(d) = t.strip_suffix("MiB").or_else(|| t.strip_suffix('M')) {
+        (d, 1024 * 1024)
+    } else {
+        (t, 1)
+    };
+    let value = match digits.strip_prefix("0x").or_else(|| digits.strip_prefix("0X")) {
+        Some(hex) => u32::from_str_radix(hex, 16),
+        None => digits.parse(),
+    };
+    value
+        .ok()
+        .and_then(|v| v.checked_mul(scale))
+        .ok_or_else(|| format!("'{s}' is not a size (examples: 16384, 16K, 0x4000)"))
+}
+
+fn layout(
+    o: &layout_cmd::LayoutOptions,
+    diagram: bool,
+    json: bool,
+) -> Result<(), Box<dyn std::error::Error>> {
+    let r = layout_cmd::report(o)?;
+    if json {
+        println!("{}", serde_json::to_string_pretty(&r)?);
+    } else {
+        print!("{}", layout_cmd::table(&r));
+        if diagram {
+            print!("{}", layout_cmd::diagram(&r));
+        }
+    }
+    Ok(())
+}
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Demo { chip } => demo::run_maincore(chip),
+        Command::Layout {
+            chip,
+            shared_mem,
+            subcore_hp_mem,
+            rtc_shared_mem,
+            ulp_reserve_mem,
+            pure_rtc,
+            diagram,
+            json,
+        } => {
+            let o = layout_cmd::LayoutOptions {
+                chip,
+                shared_mem,
+                subcore_hp_mem,
+                rtc_shared_mem,
+                ulp_reserve_mem,
+                pure_rtc,
+            };
+            layout(&o, diagram, json)
+        }
         Command::DemoSubcore => demo::run_subcore(),
     };
     match result {
