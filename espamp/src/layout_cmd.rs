@@ -4,13 +4,27 @@
 use esp_amp::layout::{AmpConfig, Chip, MemoryLayout, SubcoreType};
 use serde::Serialize;
 
-/// The options of `espamp layout` that change the map.
+/// The options of `espamp layout` that change the map (defaults: the chip's Kconfig
+/// defaults).
+#[derive(clap::Args)]
 pub struct LayoutOptions {
+    /// Chip: esp32c5, esp32c6 or esp32p4.
+    #[arg(long, value_parser = crate::parse_chip)]
     pub chip: Chip,
+    /// HP shared memory size (ESP_AMP_HP_SHARED_MEM_SIZE), e.g. 16384, 16K or 0x4000.
+    #[arg(long, value_parser = crate::parse_size)]
     pub shared_mem: Option<u32>,
+    /// HP memory for the subcore firmware (ESP_AMP_SUBCORE_USE_HP_MEM_SIZE).
+    #[arg(long, value_parser = crate::parse_size)]
     pub subcore_hp_mem: Option<u32>,
+    /// RTC shared memory size (ESP_AMP_RTC_SHARED_MEM_SIZE; LP-core chips).
+    #[arg(long, value_parser = crate::parse_size)]
     pub rtc_shared_mem: Option<u32>,
+    /// RTC memory reserved for the LP core (ULP_COPROC_RESERVE_MEM; LP-core chips).
+    #[arg(long, value_parser = crate::parse_size)]
     pub ulp_reserve_mem: Option<u32>,
+    /// Subcore firmware wholly in RTC RAM (no HP region; LP-core chips).
+    #[arg(long)]
     pub pure_rtc: bool,
 }
 

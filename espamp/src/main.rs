@@ -36,24 +36,8 @@ enum Command {
         after_help = "Examples:\n  espamp layout --chip esp32c6\n  espamp layout --chip esp32p4 --subcore-hp-mem 128K --diagram\n  espamp layout --chip esp32c5 --pure-rtc --ulp-reserve-mem 14500 --json"
     )]
     Layout {
-        /// Chip: esp32c5, esp32c6 or esp32p4.
-        #[arg(long, value_parser = parse_chip)]
-        chip: Chip,
-        /// HP shared memory size (ESP_AMP_HP_SHARED_MEM_SIZE), e.g. 16384, 16K or 0x4000.
-        #[arg(long, value_parser = parse_size)]
-        shared_mem: Option<u32>,
-        /// HP memory for the subcore firmware (ESP_AMP_SUBCORE_USE_HP_MEM_SIZE).
-        #[arg(long, value_parser = parse_size)]
-        subcore_hp_mem: Option<u32>,
-        /// RTC shared memory size (ESP_AMP_RTC_SHARED_MEM_SIZE; LP-core chips).
-        #[arg(long, value_parser = parse_size)]
-        rtc_shared_mem: Option<u32>,
-        /// RTC memory reserved for the LP core (ULP_COPROC_RESERVE_MEM; LP-core chips).
-        #[arg(long, value_parser = parse_size)]
-        ulp_reserve_mem: Option<u32>,
-        /// Subcore firmware wholly in RTC RAM (no HP region; LP-core chips).
-        #[arg(long)]
-        pure_rtc: bool,
+        #[command(flatten)]
+        options: layout_cmd::LayoutOptions,
         /// Also draw the regions as a text diagram.
         #[arg(long)]
         diagram: bool,
@@ -66,12 +50,12 @@ enum Command {
     DemoSubcore,
 }
 
-fn parse_chip(s: &str) -> Result<Chip, String> {
+pub(crate) fn parse_chip(s: &str) -> Result<Chip, String> {
     s.parse().map_err(|()| format!("unknown chip '{s}' (expected esp32c5, esp32c6 or esp32p4)"))
 }
 
 /// A size in bytes: decimal or `0x` hex, optionally with a `K`/`KiB` or `M`/`MiB` suffix.
-fn parse_size(s: &str) -> Result<u32, String> {
+pub(crate) fn parse_size(s: &str) -> Result<u32, String> {
     let t = s.trim();
     let (digits, scale) = if let Some(d) = t.strip_suffix("KiB").or_else(|| t.strip_suffix(['K', 'k'])) {
         (d, 1024)
@@ -111,26 +95,7 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Demo { chip } => demo::run_maincore(chip),
-        Command::Layout {
-            chip,
-            shared_mem,
-            subcore_hp_mem,
-            rtc_shared_mem,
-            ulp_reserve_mem,
-            pure_rtc,
-            diagram,
-            json,
-        } => {
-            let o = layout_cmd::LayoutOptions {
-                chip,
-                shared_mem,
-                subcore_hp_mem,
-                rtc_shared_mem,
-                ulp_reserve_mem,
-                pure_rtc,
-            };
-            layout(&o, diagram, json)
-        }
+        Command::Layout { options, diagram, json } => layout(&options, diagram, json),
         Command::DemoSubcore => demo::run_subcore(),
     };
     match result {

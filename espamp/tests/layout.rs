@@ -19,7 +19,12 @@ fn json(args: &[&str]) -> Value {
 
 /// (start, end) of the entry named `name`.
 fn range(v: &Value, name: &str) -> (u64, u64) {
-    let e = v["entries"].as_array().unwrap().iter().find(|e| e["name"] == name).unwrap_or_else(|| panic!("{name}"));
+    let e = v["entries"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["name"] == name)
+        .unwrap_or_else(|| panic!("{name}"));
     (e["start"].as_u64().unwrap(), e["end"].as_u64().unwrap())
 }
 
@@ -82,7 +87,10 @@ fn text_table_and_diagram() {
 #[test]
 fn impossible_configurations_are_clear_errors() {
     for (args, reason) in [
-        (&["--chip", "esp32c6", "--shared-mem", "7"][..], "ESP_AMP_HP_SHARED_MEM_SIZE = 7 is outside its range"),
+        (
+            &["--chip", "esp32c6", "--shared-mem", "7"][..],
+            "ESP_AMP_HP_SHARED_MEM_SIZE = 7 is outside its range",
+        ),
         (&["--chip", "esp32p4", "--pure-rtc"][..], "not available on esp32p4"),
         (&["--chip", "esp32c6", "--shared-mem", "lots"][..], "'lots' is not a size"),
         (&["--chip", "esp8266"][..], "unknown chip 'esp8266'"),
