@@ -45,7 +45,7 @@ use serde::de::DeserializeOwned;
 use serde::Serialize;
 
 use super::server::{Handler, Reply, Request};
-use super::{Call, RpcClient, RpcError, Status};
+use super::{Call, Response, RpcClient, RpcError, Status};
 use crate::port::Platform;
 use crate::role::Role;
 use crate::rpmsg::Rpmsg;
@@ -125,30 +125,25 @@ impl<'c, 'h, const SLOTS: usize, C: Command> TypedCall<'c, 'h, SLOTS, C> {
         &mut self,
         dev: &Rpmsg<'_, R, CAP, E>,
     ) -> Option<Result<C::Response, TypedError>> {
-        let resp = self.call.try_response(dev)?;
-        Some(match resp.status() {
-            Status::OK => postcard::from_bytes(&resp).map_err(|_| TypedError::Decode),
-            s => Err(TypedError::Status(s)),
-        })
+        self.call.try_response(dev).map(|r| decode::<C, CAP>(&r))
     }
 
     /// Waits up to `timeout_ms` for the answer (see [`Call::wait`]).
     pub fn wait<R: Role, P: Platform, const CAP: usize, const E: usize>(
-        mut self,
+        self,
         dev: &Rpmsg<'_, R, CAP, E>,
         platform: &P,
         timeout_ms: Option<u32>,
     ) -> Result<C::Response, TypedError> {
-        let mut answer = None;
-        let waited = crate::queue::wait_until::<_, _, RpcError>(platform, timeout_ms, None, || {
-            answer = self.try_response(dev);
-            answer.is_some().then_some(Ok(()))
-        });
-        match (waited, answer) {
-            (Ok(()), Some(a)) => a,
-            (Err(e), _) => Err(e.into()),
-            (Ok(()), None) => Err(TypedError::Rpc(RpcError::InvalidState)),
-        }
+        decode::<C, CAP>(&self.call.wait(dev, platform, timeout_ms)?)
+    }
+}
+
+/// The value of an OK response, or why there is none.
+fn decode<C: Command, const CAP: usize>(resp: &Response<'_, '_, CAP>) -> Result<C::Response, TypedError> {
+    match resp.status() {
+        Status::OK => postcard::from_bytes(resp).map_err(|_| TypedError::Decode),
+        s => Err(TypedError::Status(s)),
     }
 }
 
