@@ -252,7 +252,7 @@ impl<'h, const SLOTS: usize> RpcClient<'h, SLOTS> {
         req: &[u8],
         slot: Option<Option<OnResponse<'h>>>,
     ) -> Result<(Option<usize>, u16), RpcError> {
-        let max = dev.max_payload().saturating_sub(HEADER_SIZE);
+        let max = super::body_limit(dev);
         if req.len() > max {
             return Err(RpcError::InvalidSize { len: req.len(), max });
         }

@@ -76,6 +76,13 @@ pub const fn max_body(item_size: usize) -> usize {
     item_size.saturating_sub(crate::rpmsg::HEADER_SIZE + HEADER_SIZE)
 }
 
+/// [`max_body`] of `dev`'s buffers.
+fn body_limit<R: crate::role::Role, const CAP: usize, const E: usize>(
+    dev: &crate::rpmsg::Rpmsg<'_, R, CAP, E>,
+) -> usize {
+    dev.max_payload().saturating_sub(HEADER_SIZE)
+}
+
 /// A response status (spec §7). Handlers may use any value; these are the named ones.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub struct Status(pub u16);

@@ -3,7 +3,7 @@
 use core::future::poll_fn;
 use core::task::Poll;
 
-use super::{max_body, PacketHeader, RpcError, Status, HEADER_SIZE};
+use super::{body_limit, PacketHeader, RpcError, Status, HEADER_SIZE};
 use crate::port::Platform;
 use crate::role::Role;
 use crate::rpmsg::{Endpoint, Message, Receiver, Rpmsg};
@@ -259,6 +259,7 @@ impl<'h, const SVC: usize> RpcServer<'h, SVC> {
             }
         };
         let answer = |status, msg_len| PacketHeader { status, msg_len, ..head };
+        let handler = self.handler(head.cmd_id);
         let Some(req) = self.req.get_mut(..body.len()) else {
             drop(msg);
             bump(&mut self.stats.oversize);
@@ -268,8 +269,7 @@ impl<'h, const SVC: usize> RpcServer<'h, SVC> {
         req.copy_from_slice(body);
         // Given back before the handler runs, as in C: the client can reuse it at once.
         drop(msg);
-        let limit = self.resp.len().min(max_body(dev.max_payload() + crate::rpmsg::HEADER_SIZE));
-        let handler = self.services.iter().flatten().find(|(c, _)| *c == head.cmd_id).map(|&(_, h)| h);
+        let limit = self.resp.len().min(body_limit(dev));
         let reply = match handler {
             None => {
                 bump(&mut self.stats.invalid_cmd);
@@ -307,10 +307,11 @@ impl<'h, const SVC: usize> RpcServer<'h, SVC> {
         self.outgoing = None;
         let len = usize::from(out.head.msg_len);
         // Both fit: `len` was checked against the max body when the response was built.
-        let (Some(head), Some(body)) = (m.get_mut(..HEADER_SIZE), self.resp.get(..len)) else { return true };
-        head.copy_from_slice(&out.head.to_bytes());
-        let Some(dst) = m.get_mut(HEADER_SIZE..HEADER_SIZE + len) else { return true };
-        dst.copy_from_slice(body);
+        let (Some(packet), Some(body)) = (m.get_mut(..HEADER_SIZE + len), self.resp.get(..len)) else {
+            return true;
+        };
+        packet[..HEADER_SIZE].copy_from_slice(&out.head.to_bytes());
+        packet[HEADER_SIZE..].copy_from_slice(body);
         if m.send(self.ept, out.client, HEADER_SIZE + len).is_ok() {
             bump(&mut self.stats.responses);
         }
