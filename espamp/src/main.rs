@@ -23,7 +23,7 @@ struct Cli {
 #[derive(Subcommand)]
 enum Command {
     /// Run the host simulator: a maincore in this process and a subcore in a child process,
-    /// exercising SysInfo, software interrupts and events with a live log.
+    /// exercising SysInfo, software interrupts, events, RPMsg and RPC with a live log.
     #[command(after_help = "Example:\n  espamp demo --chip esp32p4")]
     Demo {
         /// Chip whose memory layout (device addresses) the simulated region uses.
