@@ -8,6 +8,7 @@
 //! - [`HostCore`]: one core's port: an interrupt line per direction built on a futex
 //!   doorbell (a sleeping core wakes without busy-waiting), interrupt delivery on a
 //!   thread, a millisecond clock;
+//! - [`firmware`]: build a bare-metal firmware crate (a subcore image) for a RISC-V target;
 //! - [`traffic`]: self-checking RPMsg traffic for stress runs and benchmarks;
 //! - [`rpc_example`]: the RPC example client and server, runnable on either core;
 //! - [`spawn_subcore`]: start a subcore child process after the maincore set the region up.
@@ -40,6 +41,7 @@
 //! ```
 
 pub mod core;
+pub mod firmware;
 pub mod region;
 pub mod rpc_example;
 pub mod traffic;

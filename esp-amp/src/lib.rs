@@ -13,13 +13,15 @@
 //! - [`queue`]: the single-producer single-consumer packed virtqueue, zero-copy guards;
 //! - [`rpmsg`]: endpoints over a queue pair, copy and zero-copy, callback or mailbox;
 //! - [`signal`]: waking async receivers from a software interrupt;
-//! - [`port`]: the traits a port implements (interrupt line, time, idling).
+//! - [`port`]: the traits a port implements (interrupt line, time, idling);
+//! - [`image`]: subcore firmware images (ESP app image, ELF), checked and loaded.
 //!
 //! The peer core is never trusted: every address, length and id read from shared memory
 //! is checked before use; bad data yields an error, never undefined behaviour or a panic.
 #![cfg_attr(not(test), no_std)]
 
 pub mod event;
+pub mod image;
 pub mod layout;
 pub mod port;
 pub mod queue;

@@ -1,0 +1,75 @@
+//! Building bare-metal firmware crates (subcore images, test fixtures) from a host program
+//! or test, for a RISC-V target.
+//!
+//! The stable toolchain of `rust-toolchain.toml` builds for the target when its `rust-std`
+//! is installed. Where the dist server does not ship it (as for some stable releases), the
+//! build falls back to nightly with `-Zbuild-std=core` (installing nightly and `rust-src`
+//! through rustup if needed); the firmware itself needs nothing unstable.
+
+use std::io;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+/// A `cargo`/`rustc` command for `dir`, with the variables of an enclosing cargo run
+/// removed (they would pin the toolchain or leak flags into the firmware build).
+fn tool(program: &str, dir: &Path) -> Command {
+    let mut cmd = Command::new(program);
+    cmd.current_dir(dir);
+    for var in [
+        "RUSTUP_TOOLCHAIN",
+        "RUSTFLAGS",
+        "CARGO_ENCODED_RUSTFLAGS",
+        "CARGO_BUILD_TARGET",
+        "CARGO_TARGET_DIR",
+        "CARGO_BUILD_RUSTFLAGS",
+        "RUSTC",
+        "RUSTC_WRAPPER",
+        "RUSTDOC",
+        "CARGO",
+    ] {
+        cmd.env_remove(var);
+    }
+    cmd
+}
+
+fn run(cmd: &mut Command) -> io::Result<String> {
+    let out = cmd.output()?;
+    if !out.status.success() {
+        return Err(io::Error::other(format!(
+            "{cmd:?} failed ({}):\n{}",
+            out.status,
+            String::from_utf8_lossy(&out.stderr)
+        )));
+    }
+    Ok(String::from_utf8_lossy(&out.stdout).into_owned())
+}
+
+/// `true` if the toolchain selected in `dir` has the standard library for `target`.
+fn has_target(dir: &Path, target: &str) -> bool {
+    let Ok(sysroot) = run(tool("rustc", dir).args(["--print", "sysroot"])) else { return false };
+    Path::new(sysroot.trim()).join("lib/rustlib").join(target).join("lib").is_dir()
+}
+
+/// Builds the binary crate at `crate_dir` in release mode for `target` into `target_dir`
+/// and returns the path of the ELF file (named after the package, `bin`).
+pub fn build(crate_dir: &Path, bin: &str, target: &str, target_dir: &Path) -> io::Result<PathBuf> {
+    let mut cmd = tool("cargo", crate_dir);
+    if has_target(crate_dir, target) {
+        cmd.arg("build");
+    } else {
+        // Best effort: fails harmlessly when rustup cannot install (the build then says why).
+        let _ = run(tool("rustup", crate_dir).args([
+            "toolchain",
+            "install",
+            "nightly",
+            "--profile",
+            "minimal",
+            "--component",
+            "rust-src",
+        ]));
+        cmd.args(["+nightly", "build", "-Zbuild-std=core", "-Zbuild-std-features=compiler-builtins-mem"]);
+    }
+    cmd.args(["--release", "--quiet", "--target", target, "--target-dir"]).arg(target_dir);
+    run(&mut cmd)?;
+    Ok(target_dir.join(target).join("release").join(bin))
+}
