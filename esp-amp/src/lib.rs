@@ -14,7 +14,8 @@
 //! - [`rpmsg`]: endpoints over a queue pair, copy and zero-copy, callback or mailbox;
 //! - [`signal`]: waking async receivers from a software interrupt;
 //! - [`port`]: the traits a port implements (interrupt line, time, idling);
-//! - [`image`]: subcore firmware images (ESP app image, ELF), checked and loaded.
+//! - [`image`]: subcore firmware images (ESP app image, ELF), checked and loaded;
+//! - [`system`]: life cycle, service queue and print routing, panic reports, light sleep.
 //!
 //! The peer core is never trusted: every address, length and id read from shared memory
 //! is checked before use; bad data yields an error, never undefined behaviour or a panic.
@@ -32,6 +33,7 @@ pub mod shm;
 pub mod signal;
 pub mod sw_intr;
 pub mod sys_info;
+pub mod system;
 pub mod word;
 
 pub use role::{MainCore, Role, SubCore};

@@ -1,0 +1,409 @@
+//! Subcore panic reports (spec §8.5): the dump at the end of shared memory, written by the
+//! subcore, decoded and printed by the maincore.
+//!
+//! | offset | size | field |
+//! |---|---|---|
+//! | 0x000 | 4 | `is_abort`: non-zero → `abort_details` is the message |
+//! | 0x004 | 4 | `stack_dump_length` (≤ 1024) |
+//! | 0x008 | 248 | `abort_details`, NUL-terminated |
+//! | 0x100 | 256 | registers: 37 words (`RvExcFrame`), plus 10 more CSRs on ESP32-P4 |
+//! | 0x200 | 1024 | stack bytes from the trapping `sp` upward |
+//!
+//! Differences from C, all on the safe side: the maincore clears the header before each
+//! start ([`PanicDump::clear`]), and an exception dump writes `is_abort = 0`, so a stale
+//! flag (cold boot, an earlier abort) never turns a real exception into a garbage abort
+//! message; the decoder bounds every length it reads ([`PanicReport::decode`] accepts any
+//! bytes); the P4 extra CSRs are printed from where they are.
+//!
+//! ```
+//! use esp_amp::shm::Shm;
+//! use esp_amp::system::panic::{PanicDump, PanicReport, DUMP_SIZE};
+//! let mut mem = [0u32; DUMP_SIZE / 4];
+//! // SAFETY: `mem` is aligned, valid and outlives `shm`.
+//! let shm = unsafe { Shm::from_raw(mem.as_mut_ptr().cast(), 0x4087_E560, DUMP_SIZE as u32) };
+//! let dump = PanicDump::new(shm).unwrap();
+//! dump.write_abort(format_args!("assert failed on subcore: {} {}", "main", 42));
+//! let report = dump.read();
+//! assert!(report.is_abort());
+//! assert_eq!(report.message(), b"assert failed on subcore: main 42");
+//! assert!(report.to_string().starts_with("assert failed on subcore: main 42\nCore 1 register dump:"));
+//! ```
+
+use core::fmt::{self, Write};
+use core::sync::atomic::{AtomicBool, Ordering};
+
+use crate::port::InterruptLine;
+use crate::shm::{Shm, ShmError};
+use crate::sw_intr::{SwIntrHandler, SwIntrId};
+
+/// Bytes of the dump that are used (the region is 4 KiB).
+pub const DUMP_SIZE: usize = 0x600;
+/// Size of `abort_details` (the message may use 247 bytes plus its NUL).
+pub const MESSAGE_SIZE: usize = 248;
+/// Words of the RISC-V exception frame.
+pub const FRAME_WORDS: usize = 37;
+/// Extra CSR words of the ESP32-P4 frame.
+pub const P4_EXTRA_WORDS: usize = 10;
+/// Largest stack dump.
+pub const STACK_DUMP_SIZE: usize = 1024;
+
+const OFF_IS_ABORT: u32 = 0x000;
+const OFF_STACK_LEN: u32 = 0x004;
+const OFF_MESSAGE: u32 = 0x008;
+const OFF_REGS: u32 = 0x100;
+const OFF_STACK: u32 = 0x200;
+
+/// Register names of the 37-word frame, in order, as the C report prints them.
+pub const FRAME_NAMES: [&str; FRAME_WORDS] = [
+    "MEPC", "RA", "SP", "GP", "TP", "T0", "T1", "T2", "S0/FP", "S1", "A0", "A1", "A2", "A3", "A4", "A5",
+    "A6", "A7", "S2", "S3", "S4", "S5", "S6", "S7", "S8", "S9", "S10", "S11", "T3", "T4", "T5", "T6",
+    "MSTATUS", "MTVEC", "MCAUSE", "MTVAL", "MHARTID",
+];
+
+/// Names of the ESP32-P4 extra CSRs (frame words 37..47).
+pub const P4_EXTRA_NAMES: [&str; P4_EXTRA_WORDS] =
+    ["LDPC0", "LDTVAL0", "LDPC1", "LDTVAL1", "STPC0", "STTVAL0", "STPC1", "STTVAL1", "STPC2", "STTVAL2"];
+
+/// Index of `SP`, `MCAUSE` in the frame.
+const SP: usize = 2;
+const MCAUSE: usize = 34;
+
+/// The dump region, seen from either core.
+#[derive(Clone, Copy)]
+pub struct PanicDump<'r> {
+    shm: Shm<'r>,
+    base: u32,
+}
+
+impl<'r> PanicDump<'r> {
+    /// The dump at the start of `region` (the panic-dump region, at least
+    /// [`DUMP_SIZE`] bytes, 4-byte aligned).
+    pub fn new(region: Shm<'r>) -> Result<Self, ShmError> {
+        let base = region.device_base();
+        region.slice(base, DUMP_SIZE as u32)?;
+        if base % 4 != 0 {
+            return Err(ShmError::Misaligned { addr: base, align: 4 });
+        }
+        Ok(PanicDump { shm: region, base })
+    }
+
+    fn put(&self, off: u32, v: u32) {
+        // In bounds and aligned: checked in `new`, offsets are constants below DUMP_SIZE.
+        let _ = self.shm.write_u32(self.base + off, v);
+    }
+
+    /// Maincore, before starting the subcore: no panic recorded.
+    pub fn clear(&self) {
+        self.put(OFF_IS_ABORT, 0);
+        self.put(OFF_STACK_LEN, 0);
+        let _ = self.shm.write_bytes(self.base + OFF_MESSAGE, &[0]);
+    }
+
+    /// Subcore: records a software abort (Rust panic, assert, abort) with its message,
+    /// cut at 247 bytes. The registers and stack are left as they are (zero after
+    /// [`PanicDump::clear`]) unless written with [`PanicDump::write_frame`].
+    pub fn write_abort(&self, message: fmt::Arguments<'_>) {
+        let mut w = Truncating { buf: [0; MESSAGE_SIZE], len: 0 };
+        let _ = w.write_fmt(message);
+        let _ = self.shm.write_bytes(self.base + OFF_MESSAGE, &w.buf[..w.len + 1]);
+        self.put(OFF_IS_ABORT, 1);
+    }
+
+    /// Subcore: records the registers (37 words, or 47 on ESP32-P4) and up to 1024 bytes of
+    /// stack from the frame's `sp`. `is_abort` is left alone; an exception that is not an
+    /// abort calls [`PanicDump::mark_exception`] too.
+    pub fn write_frame(&self, regs: &[u32], stack: &[u8]) {
+        for (i, r) in regs.iter().take(FRAME_WORDS + P4_EXTRA_WORDS).enumerate() {
+            self.put(OFF_REGS + 4 * i as u32, *r);
+        }
+        let stack = &stack[..stack.len().min(STACK_DUMP_SIZE)];
+        let _ = self.shm.write_bytes(self.base + OFF_STACK, stack);
+        self.put(OFF_STACK_LEN, stack.len() as u32);
+    }
+
+    /// Subcore, exception path: the report is an exception, not an abort (C leaves a
+    /// stale flag here).
+    pub fn mark_exception(&self) {
+        self.put(OFF_IS_ABORT, 0);
+    }
+
+    /// Copies the dump out (volatile reads) and decodes it; never fails.
+    pub fn read(&self) -> PanicReport {
+        let mut raw = [0u8; DUMP_SIZE];
+        let _ = self.shm.read_bytes(self.base, &mut raw);
+        PanicReport::decode(&raw)
+    }
+}
+
+/// Writes into a fixed buffer, dropping what does not fit and keeping room for a NUL.
+struct Truncating {
+    buf: [u8; MESSAGE_SIZE],
+    len: usize,
+}
+
+impl Write for Truncating {
+    fn write_str(&mut self, s: &str) -> fmt::Result {
+        let room = MESSAGE_SIZE - 1 - self.len;
+        let n = s.len().min(room);
+        self.buf[self.len..self.len + n].copy_from_slice(&s.as_bytes()[..n]);
+        self.len += n;
+        Ok(())
+    }
+}
+
+/// A decoded panic dump.
+#[derive(Clone)]
+pub struct PanicReport {
+    is_abort: bool,
+    message: [u8; MESSAGE_SIZE],
+    message_len: usize,
+    regs: [u32; FRAME_WORDS + P4_EXTRA_WORDS],
+    stack: [u8; STACK_DUMP_SIZE],
+    stack_len: usize,
+    stack_len_claimed: u32,
+    p4_extra: bool,
+}
+
+impl PanicReport {
+    /// Decodes a dump. Accepts any bytes: a short input reads as zeros past its end, a
+    /// message without NUL ends at 248 bytes, a stack length above 1024 is cut to 1024
+    /// (the claimed value stays available).
+    pub fn decode(raw: &[u8]) -> Self {
+        let byte = |i: usize| raw.get(i).copied().unwrap_or(0);
+        let word = |off: usize| u32::from_le_bytes([byte(off), byte(off + 1), byte(off + 2), byte(off + 3)]);
+        let mut message = [0u8; MESSAGE_SIZE];
+        for (i, m) in message.iter_mut().enumerate() {
+            *m = byte(OFF_MESSAGE as usize + i);
+        }
+        let message_len = message.iter().position(|&b| b == 0).unwrap_or(MESSAGE_SIZE);
+        let mut regs = [0u32; FRAME_WORDS + P4_EXTRA_WORDS];
+        for (i, r) in regs.iter_mut().enumerate() {
+            *r = word(OFF_REGS as usize + 4 * i);
+        }
+        let stack_len_claimed = word(OFF_STACK_LEN as usize);
+        let stack_len = (stack_len_claimed as usize).min(STACK_DUMP_SIZE);
+        let mut stack = [0u8; STACK_DUMP_SIZE];
+        for (i, s) in stack.iter_mut().enumerate().take(stack_len) {
+            *s = byte(OFF_STACK as usize + i);
+        }
+        PanicReport {
+            is_abort: word(OFF_IS_ABORT as usize) != 0,
+            message,
+            message_len,
+            regs,
+            stack,
+            stack_len,
+            stack_len_claimed,
+            p4_extra: false,
+        }
+    }
+
+    /// Also print the ESP32-P4 extra CSRs.
+    pub fn with_p4_extra(mut self, on: bool) -> Self {
+        self.p4_extra = on;
+        self
+    }
+
+    /// `true` for a software abort (panic, assert, abort): [`PanicReport::message`] says why.
+    pub fn is_abort(&self) -> bool {
+        self.is_abort
+    }
+    /// The abort message (bytes up to the NUL).
+    pub fn message(&self) -> &[u8] {
+        &self.message[..self.message_len]
+    }
+    /// The 37 frame registers (see [`FRAME_NAMES`]).
+    pub fn frame(&self) -> &[u32; FRAME_WORDS] {
+        self.regs[..FRAME_WORDS].try_into().unwrap_or(&[0; FRAME_WORDS])
+    }
+    /// The ESP32-P4 extra CSRs (see [`P4_EXTRA_NAMES`]).
+    pub fn p4_extra(&self) -> &[u32] {
+        &self.regs[FRAME_WORDS..]
+    }
+    /// `mcause`.
+    pub fn mcause(&self) -> u32 {
+        self.regs[MCAUSE]
+    }
+    /// The stack bytes (at most 1024) from `sp` upward.
+    pub fn stack(&self) -> &[u8] {
+        &self.stack[..self.stack_len]
+    }
+    /// The stack length the dump claims (may exceed what was kept).
+    pub fn stack_len_claimed(&self) -> u32 {
+        self.stack_len_claimed
+    }
+
+    /// The exception name for `mcause` (the ESP32-P4 table is a superset of the LP one).
+    pub fn reason(&self) -> &'static str {
+        exception_name(self.mcause(), self.p4_extra)
+    }
+}
+
+/// The C report's exception names: the LP table, plus the standard names on ESP32-P4.
+pub fn exception_name(mcause: u32, p4: bool) -> &'static str {
+    const UNKNOWN: &str = "Unhandled interrupt/Unknown cause";
+    let lp = match mcause {
+        2 => Some("Illegal instruction"),
+        3 => Some("Breakpoint"),
+        4 => Some("Load address misaligned"),
+        5 => Some("Load access fault"),
+        6 => Some("Store address misaligned"),
+        7 => Some("Store access fault"),
+        _ => None,
+    };
+    let p4_only = match mcause {
+        0 => Some("Instruction address misaligned"),
+        1 => Some("Instruction access fault"),
+        8 => Some("Environment call from U-mode"),
+        9 => Some("Environment call from S-mode"),
+        11 => Some("Environment call from M-mode"),
+        12 => Some("Instruction page fault"),
+        13 => Some("Load page fault"),
+        15 => Some("Store page fault"),
+        _ => None,
+    };
+    lp.or(if p4 { p4_only } else { None }).unwrap_or(UNKNOWN)
+}
+
+fn write_regs(f: &mut fmt::Formatter<'_>, names: &[&str], values: &[u32]) -> fmt::Result {
+    for (i, (name, v)) in names.iter().zip(values).enumerate() {
+        let sep = if i % 4 == 3 || i + 1 == names.len() { "\n" } else { "  " };
+        write!(f, "{name:<8}: 0x{v:08x}{sep}")?;
+    }
+    Ok(())
+}
+
+/// The report in the C default handler's format (ends with the idf-monitor marker).
+impl fmt::Display for PanicReport {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.is_abort {
+            for chunk in self.message().utf8_chunks() {
+                f.write_str(chunk.valid())?;
+                if !chunk.invalid().is_empty() {
+                    f.write_str("\u{FFFD}")?;
+                }
+            }
+            f.write_str("\n")?;
+        } else {
+            writeln!(f, "Guru Meditation Error: ON Subcore panic'ed {}", self.reason())?;
+        }
+        writeln!(f, "Core 1 register dump:")?;
+        write_regs(f, &FRAME_NAMES, self.frame())?;
+        if self.p4_extra {
+            write_regs(f, &P4_EXTRA_NAMES, self.p4_extra())?;
+        }
+        writeln!(f)?;
+        writeln!(f, "Stack memory:")?;
+        let sp = self.regs[SP];
+        for (line, chunk) in self.stack().chunks(32).enumerate() {
+            write!(f, "{:08x}:", sp.wrapping_add(32 * line as u32))?;
+            for w in chunk.chunks(4) {
+                let mut b = [0u8; 4];
+                b[..w.len()].copy_from_slice(w);
+                write!(f, " 0x{:08x}", u32::from_le_bytes(b))?;
+            }
+            writeln!(f)?;
+        }
+        writeln!(f, "ELF file SHA256: No SHA256 Embedded")
+    }
+}
+
+impl fmt::Debug for PanicReport {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("PanicReport")
+            .field("is_abort", &self.is_abort)
+            .field("message", &core::str::from_utf8(self.message()))
+            .field("mcause", &self.mcause())
+            .field("stack_len", &self.stack_len)
+            .finish()
+    }
+}
+
+/// Maincore: the handler of software interrupt 28 (C's panic ISR). It records the panic
+/// and disables the whole interrupt line (no more RPMsg or events from a dead core);
+/// [`PanicMonitor::take`] then tells task context, which stops the subcore and reports
+/// (see [`crate::system::lifecycle::Subcore::handle_panic`]).
+pub struct PanicMonitor<L: InterruptLine> {
+    line: L,
+    panicked: AtomicBool,
+}
+
+impl<L: InterruptLine> PanicMonitor<L> {
+    /// A monitor that disables `line` on a panic.
+    pub const fn new(line: L) -> Self {
+        PanicMonitor { line, panicked: AtomicBool::new(false) }
+    }
+
+    /// `true` if a panic was signalled and not yet taken.
+    pub fn panicked(&self) -> bool {
+        // Acquire pairs with the Release in the handler: whoever sees the flag also sees
+        // the line disabled (the dump itself is written by the other core before it
+        // raised the interrupt, which the line's ordering contract covers).
+        self.panicked.load(Ordering::Acquire)
+    }
+
+    /// Takes the panic flag (`true` once per signalled panic).
+    pub fn take(&self) -> bool {
+        self.panicked.swap(false, Ordering::AcqRel)
+    }
+
+    /// Re-enables the line after the subcore was stopped and reset (before restarting it).
+    pub fn rearm(&self) {
+        self.panicked.store(false, Ordering::Release);
+        self.line.enable();
+    }
+}
+
+impl<L: InterruptLine + Sync> SwIntrHandler for PanicMonitor<L> {
+    fn on_sw_intr(&self, id: SwIntrId) {
+        if id == SwIntrId::PANIC {
+            self.line.disable();
+            self.panicked.store(true, Ordering::Release);
+        }
+    }
+}
+
+/// Subcore: where a panic goes (set once at start-up with [`set_panic_sink`]).
+#[derive(Clone, Copy)]
+pub struct PanicSink {
+    /// The dump region (the maincore cleared it before starting us).
+    pub dump: PanicDump<'static>,
+    /// Tells the maincore: raises software interrupt 28 (`SwIntr::trigger`).
+    pub notify: &'static (dyn Fn() + Sync),
+}
+
+static SINK: critical_section::Mutex<core::cell::Cell<Option<PanicSink>>> =
+    critical_section::Mutex::new(core::cell::Cell::new(None));
+
+/// Subcore: installs where [`report_abort`] (and the `panic-handler` feature's
+/// `#[panic_handler]`) write.
+pub fn set_panic_sink(sink: PanicSink) {
+    critical_section::with(|cs| SINK.borrow(cs).set(Some(sink)));
+}
+
+/// Subcore: records an abort with `message` in the dump and notifies the maincore.
+/// Returns `false` when no sink is installed (the caller should fall back to its own
+/// console). The caller then stops (spins): the maincore will stop the core.
+pub fn report_abort(message: fmt::Arguments<'_>) -> bool {
+    let Some(sink) = critical_section::with(|cs| SINK.borrow(cs).get()) else { return false };
+    sink.dump.write_abort(message);
+    (sink.notify)();
+    true
+}
+
+/// The subcore's Rust panic handler (feature `panic-handler`, bare-metal targets only):
+/// the message becomes the dump's `abort_details` with `is_abort = 1`, software interrupt
+/// 28 tells the maincore, and the core waits to be stopped.
+#[cfg(all(feature = "panic-handler", target_os = "none"))]
+#[panic_handler]
+fn panic(info: &core::panic::PanicInfo<'_>) -> ! {
+    match info.location() {
+        Some(l) => {
+            report_abort(format_args!("panic on subcore: {} at {}:{}", info.message(), l.file(), l.line()))
+        }
+        None => report_abort(format_args!("panic on subcore: {}", info.message())),
+    };
+    loop {
+        core::hint::spin_loop();
+    }
+}

@@ -1,0 +1,217 @@
+//! Subcore print routing (spec §8.4): `print!`/`println!` lines travel through the
+//! service queue and the maincore prints them with a prefix.
+//!
+//! Line assembly and drop rules are C's, byte for byte:
+//! - NUL bytes are ignored;
+//! - at the first byte of a line a queue buffer is reserved, retrying for up to 10 ms;
+//!   if none frees up, that byte is dropped (and counted), and the next byte tries again;
+//! - a line is sent when it reaches 123 bytes or ends with `\n`; the `\n` becomes a NUL,
+//!   a NUL terminator follows, and `param_len` is the line length + 1;
+//! - when the service queue is not up, bytes go to a fallback (the subcore's own UART).
+//!
+//! The reserved buffer is parked in the queue (a [`crate::queue::TxBuf`] dropped unsent
+//! is handed out again by the next alloc), so the line is guaranteed its buffer, as in C.
+
+use core::cell::RefCell;
+use core::fmt;
+
+use super::service::{ServiceProducer, HEADER_SIZE, ITEM_SIZE, SERVICE_PRINT};
+use crate::port::Platform;
+use crate::queue::QueueError;
+
+/// A line is sent at this many bytes (C's `pos == 123`).
+pub const LINE_MAX: usize = 123;
+/// How long a line start waits for a free buffer.
+pub const RESERVE_TIMEOUT_MS: u32 = 10;
+
+/// Where bytes go while the service queue is not up.
+pub type Fallback<'r> = &'r (dyn Fn(&[u8]) + Sync);
+
+/// What [`Printer`] counted.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct PrintStats {
+    /// Lines sent.
+    pub lines: u32,
+    /// Bytes dropped because no buffer freed up within 10 ms.
+    pub dropped: u32,
+    /// Bytes written to the fallback.
+    pub fallback: u32,
+}
+
+/// The subcore's print sink: assembles lines and sends them as print requests.
+pub struct Printer<'r> {
+    tx: Option<ServiceProducer<'r>>,
+    platform: Option<&'r (dyn Platform + Sync)>,
+    fallback: Option<Fallback<'r>>,
+    line: [u8; LINE_MAX + 1],
+    pos: usize,
+    reserved: bool,
+    stats: PrintStats,
+}
+
+impl<'r> Printer<'r> {
+    /// A printer over the service queue (`None`: the service is not up, everything goes to
+    /// the fallback). Without a platform (see [`Printer::with_platform`]) a line start
+    /// tries once for a buffer instead of waiting 10 ms.
+    pub fn new(tx: Option<ServiceProducer<'r>>) -> Self {
+        Printer {
+            tx,
+            platform: None,
+            fallback: None,
+            line: [0; LINE_MAX + 1],
+            pos: 0,
+            reserved: false,
+            stats: PrintStats::default(),
+        }
+    }
+
+    /// The clock for the 10 ms wait at a line start.
+    pub fn with_platform(mut self, platform: &'r (dyn Platform + Sync)) -> Self {
+        self.platform = Some(platform);
+        self
+    }
+
+    /// Where bytes go while the service queue is not up (C: the LP or ROM UART).
+    pub fn with_fallback(mut self, fallback: Fallback<'r>) -> Self {
+        self.fallback = Some(fallback);
+        self
+    }
+
+    /// Counters.
+    pub fn stats(&self) -> PrintStats {
+        self.stats
+    }
+
+    /// Reserves a buffer for a new line: alloc, retrying for 10 ms, then park it.
+    fn reserve(&mut self, tx: &ServiceProducer<'r>) -> bool {
+        let start = self.platform.map(|p| p.now_ms());
+        loop {
+            match tx.alloc() {
+                // Dropped unsent: parked, and the next alloc returns it.
+                Ok(buf) => {
+                    drop(buf);
+                    return true;
+                }
+                Err(QueueError::Full) | Err(QueueError::Peer(_)) => {}
+                Err(_) => return false,
+            }
+            match (self.platform, start) {
+                (Some(p), Some(s)) if p.now_ms().wrapping_sub(s) <= RESERVE_TIMEOUT_MS => p.delay_us(100),
+                _ => return false,
+            }
+        }
+    }
+
+    /// One byte, with C's rules.
+    pub fn put(&mut self, b: u8) {
+        if b == 0 {
+            return;
+        }
+        let Some(tx) = self.tx.take() else {
+            if let Some(f) = self.fallback {
+                f(&[b]);
+                self.stats.fallback += 1;
+            }
+            return;
+        };
+        if !self.reserved {
+            self.reserved = self.reserve(&tx);
+            if !self.reserved {
+                self.stats.dropped += 1;
+                self.tx = Some(tx);
+                return;
+            }
+        }
+        self.line[self.pos] = b;
+        self.pos += 1;
+        if self.pos == LINE_MAX || b == b'\n' {
+            self.send_line(&tx);
+        }
+        self.tx = Some(tx);
+    }
+
+    fn send_line(&mut self, tx: &ServiceProducer<'r>) {
+        let pos = self.pos;
+        self.line[pos] = 0;
+        if self.line[pos - 1] == b'\n' {
+            self.line[pos - 1] = 0;
+        }
+        let param_len = pos + 1;
+        // The parked buffer comes back first, so this alloc cannot fail for lack of space.
+        if let Ok(mut buf) = tx.alloc() {
+            buf[..2].copy_from_slice(&SERVICE_PRINT.to_le_bytes());
+            buf[2..4].copy_from_slice(&(param_len as u16).to_le_bytes());
+            buf[HEADER_SIZE..HEADER_SIZE + param_len].copy_from_slice(&self.line[..param_len]);
+            if buf.send(ITEM_SIZE as usize).is_ok() {
+                self.stats.lines += 1;
+            }
+        }
+        self.pos = 0;
+        self.reserved = false;
+    }
+}
+
+impl fmt::Write for Printer<'_> {
+    fn write_str(&mut self, s: &str) -> fmt::Result {
+        s.bytes().for_each(|b| self.put(b));
+        Ok(())
+    }
+}
+
+static GLOBAL: critical_section::Mutex<RefCell<Option<Printer<'static>>>> =
+    critical_section::Mutex::new(RefCell::new(None));
+
+/// Installs the printer behind [`crate::print!`] and [`crate::println!`]; returns the
+/// previous one.
+pub fn set_global(printer: Printer<'static>) -> Option<Printer<'static>> {
+    critical_section::with(|cs| GLOBAL.borrow(cs).replace(Some(printer)))
+}
+
+/// Removes the global printer (e.g. before the region it uses goes away).
+pub fn take_global() -> Option<Printer<'static>> {
+    critical_section::with(|cs| GLOBAL.borrow(cs).take())
+}
+
+/// The global printer's counters.
+pub fn global_stats() -> Option<PrintStats> {
+    critical_section::with(|cs| GLOBAL.borrow(cs).borrow().as_ref().map(|p| p.stats()))
+}
+
+/// A [`fmt::Write`] handle on the global printer (a whole `write!` is not atomic; the
+/// macros are).
+pub struct GlobalPrinter;
+
+impl fmt::Write for GlobalPrinter {
+    fn write_str(&mut self, s: &str) -> fmt::Result {
+        critical_section::with(|cs| match GLOBAL.borrow(cs).borrow_mut().as_mut() {
+            Some(p) => p.write_str(s),
+            None => Ok(()),
+        })
+    }
+}
+
+#[doc(hidden)]
+pub fn _print(args: fmt::Arguments<'_>) {
+    // One critical section per call, so lines from an interrupt handler do not interleave.
+    critical_section::with(|cs| {
+        if let Some(p) = GLOBAL.borrow(cs).borrow_mut().as_mut() {
+            let _ = fmt::Write::write_fmt(p, args);
+        }
+    });
+}
+
+/// Subcore: prints through the global [`Printer`] (see [`set_global`]); nothing happens
+/// before one is installed.
+#[macro_export]
+macro_rules! print {
+    ($($arg:tt)*) => { $crate::system::print::_print(::core::format_args!($($arg)*)) };
+}
+
+/// Subcore: like [`print!`](crate::print), with a newline.
+#[macro_export]
+macro_rules! println {
+    () => { $crate::print!("\n") };
+    ($($arg:tt)*) => {
+        $crate::system::print::_print(::core::format_args!("{}\n", ::core::format_args!($($arg)*)))
+    };
+}
