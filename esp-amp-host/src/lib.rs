@@ -11,6 +11,8 @@
 //! - [`firmware`]: build a bare-metal firmware crate (a subcore image) for a RISC-V target;
 //! - [`traffic`]: self-checking RPMsg traffic for stress runs and benchmarks;
 //! - [`rpc_example`]: the RPC example client and server, runnable on either core;
+//! - [`subcore`]: the life-cycle port (the subcore firmware is a child process) and the
+//!   subcore's panic hook;
 //! - [`spawn_subcore`]: start a subcore child process after the maincore set the region up.
 //!
 //! ```
@@ -44,6 +46,7 @@ pub mod core;
 pub mod firmware;
 pub mod region;
 pub mod rpc_example;
+pub mod subcore;
 pub mod traffic;
 
 pub use crate::core::{HostCore, InterruptDelivery, Side};

@@ -48,6 +48,9 @@ enum Command {
     /// The subcore half of `demo` (started by `demo` itself).
     #[command(hide = true)]
     DemoSubcore,
+    /// The subcore half of `demo` after its restart (started by `demo` itself).
+    #[command(hide = true)]
+    DemoSubcoreRestarted,
 }
 
 pub(crate) fn parse_chip(s: &str) -> Result<Chip, String> {
@@ -97,6 +100,7 @@ fn main() -> ExitCode {
         Command::Demo { chip } => demo::run_maincore(chip),
         Command::Layout { options, diagram, json } => layout(&options, diagram, json),
         Command::DemoSubcore => demo::run_subcore(),
+        Command::DemoSubcoreRestarted => demo::run_subcore_restarted(),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

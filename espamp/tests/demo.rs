@@ -1,4 +1,5 @@
-//! The README's run command: `espamp demo` runs maincore + subcore processes to success.
+//! The README's run command: `espamp demo` runs maincore + subcore processes to success,
+//! including print routing, a subcore panic with its report, and the restart after it.
 
 use std::process::Command;
 
@@ -24,6 +25,16 @@ fn demo_runs_all_steps() {
             "<- status 0xfffe, [00]",
             "RPC client: 101 calls answered and checked",
             "served 104 requests (3 one-way, 1 unknown command)",
+            "[subcore] hello from the subcore, through the service queue",
+            "[subcore] 2 + 2 = 4",
+            "|   | panic on subcore: demo: the subcore gives up on purpose at ",
+            "|   | Core 1 register dump:",
+            "|   | ELF file SHA256: No SHA256 Embedded",
+            "ok: panic detected, subcore stopped, report decoded",
+            "subcore restarted (process",
+            "[subcore] restarted: fresh shared state, echoing again",
+            "<- \"RPMSG AFTER A RESTART\"",
+            "ok: RPMsg traffic resumed after the restart",
             "all steps passed",
         ] {
             assert!(stdout.contains(line), "missing {line:?} in demo output on {chip}:\n{stdout}");
