@@ -57,7 +57,8 @@ pub struct LayoutReport {
 }
 
 /// Computes the report, or says why the configuration is impossible.
-pub fn report(o: &LayoutOptions) -> Result<LayoutReport, String> {
+/// The layout the options describe (the defaults of the chip, overridden).
+pub fn memory_layout(o: &LayoutOptions) -> Result<MemoryLayout, String> {
     let mut config = AmpConfig::default_for(o.chip);
     if let Some(v) = o.shared_mem {
         config.hp_shared_mem_size = v;
@@ -72,7 +73,11 @@ pub fn report(o: &LayoutOptions) -> Result<LayoutReport, String> {
         config.ulp_coproc_reserve_mem = v;
     }
     config.pure_rtc_ram_app = o.pure_rtc;
-    let l = MemoryLayout::new(o.chip, &config).map_err(|e| format!("impossible configuration: {e}"))?;
+    MemoryLayout::new(o.chip, &config).map_err(|e| format!("impossible configuration: {e}"))
+}
+
+pub fn report(o: &LayoutOptions) -> Result<LayoutReport, String> {
+    let l = memory_layout(o)?;
     let mut entries = Vec::new();
     let mut add = |memory, name, r: esp_amp::layout::Region, depth, note| {
         entries.push(Entry { memory, name, start: r.start, end: r.end, size: r.len(), depth, note });

@@ -6,6 +6,7 @@ use clap::{Parser, Subcommand};
 use esp_amp::layout::Chip;
 
 mod demo;
+mod image_cmd;
 mod layout_cmd;
 
 #[derive(Parser)]
@@ -13,7 +14,7 @@ mod layout_cmd;
     name = "espamp",
     version,
     about = "esp-amp for Rust: tools for ESP32 asymmetric multiprocessing",
-    after_help = "Examples:\n  espamp demo                         run the host simulator demo (maincore here, subcore as a child process)\n  espamp layout --chip esp32p4        the memory map of the default ESP32-P4 configuration"
+    after_help = "Examples:\n  espamp demo                         run the host simulator demo (maincore here, subcore as a child process)\n  espamp layout --chip esp32p4        the memory map of the default ESP32-P4 configuration\n  espamp image check sub.elf --chip esp32c6   check a subcore image against the layout"
 )]
 struct Cli {
     #[command(subcommand)]
@@ -45,12 +46,64 @@ enum Command {
         #[arg(long, conflicts_with = "diagram")]
         json: bool,
     },
+    /// Read a subcore firmware image (ESP app image or ELF) and check it against a layout.
+    Image {
+        #[command(subcommand)]
+        action: ImageAction,
+    },
     /// The subcore half of `demo` (started by `demo` itself).
     #[command(hide = true)]
     DemoSubcore,
     /// The subcore half of `demo` after its restart (started by `demo` itself).
     #[command(hide = true)]
     DemoSubcoreRestarted,
+}
+
+#[derive(Subcommand)]
+enum ImageAction {
+    /// Show the image's segments and where they load in the layout; exits 0 even when the
+    /// loader would refuse it (the reason is shown).
+    #[command(after_help = "Example:\n  espamp image info subcore.elf --chip esp32c6")]
+    Info {
+        /// The image file.
+        file: std::path::PathBuf,
+        #[command(flatten)]
+        options: layout_cmd::LayoutOptions,
+        /// Print JSON instead of text.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Run the loader's validation (regions, overlaps, entry point, chip id, checksum)
+    /// without loading; exits non-zero with the reason when the image is refused.
+    #[command(
+        after_help = "Examples:\n  espamp image check subcore.bin --chip esp32c6\n  espamp image check subcore.elf --chip esp32p4 --subcore-hp-mem 128K --json"
+    )]
+    Check {
+        /// The image file.
+        file: std::path::PathBuf,
+        #[command(flatten)]
+        options: layout_cmd::LayoutOptions,
+        /// Print JSON instead of text.
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+fn image(action: &ImageAction) -> Result<(), Box<dyn std::error::Error>> {
+    let (file, options, json, strict) = match action {
+        ImageAction::Info { file, options, json } => (file, options, *json, false),
+        ImageAction::Check { file, options, json } => (file, options, *json, true),
+    };
+    let r = image_cmd::report(file, options)?;
+    if json {
+        println!("{}", serde_json::to_string_pretty(&r)?);
+    } else {
+        print!("{}", image_cmd::text(&r, options.chip.name()));
+    }
+    match (&r.error, strict) {
+        (Some(e), true) => Err(format!("{}: refused: {e}", file.display()).into()),
+        _ => Ok(()),
+    }
 }
 
 pub(crate) fn parse_chip(s: &str) -> Result<Chip, String> {
@@ -99,6 +152,7 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Demo { chip } => demo::run_maincore(chip),
         Command::Layout { options, diagram, json } => layout(&options, diagram, json),
+        Command::Image { action } => image(&action),
         Command::DemoSubcore => demo::run_subcore(),
         Command::DemoSubcoreRestarted => demo::run_subcore_restarted(),
     };
