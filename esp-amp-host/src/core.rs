@@ -104,12 +104,16 @@ impl<'r> HostCore<'r> {
 
     /// Runs [`HostCore::run_interrupts`] on a thread of `scope`. Dropping the returned
     /// guard stops delivery, also when the scope unwinds from a panic, so the scope can
-    /// join instead of waiting forever on a delivery thread.
+    /// join instead of waiting forever on a delivery thread. Delivery can be spawned again
+    /// after an earlier one stopped (a restarted subcore, a new scope).
     pub fn spawn_interrupts<'scope, 'env>(
         &'env self,
         scope: &'scope std::thread::Scope<'scope, 'env>,
         isr: impl Fn() + Send + 'env,
     ) -> InterruptDelivery<'env, 'r> {
+        // Re-arm after an earlier stop; done here, before the thread exists, so a guard
+        // dropped at once still stops the new loop.
+        self.stop.store(false, Ordering::SeqCst);
         scope.spawn(move || self.run_interrupts(isr));
         InterruptDelivery { core: self }
     }

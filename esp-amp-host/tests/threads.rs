@@ -177,3 +177,30 @@ fn default_layout_is_the_esp32c6_one() {
     let mut sys = SysInfoAllocator::init(region.sys_info_pool(), region.rtc_pool()).unwrap();
     sys.alloc(esp_amp::sys_info::SysInfoId::PM, 4, esp_amp::sys_info::Pool::Rtc).unwrap();
 }
+
+/// Delivery can be spawned again after an earlier scope stopped it (the demo's restart
+/// does this); before the fix, the second loop returned at once and no interrupt arrived.
+#[test]
+fn interrupt_delivery_can_be_spawned_again() {
+    let region = HostRegion::create(&c6()).unwrap();
+    let main_core = HostCore::new(&region, Side::Main);
+    let sub_core = HostCore::new(&region, Side::Sub);
+    let _sys = SysInfoAllocator::init(region.sys_info_pool(), None).unwrap();
+    let main_sw: SwIntr<'_, MainCore, _> = SwIntr::init(region.sw_intr_header(), &main_core).unwrap();
+    let sub_sw: SwIntr<'_, SubCore, _> = SwIntr::attach(region.sw_intr_header(), &sub_core).unwrap();
+    let hits = AtomicU32::new(0);
+    let on_irq = |_id: SwIntrId| {
+        hits.fetch_add(1, Ordering::SeqCst);
+    };
+    sub_sw.add_handler(SwIntrId::user(1).unwrap(), &on_irq).unwrap();
+    for round in 1..=3 {
+        std::thread::scope(|s| {
+            let _irq = sub_core.spawn_interrupts(s, || {
+                sub_sw.isr();
+            });
+            main_sw.trigger(SwIntrId::user(1).unwrap());
+            wait_until(|| hits.load(Ordering::SeqCst) == round);
+        });
+        assert_eq!(hits.load(Ordering::SeqCst), round, "round {round}");
+    }
+}
