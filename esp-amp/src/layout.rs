@@ -186,6 +186,14 @@ impl Region {
     pub const fn contains(&self, addr: u32) -> bool {
         self.start <= addr && addr < self.end
     }
+    /// `true` if `other` lies wholly inside this region.
+    pub const fn contains_region(&self, other: Region) -> bool {
+        self.start <= other.start && other.end <= self.end
+    }
+    /// `true` if the two regions share at least one byte.
+    pub const fn overlaps(&self, other: Region) -> bool {
+        self.start < other.end && other.start < self.end
+    }
 }
 
 /// RTC (LP) RAM map of an LP-core subcore (spec §1.4).

@@ -4,7 +4,6 @@ use std::path::Path;
 
 use esp_amp::image::load::{plan_image, LoadTarget};
 use esp_amp::image::{esp_chip_id, Image};
-use esp_amp::layout::Region;
 use serde::Serialize;
 
 use crate::layout_cmd::{memory_layout, LayoutOptions};
@@ -14,7 +13,7 @@ use crate::layout_cmd::{memory_layout, LayoutOptions};
 pub struct SegmentInfo {
     pub index: u8,
     pub addr: u32,
-    pub end: u64,
+    pub end: u32,
     pub file_bytes: usize,
     pub mem_bytes: u32,
     /// `hp`, `rtc`, `app-descriptor` or `outside`.
@@ -39,10 +38,6 @@ pub struct ImageReport {
     pub hp_given_back: Option<u32>,
 }
 
-fn within(r: (u32, u64), w: Option<Region>) -> bool {
-    w.is_some_and(|w| w.start <= r.0 && r.1 <= u64::from(w.end))
-}
-
 /// Reads `path` and checks it against the layout of `o`. `Err` only for I/O and
 /// configuration errors; a refused image is a report with `error` set.
 pub fn report(path: &Path, o: &LayoutOptions) -> Result<ImageReport, String> {
@@ -53,25 +48,13 @@ pub fn report(path: &Path, o: &LayoutOptions) -> Result<ImageReport, String> {
     let segments = image
         .segments()
         .iter()
-        .map(|s| {
-            let r = (s.addr, u64::from(s.addr) + u64::from(s.mem_len));
-            let placement = if within(r, target.hp) {
-                "hp"
-            } else if within(r, target.rtc) {
-                "rtc"
-            } else if within(r, target.app_desc) {
-                "app-descriptor"
-            } else {
-                "outside"
-            };
-            SegmentInfo {
-                index: s.index,
-                addr: s.addr,
-                end: r.1,
-                file_bytes: s.data.len(),
-                mem_bytes: s.mem_len,
-                placement,
-            }
+        .map(|s| SegmentInfo {
+            index: s.index,
+            addr: s.addr,
+            end: s.range().end,
+            file_bytes: s.data.len(),
+            mem_bytes: s.mem_len,
+            placement: target.placement(s.range()).name(),
         })
         .collect();
     let plan = plan_image(&image, &target);

@@ -128,6 +128,22 @@ impl LoadTarget {
         }
     }
 
+    /// Where a segment occupying `r` goes: wholly inside the HP or the RTC window, wholly
+    /// inside the app-descriptor window, or none of them. (Protected regions are checked
+    /// separately, first, by [`plan`].)
+    pub fn placement(&self, r: Region) -> Placement {
+        let inside = |w: Option<Region>| w.is_some_and(|w| w.contains_region(r));
+        if inside(self.hp) {
+            Placement::Hp
+        } else if inside(self.rtc) {
+            Placement::Rtc
+        } else if inside(self.app_desc) {
+            Placement::AppDescriptor
+        } else {
+            Placement::Outside
+        }
+    }
+
     /// The same target with the HP window cut at `end`: after a load gave
     /// [`Loaded::unused_hp`] back to the maincore heap, a reload must stay below it (C
     /// zero-fills the whole region again and corrupts its heap).
@@ -139,6 +155,31 @@ impl LoadTarget {
             }
         }
         self
+    }
+}
+
+/// Where a segment goes, see [`LoadTarget::placement`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Placement {
+    /// The subcore's HP region.
+    Hp,
+    /// Loadable RTC RAM.
+    Rtc,
+    /// The flash window of the app descriptor (read, never written).
+    AppDescriptor,
+    /// No window holds it wholly.
+    Outside,
+}
+
+impl Placement {
+    /// A short name for messages (`hp`, `rtc`, `app-descriptor`, `outside`).
+    pub const fn name(self) -> &'static str {
+        match self {
+            Placement::Hp => "hp",
+            Placement::Rtc => "rtc",
+            Placement::AppDescriptor => "app-descriptor",
+            Placement::Outside => "outside",
+        }
     }
 }
 
@@ -239,15 +280,11 @@ pub struct Loaded<'a> {
     pub unused_hp: Option<Region>,
     /// The app descriptor, if the image has one.
     pub app_desc: Option<AppDesc<'a>>,
+    /// Bit `i` set: `image.segments()[i]` is written (decided once, by the plan).
+    written: u16,
 }
 
-fn overlaps(a: Region, b: Region) -> bool {
-    a.start < b.end && b.start < a.end
-}
-
-fn within(inner: Region, outer: Region) -> bool {
-    outer.start <= inner.start && inner.end <= outer.end
-}
+const _: () = assert!(super::MAX_SEGMENTS <= 16, "`Loaded::written` has one bit per segment");
 
 /// Checks `file` against `target` without writing anything.
 pub fn plan<'a>(file: &'a [u8], target: &LoadTarget) -> Result<Loaded<'a>, LoadError> {
@@ -270,7 +307,6 @@ pub fn plan_image<'a>(image: &Image<'a>, target: &LoadTarget) -> Result<Loaded<'
         return Err(LoadError::Entry { entry: image.entry(), rule: target.entry });
     }
 
-    let windows = [target.hp, target.rtc];
     let mut out = Loaded {
         format: image.format(),
         entry: image.entry(),
@@ -279,6 +315,7 @@ pub fn plan_image<'a>(image: &Image<'a>, target: &LoadTarget) -> Result<Loaded<'
         hp_end: None,
         unused_hp: target.hp,
         app_desc: None,
+        written: 0,
     };
     let segments = image.segments();
     for (i, seg) in segments.iter().enumerate() {
@@ -287,33 +324,35 @@ pub fn plan_image<'a>(image: &Image<'a>, target: &LoadTarget) -> Result<Loaded<'
         }
         let range = seg.range();
         let refuse = |fault| LoadError::Segment { index: seg.index, addr: seg.addr, len: seg.mem_len, fault };
-        if let Some((_, what)) = target.protected.iter().flatten().find(|(r, _)| overlaps(range, *r)) {
+        if let Some((_, what)) = target.protected.iter().flatten().find(|(r, _)| range.overlaps(*r)) {
             return Err(refuse(SegmentFault::Overlaps(*what)));
         }
-        if let Some(w) = windows.iter().flatten().find(|w| within(range, **w)) {
-            if let Some(other) = segments[..i].iter().find(|o| o.mem_len > 0 && overlaps(range, o.range())) {
-                return Err(refuse(SegmentFault::OverlapsSegment { other: other.index }));
+        match target.placement(range) {
+            w @ (Placement::Hp | Placement::Rtc) => {
+                if let Some(other) = segments[..i].iter().find(|o| o.mem_len > 0 && range.overlaps(o.range()))
+                {
+                    return Err(refuse(SegmentFault::OverlapsSegment { other: other.index }));
+                }
+                if w == Placement::Hp {
+                    out.hp_end = Some(out.hp_end.map_or(range.end, |e: u32| e.max(range.end)));
+                }
+                out.written |= 1 << i;
+                out.loaded_segments += 1;
+                out.loaded_bytes += seg.mem_len;
             }
-            if Some(*w) == target.hp {
-                out.hp_end = Some(out.hp_end.map_or(range.end, |e: u32| e.max(range.end)));
-            }
-            out.loaded_segments += 1;
-            out.loaded_bytes += seg.mem_len;
-            continue;
-        }
-        if target.app_desc.is_some_and(|w| within(range, w)) {
-            match AppDesc::parse(seg.data) {
+            Placement::AppDescriptor => match AppDesc::parse(seg.data) {
                 Some(d) => out.app_desc = Some(d),
                 None => return Err(refuse(SegmentFault::BadAppDescriptor)),
+            },
+            Placement::Outside => {
+                let touches_window = [target.hp, target.rtc].iter().flatten().any(|w| range.overlaps(*w));
+                return Err(refuse(if touches_window {
+                    SegmentFault::NotInOneWindow
+                } else {
+                    SegmentFault::OutsideRegions
+                }));
             }
-            continue;
         }
-        let touches_window = windows.iter().flatten().any(|w| overlaps(range, *w));
-        return Err(refuse(if touches_window {
-            SegmentFault::NotInOneWindow
-        } else {
-            SegmentFault::OutsideRegions
-        }));
     }
     if let (Some(hp), Some(end)) = (target.hp, out.hp_end) {
         out.unused_hp = Some(Region { start: end, end: hp.end });
@@ -347,10 +386,8 @@ pub fn load<'a>(
     for r in [target.hp, target.rtc_clear].into_iter().flatten() {
         mem.zero(r).map_err(backend(r))?;
     }
-    let windows = [target.hp, target.rtc];
-    for seg in image.segments() {
-        let in_window = windows.iter().flatten().any(|w| seg.mem_len > 0 && within(seg.range(), *w));
-        if in_window {
+    for (i, seg) in image.segments().iter().enumerate() {
+        if loaded.written & (1 << i) != 0 {
             write_segment(mem, seg).map_err(backend(seg.range()))?;
         }
     }
@@ -419,7 +456,7 @@ impl RawMemory {
     }
 
     fn check(&self, r: Region) -> Result<(), MemoryError> {
-        let ok = [self.allowed.hp, self.allowed.rtc_clear].iter().flatten().any(|w| within(r, *w));
+        let ok = [self.allowed.hp, self.allowed.rtc_clear].iter().flatten().any(|w| w.contains_region(r));
         ok.then_some(()).ok_or(MemoryError)
     }
 }
