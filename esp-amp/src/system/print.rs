@@ -15,9 +15,9 @@
 use core::cell::RefCell;
 use core::fmt;
 
-use super::service::{ServiceProducer, HEADER_SIZE, ITEM_SIZE, SERVICE_PRINT};
+use super::service::{send_request, ServiceProducer, SERVICE_PRINT};
 use crate::port::Platform;
-use crate::queue::QueueError;
+use crate::queue::{wait_until, QueueError};
 
 /// A line is sent at this many bytes (C's `pos == 123`).
 pub const LINE_MAX: usize = 123;
@@ -82,32 +82,12 @@ impl<'r> Printer<'r> {
         self.stats
     }
 
-    /// Reserves a buffer for a new line: alloc, retrying for 10 ms, then park it.
-    fn reserve(&mut self, tx: &ServiceProducer<'r>) -> bool {
-        let start = self.platform.map(|p| p.now_ms());
-        loop {
-            match tx.alloc() {
-                // Dropped unsent: parked, and the next alloc returns it.
-                Ok(buf) => {
-                    drop(buf);
-                    return true;
-                }
-                Err(QueueError::Full) | Err(QueueError::Peer(_)) => {}
-                Err(_) => return false,
-            }
-            match (self.platform, start) {
-                (Some(p), Some(s)) if p.now_ms().wrapping_sub(s) <= RESERVE_TIMEOUT_MS => p.delay_us(100),
-                _ => return false,
-            }
-        }
-    }
-
     /// One byte, with C's rules.
     pub fn put(&mut self, b: u8) {
         if b == 0 {
             return;
         }
-        let Some(tx) = self.tx.take() else {
+        let Some(tx) = &self.tx else {
             if let Some(f) = self.fallback {
                 f(&[b]);
                 self.stats.fallback += 1;
@@ -115,39 +95,41 @@ impl<'r> Printer<'r> {
             return;
         };
         if !self.reserved {
-            self.reserved = self.reserve(&tx);
+            self.reserved = reserve(tx, self.platform);
             if !self.reserved {
                 self.stats.dropped += 1;
-                self.tx = Some(tx);
                 return;
             }
         }
         self.line[self.pos] = b;
         self.pos += 1;
         if self.pos == LINE_MAX || b == b'\n' {
-            self.send_line(&tx);
-        }
-        self.tx = Some(tx);
-    }
-
-    fn send_line(&mut self, tx: &ServiceProducer<'r>) {
-        let pos = self.pos;
-        self.line[pos] = 0;
-        if self.line[pos - 1] == b'\n' {
-            self.line[pos - 1] = 0;
-        }
-        let param_len = pos + 1;
-        // The parked buffer comes back first, so this alloc cannot fail for lack of space.
-        if let Ok(mut buf) = tx.alloc() {
-            buf[..2].copy_from_slice(&SERVICE_PRINT.to_le_bytes());
-            buf[2..4].copy_from_slice(&(param_len as u16).to_le_bytes());
-            buf[HEADER_SIZE..HEADER_SIZE + param_len].copy_from_slice(&self.line[..param_len]);
-            if buf.send(ITEM_SIZE as usize).is_ok() {
+            let pos = self.pos;
+            self.line[pos] = 0;
+            if self.line[pos - 1] == b'\n' {
+                self.line[pos - 1] = 0;
+            }
+            // The parked buffer comes back first, so this cannot fail for lack of space.
+            if send_request(tx, SERVICE_PRINT, &self.line[..pos + 1]).is_ok() {
                 self.stats.lines += 1;
             }
+            self.pos = 0;
+            self.reserved = false;
         }
-        self.pos = 0;
-        self.reserved = false;
+    }
+}
+
+/// Reserves a buffer for a new line: alloc (retrying for 10 ms when there is a clock),
+/// then drop it unsent, which parks it for the next alloc.
+fn reserve(tx: &ServiceProducer<'_>, platform: Option<&(dyn Platform + Sync)>) -> bool {
+    let attempt = || match tx.alloc() {
+        Ok(_parked) => Some(Ok(())),
+        Err(QueueError::Full | QueueError::Peer(_)) => None,
+        Err(e) => Some(Err(e)),
+    };
+    match platform {
+        Some(p) => wait_until(&p, Some(RESERVE_TIMEOUT_MS), Some(1), attempt).is_ok(),
+        None => matches!(attempt(), Some(Ok(()))),
     }
 }
 
