@@ -218,6 +218,8 @@ pub enum ImagePortError<E> {
     Load(LoadError),
     /// The core control failed.
     Control(E),
+    /// `start` without a successful load (the port is used without [`Subcore`]).
+    NotLoaded,
 }
 
 /// A [`SubcorePort`] for image files: the checked loader writes them through a
