@@ -73,3 +73,10 @@ pub fn build(crate_dir: &Path, bin: &str, target: &str, target_dir: &Path) -> io
     run(&mut cmd)?;
     Ok(target_dir.join(target).join("release").join(bin))
 }
+
+/// Builds `firmware/<name>` of this workspace (binary `<name>`) for `target` into
+/// `target/firmware`, and returns the ELF path. For tests and tools of this repository.
+pub fn build_workspace_firmware(name: &str, target: &str) -> io::Result<PathBuf> {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    build(&root.join("firmware").join(name), name, target, &root.join("target/firmware"))
+}

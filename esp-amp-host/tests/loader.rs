@@ -1,7 +1,6 @@
 //! The loader on a real RISC-V ELF: `firmware/tiny-subcore`, built here for
 //! riscv32imac-unknown-none-elf, loaded from its ELF and from an ESP app image made of it.
 
-use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 
 use esp_amp::image::esp::write_image;
@@ -12,14 +11,9 @@ use esp_amp::layout::{AmpConfig, Chip, MemoryLayout};
 fn tiny_subcore() -> &'static [u8] {
     static ELF: OnceLock<Vec<u8>> = OnceLock::new();
     ELF.get_or_init(|| {
-        let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
-        let path: PathBuf = esp_amp_host::firmware::build(
-            &root.join("firmware/tiny-subcore"),
-            "tiny-subcore",
-            "riscv32imac-unknown-none-elf",
-            &root.join("target/firmware"),
-        )
-        .expect("building firmware/tiny-subcore for riscv32imac (needs rustup)");
+        let path =
+            esp_amp_host::firmware::build_workspace_firmware("tiny-subcore", "riscv32imac-unknown-none-elf")
+                .expect("building firmware/tiny-subcore for riscv32imac (needs rustup)");
         std::fs::read(path).unwrap()
     })
 }

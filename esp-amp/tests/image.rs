@@ -1,6 +1,8 @@
 //! Firmware images: parsing, the loader's checks and placement, hand-made malformed
 //! images, and a fuzz-style property over the parser and planner.
 
+mod common;
+
 use esp_amp::image::esp::{write_image, EspImageWriter};
 use esp_amp::image::load::{
     load, plan, EntryRule, LoadError, LoadTarget, Protected, SegmentFault, WindowMemory,
@@ -22,14 +24,7 @@ const RESET: u32 = 0x5000_0080;
 
 /// An ESP image for `chip` with `segments`.
 fn esp_image(entry: u32, chip: Chip, segments: &[(u32, &[u8])]) -> Vec<u8> {
-    let mut buf = vec![0u8; 64 + segments.iter().map(|s| s.1.len() + 16).sum::<usize>()];
-    let mut w = EspImageWriter::new(&mut buf, entry, esp_chip_id(chip)).unwrap();
-    for (addr, data) in segments {
-        w.segment(*addr, data).unwrap();
-    }
-    let len = w.finish().unwrap();
-    buf.truncate(len);
-    buf
+    common::esp_image(entry, esp_chip_id(chip), segments)
 }
 
 /// A minimal ELF32 executable: header, program headers, then each segment's data.

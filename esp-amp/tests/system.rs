@@ -8,7 +8,6 @@ use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::Mutex;
 
 use common::{pool, Region as TestRegion};
-use esp_amp::image::esp::EspImageWriter;
 use esp_amp::image::load::{LoadTarget, WindowMemory};
 use esp_amp::layout::{AmpConfig, Chip, MemoryLayout, Region};
 use esp_amp::port::{InterruptLine, Platform};
@@ -298,14 +297,7 @@ impl InterruptLine for Line {
 }
 
 fn image(entry: u32, segments: &[(u32, &[u8])]) -> Vec<u8> {
-    let mut buf = vec![0u8; 4096];
-    let mut w = EspImageWriter::new(&mut buf, entry, 13).unwrap();
-    for (a, d) in segments {
-        w.segment(*a, d).unwrap();
-    }
-    let n = w.finish().unwrap();
-    buf.truncate(n);
-    buf
+    common::esp_image(entry, 13, segments)
 }
 
 #[test]

@@ -12,14 +12,8 @@ use esp_amp::layout::Chip;
 fn fixture_elf() -> &'static Path {
     static ELF: OnceLock<PathBuf> = OnceLock::new();
     ELF.get_or_init(|| {
-        let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
-        esp_amp_host::firmware::build(
-            &root.join("firmware/tiny-subcore"),
-            "tiny-subcore",
-            "riscv32imac-unknown-none-elf",
-            &root.join("target/firmware"),
-        )
-        .expect("building firmware/tiny-subcore")
+        esp_amp_host::firmware::build_workspace_firmware("tiny-subcore", "riscv32imac-unknown-none-elf")
+            .expect("building firmware/tiny-subcore for riscv32imac (needs rustup)")
     })
 }
 

@@ -3,6 +3,7 @@
 
 use std::path::PathBuf;
 
+use esp_amp::image::esp::EspImageWriter;
 use esp_amp::layout::{AmpConfig, Chip, MemoryLayout};
 use esp_amp::port::{InterruptLine, Platform};
 use esp_amp::shm::Shm;
@@ -115,4 +116,16 @@ impl Platform for TickingClock {
         0
     }
     fn wait_irq(&self, _: u32, _: Option<u32>) {}
+}
+
+/// An ESP app image with `entry`, the header's `chip_id` and `segments` (address, data).
+pub fn esp_image(entry: u32, chip_id: u16, segments: &[(u32, &[u8])]) -> Vec<u8> {
+    let mut buf = vec![0u8; 64 + segments.iter().map(|s| s.1.len() + 16).sum::<usize>()];
+    let mut w = EspImageWriter::new(&mut buf, entry, chip_id).unwrap();
+    for (addr, data) in segments {
+        w.segment(*addr, data).unwrap();
+    }
+    let len = w.finish().unwrap();
+    buf.truncate(len);
+    buf
 }
