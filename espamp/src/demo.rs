@@ -294,19 +294,16 @@ fn wait_for(cond: impl Fn() -> bool) {
 
 /// Drains the supplicant until `stop`, printing each subcore line with [`SUB_PREFIX`].
 fn drain(supplicant: &Supplicant<'_>, printed: &AtomicU32, stop: &std::sync::atomic::AtomicBool) {
+    let mut print = |line: &[u8]| {
+        println!("{SUB_PREFIX} {}", String::from_utf8_lossy(line));
+        printed.fetch_add(1, Ordering::SeqCst);
+    };
     while !stop.load(Ordering::SeqCst) {
-        let n = supplicant.poll(|line| {
-            println!("{SUB_PREFIX} {}", String::from_utf8_lossy(line));
-            printed.fetch_add(1, Ordering::SeqCst);
-        });
-        if n == 0 {
+        if supplicant.poll(&mut print) == 0 {
             std::thread::sleep(Duration::from_millis(1));
         }
     }
-    supplicant.poll(|line| {
-        println!("{SUB_PREFIX} {}", String::from_utf8_lossy(line));
-        printed.fetch_add(1, Ordering::SeqCst);
-    });
+    supplicant.poll(&mut print);
 }
 
 /// Step 10: after the panic, re-initialise the shared state as at boot, reload and restart
