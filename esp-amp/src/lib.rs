@@ -14,6 +14,7 @@
 //! - [`rpmsg`]: endpoints over a queue pair, copy and zero-copy, callback or mailbox;
 //! - [`signal`]: waking async receivers from a software interrupt;
 //! - [`port`]: the traits a port implements (interrupt line, time, idling);
+//! - [`inspect`]: read-only views of queues and RPMsg devices, for tools and tests;
 //! - [`image`]: subcore firmware images (ESP app image, ELF), checked and loaded;
 //! - [`system`]: life cycle, service queue and print routing, panic reports, light sleep.
 //!
@@ -23,6 +24,7 @@
 
 pub mod event;
 pub mod image;
+pub mod inspect;
 pub mod layout;
 pub mod port;
 pub mod queue;
