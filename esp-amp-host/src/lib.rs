@@ -50,7 +50,7 @@ pub mod subcore;
 pub mod traffic;
 
 pub use crate::core::{HostCore, InterruptDelivery, Side};
-pub use crate::region::{HostLayout, HostRegion, ENV_REGION_PATH};
+pub use crate::region::{HostLayout, HostRegion, RegionSnapshot, ENV_REGION_PATH};
 
 use std::io;
 use std::process::{Child, Command};

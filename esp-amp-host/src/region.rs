@@ -26,6 +26,7 @@ use memmap2::MmapRaw;
 pub const ENV_REGION_PATH: &str = "ESP_AMP_HOST_REGION";
 
 const MAGIC: [u8; 8] = *b"ESPAMPH1";
+const CONTROL_HEADER_LEN: usize = 36;
 const CONTROL_SIZE: u64 = 4096;
 /// Offsets of the doorbell words in the control page.
 pub(crate) const DOORBELL_MAIN: usize = 64;
@@ -64,6 +65,44 @@ impl HostLayout {
             + self.shared.len() as u64
             + self.panic_dump.len() as u64
             + self.rtc_pool.map_or(0, |r| r.len()) as u64
+    }
+
+    /// The control-page header: magic and the device ranges.
+    fn control(&self) -> [u8; CONTROL_HEADER_LEN] {
+        let mut header = [0u8; CONTROL_HEADER_LEN];
+        header[..8].copy_from_slice(&MAGIC);
+        let rtc = self.rtc_pool.unwrap_or(Region { start: 0, end: 0 });
+        let words = [
+            self.shared.start,
+            self.shared.end,
+            self.panic_dump.start,
+            self.panic_dump.end,
+            rtc.start,
+            rtc.end,
+            u32::from(self.rtc_pool.is_some()),
+        ];
+        for (i, v) in words.into_iter().enumerate() {
+            header[8 + 4 * i..12 + 4 * i].copy_from_slice(&v.to_le_bytes());
+        }
+        header
+    }
+
+    /// Decodes and checks a control-page header against the file's length.
+    fn from_control(header: &[u8; CONTROL_HEADER_LEN], file_len: u64) -> io::Result<Self> {
+        if header[..8] != MAGIC {
+            return Err(io::Error::new(io::ErrorKind::InvalidData, "host region: bad magic"));
+        }
+        let w = |i: usize| {
+            let b = &header[8 + 4 * i..12 + 4 * i];
+            u32::from_le_bytes([b[0], b[1], b[2], b[3]])
+        };
+        let layout = HostLayout {
+            shared: Region { start: w(0), end: w(1) },
+            panic_dump: Region { start: w(2), end: w(3) },
+            rtc_pool: (w(6) != 0).then_some(Region { start: w(4), end: w(5) }),
+        };
+        layout.validate(file_len)?;
+        Ok(layout)
     }
 
     /// Checks what a peer process wrote into the control page before we trust it.
@@ -119,25 +158,7 @@ impl HostRegion {
         file.set_len(layout.file_len())?;
         let map = MmapRaw::map_raw(&file)?;
         let this = HostRegion { map, _file: file, path, layout };
-        let c = this.control();
-        let mut header = [0u8; 36];
-        header[..8].copy_from_slice(&MAGIC);
-        let rtc = layout.rtc_pool.unwrap_or(Region { start: 0, end: 0 });
-        for (i, v) in [
-            layout.shared.start,
-            layout.shared.end,
-            layout.panic_dump.start,
-            layout.panic_dump.end,
-            rtc.start,
-            rtc.end,
-            u32::from(layout.rtc_pool.is_some()),
-        ]
-        .into_iter()
-        .enumerate()
-        {
-            header[8 + 4 * i..12 + 4 * i].copy_from_slice(&v.to_le_bytes());
-        }
-        c.write_bytes(0, &header).map_err(io::Error::other)?;
+        this.control().write_bytes(0, &layout.control()).map_err(io::Error::other)?;
         Ok(this)
     }
 
@@ -155,20 +176,9 @@ impl HostRegion {
             rtc_pool: None,
         };
         let mut this = HostRegion { map, _file: file, path: path.to_owned(), layout: placeholder };
-        let c = this.control();
-        let mut header = [0u8; 36];
-        c.read_bytes(0, &mut header).map_err(io::Error::other)?;
-        if header[..8] != MAGIC {
-            return Err(io::Error::new(io::ErrorKind::InvalidData, "host region: bad magic"));
-        }
-        let w = |i: usize| u32::from_le_bytes(header[8 + 4 * i..12 + 4 * i].try_into().unwrap());
-        let layout = HostLayout {
-            shared: Region { start: w(0), end: w(1) },
-            panic_dump: Region { start: w(2), end: w(3) },
-            rtc_pool: (w(6) != 0).then_some(Region { start: w(4), end: w(5) }),
-        };
-        layout.validate(file_len)?;
-        this.layout = layout;
+        let mut header = [0u8; CONTROL_HEADER_LEN];
+        this.control().read_bytes(0, &mut header).map_err(io::Error::other)?;
+        this.layout = HostLayout::from_control(&header, file_len)?;
         Ok(this)
     }
 
@@ -235,5 +245,46 @@ impl HostRegion {
         let r = self.layout.rtc_pool?;
         let off = CONTROL_SIZE + self.layout.shared.len() as u64 + self.layout.panic_dump.len() as u64;
         Some(self.window(off, r.start, r.len()))
+    }
+}
+
+/// A copy of a host region file's device ranges, read without mapping it (for tools such
+/// as `espamp shm dump`, which must not disturb a running pair).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RegionSnapshot {
+    /// The device ranges the file holds.
+    pub layout: HostLayout,
+    /// `[SHARED_START, SHARED_END)`.
+    pub shared: Vec<u8>,
+    /// The panic-dump region.
+    pub panic_dump: Vec<u8>,
+    /// The RTC SysInfo pool, if the configuration has one.
+    pub rtc_pool: Option<Vec<u8>>,
+}
+
+impl RegionSnapshot {
+    /// `true` if `file` starts like a host region file (its magic).
+    pub fn is_region_file(file: &[u8]) -> bool {
+        file.starts_with(&MAGIC)
+    }
+
+    /// Splits the bytes of a whole host region file, after checking its control page.
+    pub fn parse(file: &[u8]) -> io::Result<Self> {
+        let header: &[u8; CONTROL_HEADER_LEN] = file
+            .get(..CONTROL_HEADER_LEN)
+            .and_then(|h| h.try_into().ok())
+            .ok_or_else(|| io::Error::new(io::ErrorKind::InvalidData, "host region: file too small"))?;
+        let layout = HostLayout::from_control(header, file.len() as u64)?;
+        // The lengths add up to the file length (checked by `from_control`).
+        let mut at = CONTROL_SIZE as usize;
+        let mut take = |len: u32| {
+            let part = file[at..at + len as usize].to_vec();
+            at += len as usize;
+            part
+        };
+        let shared = take(layout.shared.len());
+        let panic_dump = take(layout.panic_dump.len());
+        let rtc_pool = layout.rtc_pool.map(|r| take(r.len()));
+        Ok(RegionSnapshot { layout, shared, panic_dump, rtc_pool })
     }
 }

@@ -29,8 +29,8 @@
 //! assert_eq!((first.state, first.len), (SlotState::Filled, 2));
 //! ```
 
-use crate::queue::{attach_queue, QueueError, Span, CONF_SIZE, DESC_SIZE, MAX_LEN};
 use crate::queue::ring::{Geometry, AVAIL, USED};
+use crate::queue::{attach_queue, QueueError, Span, CONF_SIZE, DESC_SIZE, MAX_LEN};
 use crate::rpmsg::{RpmsgError, HEADER_SIZE};
 use crate::shm::Shm;
 use crate::sys_info::{Pool, SysInfo, SysInfoId};
@@ -274,7 +274,8 @@ impl<'r> RpmsgView<'r> {
         let base = block.device_base();
         let q0 = QueueView::attach(block, base, rtc)?;
         let q1 = QueueView::attach(block, base + CONF_SIZE, rtc)?;
-        let span = |a: u32, len: u32| Span::new(a, len).ok_or(QueueError::BadConf(crate::queue::ConfFault::Overlap));
+        let span =
+            |a: u32, len: u32| Span::new(a, len).ok_or(QueueError::BadConf(crate::queue::ConfFault::Overlap));
         let mut spans = [span(0, 0)?; 6];
         for (i, q) in [&q0, &q1].into_iter().enumerate() {
             let n = u32::from(q.len());
@@ -321,7 +322,15 @@ impl<'r> RpmsgView<'r> {
                 }
                 None => None,
             };
-            MessageView { slot, src, dst, data_len, flags, payload_addr: slot.addr + HEADER_SIZE as u32, fault }
+            MessageView {
+                slot,
+                src,
+                dst,
+                data_len,
+                flags,
+                payload_addr: slot.addr + HEADER_SIZE as u32,
+                fault,
+            }
         })
     }
 

@@ -8,13 +8,14 @@ use esp_amp::layout::Chip;
 mod demo;
 mod image_cmd;
 mod layout_cmd;
+mod shm_cmd;
 
 #[derive(Parser)]
 #[command(
     name = "espamp",
     version,
     about = "esp-amp for Rust: tools for ESP32 asymmetric multiprocessing",
-    after_help = "Examples:\n  espamp demo                         run the host simulator demo (maincore here, subcore as a child process)\n  espamp layout --chip esp32p4        the memory map of the default ESP32-P4 configuration\n  espamp image check sub.elf --chip esp32c6   check a subcore image against the layout"
+    after_help = "Examples:\n  espamp demo                         run the host simulator demo (maincore here, subcore as a child process)\n  espamp layout --chip esp32p4        the memory map of the default ESP32-P4 configuration\n  espamp image check sub.elf --chip esp32c6   check a subcore image against the layout\n  espamp shm dump rpmsg_main_sent.bin   decode a shared region: SysInfo, queues, RPMsg messages"
 )]
 struct Cli {
     #[command(subcommand)]
@@ -50,6 +51,12 @@ enum Command {
     Image {
         #[command(subcommand)]
         action: ImageAction,
+    },
+    /// Decode a shared region: SysInfo entries, software-interrupt and event words, queue
+    /// states and RPMsg messages in flight.
+    Shm {
+        #[command(subcommand)]
+        action: ShmAction,
     },
     /// The subcore half of `demo` (started by `demo` itself).
     #[command(hide = true)]
@@ -87,6 +94,39 @@ enum ImageAction {
         #[arg(long)]
         json: bool,
     },
+}
+
+#[derive(Subcommand)]
+enum ShmAction {
+    /// Decode a raw image of the shared region `[SHARED_START, SHARED_END)` (read from a
+    /// chip, or a golden image) or a host-port region file; nothing is modified.
+    #[command(
+        after_help = "Examples:\n  espamp shm dump rpmsg_main_sent.bin                 a C6 region (its start follows from its length)\n  espamp shm dump region.bin --chip esp32p4 --json\n  espamp shm dump /tmp/esp-amp-region                 a host-port region file (layout read from it)"
+    )]
+    Dump {
+        /// The file: a raw shared region or a host-port region file (recognised by its magic).
+        file: std::path::PathBuf,
+        /// Chip of a raw image: its region ends at the chip's fixed SHARED_END.
+        #[arg(long, default_value = "esp32c6", value_parser = parse_chip)]
+        chip: Chip,
+        /// Device address of the raw image's first byte, instead of SHARED_END − length.
+        #[arg(long, value_parser = parse_size)]
+        base: Option<u32>,
+        /// Print JSON instead of text.
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+fn shm(action: &ShmAction) -> Result<(), Box<dyn std::error::Error>> {
+    let ShmAction::Dump { file, chip, base, json } = action;
+    let r = shm_cmd::report(file, *chip, *base)?;
+    if *json {
+        println!("{}", serde_json::to_string_pretty(&r)?);
+    } else {
+        print!("{}", shm_cmd::text(&r));
+    }
+    Ok(())
 }
 
 fn image(action: &ImageAction) -> Result<(), Box<dyn std::error::Error>> {
@@ -153,6 +193,7 @@ fn main() -> ExitCode {
         Command::Demo { chip } => demo::run_maincore(chip),
         Command::Layout { options, diagram, json } => layout(&options, diagram, json),
         Command::Image { action } => image(&action),
+        Command::Shm { action } => shm(&action),
         Command::DemoSubcore => demo::run_subcore(),
         Command::DemoSubcoreRestarted => demo::run_subcore_restarted(),
     };
