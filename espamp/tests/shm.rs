@@ -47,7 +47,7 @@ fn entries(j: &Value) -> Vec<(u64, u64, String)> {
         .collect()
 }
 
-fn entry<'j>(j: &'j Value, id: u64) -> &'j Value {
+fn entry(j: &Value, id: u64) -> &Value {
     j["pools"][0]["entries"].as_array().unwrap().iter().find(|e| e["id"] == id).unwrap()
 }
 
