@@ -8,6 +8,7 @@ use esp_amp::layout::Chip;
 mod demo;
 mod image_cmd;
 mod layout_cmd;
+mod panic_cmd;
 mod shm_cmd;
 
 #[derive(Parser)]
@@ -15,7 +16,7 @@ mod shm_cmd;
     name = "espamp",
     version,
     about = "esp-amp for Rust: tools for ESP32 asymmetric multiprocessing",
-    after_help = "Examples:\n  espamp demo                         run the host simulator demo (maincore here, subcore as a child process)\n  espamp layout --chip esp32p4        the memory map of the default ESP32-P4 configuration\n  espamp image check sub.elf --chip esp32c6   check a subcore image against the layout\n  espamp shm dump rpmsg_main_sent.bin   decode a shared region: SysInfo, queues, RPMsg messages"
+    after_help = "Examples:\n  espamp demo                         run the host simulator demo (maincore here, subcore as a child process)\n  espamp layout --chip esp32p4        the memory map of the default ESP32-P4 configuration\n  espamp image check sub.elf --chip esp32c6   check a subcore image against the layout\n  espamp shm dump rpmsg_main_sent.bin   decode a shared region: SysInfo, queues, RPMsg messages\n  espamp panic decode dump.bin --elf subcore.elf   a subcore panic with a symbolised backtrace"
 )]
 struct Cli {
     #[command(subcommand)]
@@ -58,6 +59,11 @@ enum Command {
         #[command(subcommand)]
         action: ShmAction,
     },
+    /// Decode a subcore panic dump into its message, registers and a symbolised backtrace.
+    Panic {
+        #[command(subcommand)]
+        action: PanicAction,
+    },
     /// The subcore half of `demo` (started by `demo` itself).
     #[command(hide = true)]
     DemoSubcore,
@@ -94,6 +100,40 @@ enum ImageAction {
         #[arg(long)]
         json: bool,
     },
+}
+
+#[derive(Subcommand)]
+enum PanicAction {
+    /// Decode a panic dump (raw bytes of the dump region as read from a chip, or a host-port
+    /// region file): the report in the C format, then a backtrace with function names and
+    /// source lines from the subcore ELF (pc, ra, and code addresses found on the stack).
+    #[command(
+        after_help = "Examples:\n  espamp panic decode dump.bin --elf target/riscv32imac-unknown-none-elf/release/subcore\n  espamp panic decode /tmp/esp-amp-region --elf subcore.elf --json\n  espamp panic decode dump.bin --chip esp32p4          (registers only, with the P4 CSRs)"
+    )]
+    Decode {
+        /// The dump: the dump region's bytes (1536 used of 4096) or a host-port region file.
+        dump: std::path::PathBuf,
+        /// The subcore ELF that was running (with symbols; debug line info adds file:line).
+        #[arg(long)]
+        elf: Option<std::path::PathBuf>,
+        /// Chip the dump comes from (esp32p4 dumps carry 10 extra CSRs).
+        #[arg(long, default_value = "esp32c6", value_parser = parse_chip)]
+        chip: Chip,
+        /// Print JSON instead of text.
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+fn panic(action: &PanicAction) -> Result<(), Box<dyn std::error::Error>> {
+    let PanicAction::Decode { dump, elf, chip, json } = action;
+    let d = panic_cmd::decode(dump, elf.as_deref(), *chip == Chip::Esp32P4)?;
+    if *json {
+        println!("{}", serde_json::to_string_pretty(&d)?);
+    } else {
+        print!("{}", panic_cmd::text(&d, elf.is_some()));
+    }
+    Ok(())
 }
 
 #[derive(Subcommand)]
@@ -194,6 +234,7 @@ fn main() -> ExitCode {
         Command::Layout { options, diagram, json } => layout(&options, diagram, json),
         Command::Image { action } => image(&action),
         Command::Shm { action } => shm(&action),
+        Command::Panic { action } => panic(&action),
         Command::DemoSubcore => demo::run_subcore(),
         Command::DemoSubcoreRestarted => demo::run_subcore_restarted(),
     };

@@ -46,13 +46,20 @@ const fn app_desc(version: &[u8], project: &[u8]) -> [u8; 256] {
 extern "C" fn tiny_main() -> ! {
     let mut n = 0usize;
     loop {
-        // SAFETY: single-threaded bare metal; nothing else touches these statics.
-        unsafe {
-            let c = addr_of_mut!(COUNTER);
-            write_volatile(c, c.read_volatile().wrapping_add(1));
-            write_volatile(addr_of_mut!(SCRATCH[n % 16]), n as u32);
-        }
+        tiny_step(n);
         n = n.wrapping_add(1);
+    }
+}
+
+/// One round of work, kept out of line so a backtrace has two functions to show.
+#[inline(never)]
+#[no_mangle]
+extern "C" fn tiny_step(n: usize) {
+    // SAFETY: single-threaded bare metal; nothing else touches these statics.
+    unsafe {
+        let c = addr_of_mut!(COUNTER);
+        write_volatile(c, c.read_volatile().wrapping_add(1));
+        write_volatile(addr_of_mut!(SCRATCH[n % 16]), n as u32);
     }
 }
 
