@@ -183,3 +183,54 @@ pub fn diagram(r: &LayoutReport) -> String {
     }
     out
 }
+
+/// The diagram as an SVG picture: one column per memory, one box per region (equal
+/// heights, so small regions stay readable), addresses on the left edge.
+pub fn svg(r: &LayoutReport) -> String {
+    const ROW: u32 = 44;
+    const COL: u32 = 360;
+    const LEFT: u32 = 110;
+    let esc = |s: &str| s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;");
+    let mut body = String::new();
+    let mut height = 0;
+    for (c, memory) in ["hp", "rtc"].into_iter().enumerate() {
+        let all: Vec<&Entry> = r.entries.iter().filter(|e| e.memory == memory).collect();
+        let leaf = |i: usize| all.get(i + 1).is_none_or(|next| next.depth <= all[i].depth);
+        let rows: Vec<&Entry> = (0..all.len()).filter(|&i| leaf(i)).map(|i| all[i]).collect();
+        let x = 10 + c as u32 * (LEFT + COL + 30);
+        body += &format!(
+            "<text x=\"{}\" y=\"24\" font-weight=\"bold\">{} RAM</text>\n",
+            x + LEFT,
+            memory.to_uppercase()
+        );
+        for (i, e) in rows.iter().enumerate() {
+            let y = 40 + i as u32 * ROW;
+            let fill =
+                if e.name.contains("shared") || e.name.contains("SysInfo") { "#d7e8fb" } else { "#eef2e6" };
+            body += &format!(
+                "<rect x=\"{}\" y=\"{y}\" width=\"{COL}\" height=\"{ROW}\" fill=\"{fill}\" stroke=\"#333\"/>\n",
+                x + LEFT
+            );
+            body += &format!(
+                "<text x=\"{cx}\" y=\"{}\" text-anchor=\"middle\">{}</text>\n<text x=\"{cx}\" y=\"{}\" text-anchor=\"middle\" font-size=\"11\">{}</text>\n",
+                y + 19,
+                esc(e.name),
+                y + 35,
+                esc(&human(e.size)),
+                cx = x + LEFT + COL / 2,
+            );
+            body += &format!("<text x=\"{x}\" y=\"{}\" font-size=\"11\">0x{:08x}</text>\n", y + 11, e.start);
+            if rows.get(i + 1).is_none_or(|n| n.start != e.end) {
+                body +=
+                    &format!("<text x=\"{x}\" y=\"{}\" font-size=\"11\">0x{:08x}</text>\n", y + ROW, e.end);
+            }
+            height = height.max(y + ROW + 20);
+        }
+    }
+    format!(
+        "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{}\" height=\"{height}\" font-family=\"monospace\" font-size=\"13\">\n<title>{} memory layout ({} subcore)</title>\n{body}</svg>\n",
+        2 * (LEFT + COL + 30) + 10,
+        r.chip,
+        r.subcore
+    )
+}

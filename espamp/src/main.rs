@@ -16,7 +16,7 @@ mod shm_cmd;
     name = "espamp",
     version,
     about = "esp-amp for Rust: tools for ESP32 asymmetric multiprocessing",
-    after_help = "Examples:\n  espamp demo                         run the host simulator demo (maincore here, subcore as a child process)\n  espamp layout --chip esp32p4        the memory map of the default ESP32-P4 configuration\n  espamp image check sub.elf --chip esp32c6   check a subcore image against the layout\n  espamp shm dump rpmsg_main_sent.bin   decode a shared region: SysInfo, queues, RPMsg messages\n  espamp panic decode dump.bin --elf subcore.elf   a subcore panic with a symbolised backtrace"
+    after_help = "Examples:\n  espamp demo                                     run the host simulator (maincore here, subcore as a child process)\n  espamp layout --chip esp32p4                    the memory map of the default ESP32-P4 configuration\n  espamp image check sub.elf --chip esp32c6       check a subcore image against the layout\n  espamp shm dump rpmsg_main_sent.bin             decode a shared region: SysInfo, queues, RPMsg messages\n  espamp panic decode dump.bin --elf subcore.elf  a subcore panic with a symbolised backtrace"
 )]
 struct Cli {
     #[command(subcommand)]
@@ -36,7 +36,7 @@ enum Command {
     /// Show the memory map of a configuration: every region with start, end and size, what
     /// the maincore heap gives up, and a text diagram. Impossible configurations are errors.
     #[command(
-        after_help = "Examples:\n  espamp layout --chip esp32c6\n  espamp layout --chip esp32p4 --subcore-hp-mem 128K --diagram\n  espamp layout --chip esp32c5 --pure-rtc --ulp-reserve-mem 14500 --json"
+        after_help = "Examples:\n  espamp layout --chip esp32c6\n  espamp layout --chip esp32p4 --subcore-hp-mem 128K --diagram\n  espamp layout --chip esp32c6 --svg c6.svg\n  espamp layout --chip esp32c5 --pure-rtc --ulp-reserve-mem 14500 --json"
     )]
     Layout {
         #[command(flatten)]
@@ -47,19 +47,27 @@ enum Command {
         /// Print JSON instead of text.
         #[arg(long, conflicts_with = "diagram")]
         json: bool,
+        /// Also write the diagram as an SVG picture to this file.
+        #[arg(long, value_name = "FILE")]
+        svg: Option<std::path::PathBuf>,
     },
     /// Read a subcore firmware image (ESP app image or ELF) and check it against a layout.
+    #[command(
+        after_help = "Examples:\n  espamp image info subcore.elf --chip esp32c6\n  espamp image check subcore.bin --chip esp32p4 --json"
+    )]
     Image {
         #[command(subcommand)]
         action: ImageAction,
     },
     /// Decode a shared region: SysInfo entries, software-interrupt and event words, queue
     /// states and RPMsg messages in flight.
+    #[command(after_help = "Example:\n  espamp shm dump rpmsg_main_sent.bin --json")]
     Shm {
         #[command(subcommand)]
         action: ShmAction,
     },
     /// Decode a subcore panic dump into its message, registers and a symbolised backtrace.
+    #[command(after_help = "Example:\n  espamp panic decode dump.bin --elf subcore.elf")]
     Panic {
         #[command(subcommand)]
         action: PanicAction,
@@ -214,8 +222,12 @@ fn layout(
     o: &layout_cmd::LayoutOptions,
     diagram: bool,
     json: bool,
+    svg: Option<&std::path::Path>,
 ) -> Result<(), Box<dyn std::error::Error>> {
     let r = layout_cmd::report(o)?;
+    if let Some(path) = svg {
+        std::fs::write(path, layout_cmd::svg(&r)).map_err(|e| format!("{}: {e}", path.display()))?;
+    }
     if json {
         println!("{}", serde_json::to_string_pretty(&r)?);
     } else {
@@ -231,7 +243,7 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Demo { chip } => demo::run_maincore(chip),
-        Command::Layout { options, diagram, json } => layout(&options, diagram, json),
+        Command::Layout { options, diagram, json, svg } => layout(&options, diagram, json, svg.as_deref()),
         Command::Image { action } => image(&action),
         Command::Shm { action } => shm(&action),
         Command::Panic { action } => panic(&action),

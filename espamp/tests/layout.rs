@@ -105,11 +105,51 @@ fn impossible_configurations_are_clear_errors() {
 }
 
 #[test]
-fn help_shows_examples() {
-    for args in [&["--help"][..], &["layout", "--help"][..]] {
+fn every_help_shows_an_example_of_its_command() {
+    let cases: [(&[&str], &str); 10] = [
+        (&["--help"], "espamp layout --chip"),
+        (&["demo", "--help"], "espamp demo"),
+        (&["layout", "--help"], "espamp layout --chip"),
+        (&["image", "--help"], "espamp image info"),
+        (&["image", "info", "--help"], "espamp image info"),
+        (&["image", "check", "--help"], "espamp image check"),
+        (&["shm", "--help"], "espamp shm dump"),
+        (&["shm", "dump", "--help"], "espamp shm dump"),
+        (&["panic", "--help"], "espamp panic decode"),
+        (&["panic", "decode", "--help"], "espamp panic decode"),
+    ];
+    for (args, example) in cases {
         let out = espamp(args);
-        assert!(out.status.success());
+        assert!(out.status.success(), "{args:?}");
         let text = String::from_utf8_lossy(&out.stdout);
-        assert!(text.contains("espamp layout --chip"), "{text}");
+        assert!(text.contains("Example") && text.contains(example), "{args:?}: {text}");
     }
+    // The top-level help lists every subcommand with an example.
+    let text = String::from_utf8_lossy(&espamp(&["--help"]).stdout).into_owned();
+    for example in ["espamp demo", "espamp image check", "espamp shm dump", "espamp panic decode"] {
+        assert!(text.contains(example), "{text}");
+    }
+}
+
+#[test]
+fn svg_picture_has_one_box_per_region() {
+    let path = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("c6-layout.svg");
+    let out = espamp(&["layout", "--chip", "esp32c6", "--svg", path.to_str().unwrap()]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let svg = std::fs::read_to_string(&path).unwrap();
+    assert!(svg.starts_with("<svg xmlns=\"http://www.w3.org/2000/svg\"") && svg.ends_with("</svg>\n"));
+    // The default C6 map: 4 HP boxes and 4 RTC boxes, as in the text diagram.
+    assert_eq!(svg.matches("<rect ").count(), 8, "{svg}");
+    for name in ["subcore firmware (HP)", "SysInfo pool", "panic dump", "LP vector table", "RTC SysInfo pool"]
+    {
+        assert!(svg.contains(&format!(">{name}</text>")), "{name}: {svg}");
+    }
+    for addr in ["0x40876560", "0x4087a560", "0x4087f560", "0x50001000"] {
+        assert!(svg.contains(&format!(">{addr}</text>")), "{addr}: {svg}");
+    }
+    assert_eq!(svg.matches("<text").count(), svg.matches("</text>").count());
+
+    let out = espamp(&["layout", "--chip", "esp32c6", "--svg", "/nonexistent/dir/x.svg"]);
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("/nonexistent/dir/x.svg"));
 }
