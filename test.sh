@@ -16,7 +16,20 @@ cargo fmt --all --check
 step "clippy (host)"
 cargo clippy --workspace --all-targets --all-features -- -D warnings
 
-step "tests (unit, doc, compat, hostile input, cross-process, demo)"
+step "QEMU (qemu-system-riscv32, for the two-hart examples)"
+if ! command -v qemu-system-riscv32 >/dev/null; then
+    if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+        export DEBIAN_FRONTEND=noninteractive
+        apt-get install -y -q qemu-system-misc >/dev/null \
+            || { apt-get update -q >/dev/null && apt-get install -y -q qemu-system-misc >/dev/null; }
+    else
+        echo "qemu-system-riscv32 is missing: install it with 'sudo apt-get install qemu-system-misc'" >&2
+        exit 1
+    fi
+fi
+qemu-system-riscv32 --version | head -n 1
+
+step "tests (unit, doc, compat, hostile input, cross-process, demo, QEMU two-hart examples)"
 cargo test --workspace --all-features
 
 step "loom models"
@@ -33,6 +46,17 @@ for target in riscv32imac-unknown-none-elf riscv32imafc-unknown-none-elf; do
         rustup toolchain install nightly --profile minimal --component rust-src >/dev/null
         cargo +nightly build -p esp-amp --release --target "$target" --all-features -Zbuild-std=core
     fi
+done
+
+# The QEMU firmware is its own workspace (bare-metal only). The tests above built it; lint
+# each package on its own (their runtime features must not be unified).
+step "QEMU firmware: format and clippy"
+(cd firmware/qemu && cargo fmt --all --check)
+rustup toolchain install nightly --profile minimal --component rust-src,clippy >/dev/null
+for package in qemu-sub qemu-main; do
+    (cd firmware/qemu && ESP_AMP_QEMU_SUB_DIR="$PWD/../../target/firmware-qemu/riscv32imac-unknown-none-elf/release" \
+        cargo +nightly clippy --quiet --release --target riscv32imac-unknown-none-elf -Zbuild-std=core \
+        --target-dir ../../target/firmware-qemu/clippy -p "$package" -- -D warnings)
 done
 
 if [ "${ESP_AMP_SKIP_MIRI:-0}" != 1 ]; then

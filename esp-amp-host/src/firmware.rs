@@ -53,12 +53,25 @@ fn has_target(dir: &Path, target: &str) -> bool {
 /// Builds the binary crate at `crate_dir` in release mode for `target` into `target_dir`
 /// and returns the path of the ELF file (named after the package, `bin`).
 pub fn build(crate_dir: &Path, bin: &str, target: &str, target_dir: &Path) -> io::Result<PathBuf> {
-    let mut cmd = tool("cargo", crate_dir);
-    if has_target(crate_dir, target) {
+    Ok(build_package(crate_dir, None, target, target_dir, &[])?.join(bin))
+}
+
+/// Builds package `package` (or the crate at `dir`) of the cargo workspace at `dir` in
+/// release mode for `target` into `target_dir`, with extra environment variables `env`,
+/// and returns the directory holding its binaries.
+pub fn build_package(
+    dir: &Path,
+    package: Option<&str>,
+    target: &str,
+    target_dir: &Path,
+    env: &[(&str, &std::ffi::OsStr)],
+) -> io::Result<PathBuf> {
+    let mut cmd = tool("cargo", dir);
+    if has_target(dir, target) {
         cmd.arg("build");
     } else {
         // Best effort: fails harmlessly when rustup cannot install (the build then says why).
-        let _ = run(tool("rustup", crate_dir).args([
+        let _ = run(tool("rustup", dir).args([
             "toolchain",
             "install",
             "nightly",
@@ -69,9 +82,15 @@ pub fn build(crate_dir: &Path, bin: &str, target: &str, target_dir: &Path) -> io
         ]));
         cmd.args(["+nightly", "build", "-Zbuild-std=core", "-Zbuild-std-features=compiler-builtins-mem"]);
     }
+    if let Some(p) = package {
+        cmd.args(["--package", p]);
+    }
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
     cmd.args(["--release", "--quiet", "--target", target, "--target-dir"]).arg(target_dir);
     run(&mut cmd)?;
-    Ok(target_dir.join(target).join("release").join(bin))
+    Ok(target_dir.join(target).join("release"))
 }
 
 /// Builds `firmware/<name>` of this workspace (binary `<name>`) for `target` into

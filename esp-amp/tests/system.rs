@@ -15,7 +15,9 @@ use esp_amp::queue::{Consumer, QueueError};
 use esp_amp::shm::Shm;
 use esp_amp::sw_intr::{SwIntrHandler, SwIntrId};
 use esp_amp::sys_info::SysInfoAllocator;
-use esp_amp::system::lifecycle::{CoreControl, ImagePort, ImagePortError, LifecycleError, State, Subcore};
+use esp_amp::system::lifecycle::{
+    CoreControl, ImagePort, ImagePortError, LifecycleError, State, Subcore, SubcorePort,
+};
 use esp_amp::system::panic::{PanicDump, PanicMonitor, PanicReport, DUMP_SIZE};
 use esp_amp::system::print::{PrintStats, Printer};
 use esp_amp::system::service::{self, Supplicant, SupplicantStats};
@@ -310,7 +312,9 @@ fn load_start_panic_report_reload_restart() {
     let mut given = Vec::new();
     let mut give = |r: Region| given.push(r);
     let mem = WindowMemory::new([(hp.start, &mut hp_ram[..]), (rtc.start, &mut rtc_ram[..])]);
-    let port = ImagePort::new(FakeCore::default(), mem, target).give_back_unused(&mut give);
+    let mut port = ImagePort::new(FakeCore::default(), mem, target).give_back_unused(&mut give);
+    // The port on its own (no `Subcore` in front): starting before a load says so.
+    assert_eq!(SubcorePort::start(&mut port), Err(ImagePortError::NotLoaded));
     let mut dump_words = dump_mem();
     let dump = dump_of(&mut dump_words);
     dump.write_abort(format_args!("stale from a cold boot"));

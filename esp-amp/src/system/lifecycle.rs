@@ -286,8 +286,7 @@ impl<C: CoreControl, M: LoadMemory> SubcorePort for ImagePort<'_, C, M> {
 
     fn start(&mut self) -> Result<(), Self::Error> {
         // `Subcore` only starts after a successful load, so `entry` is set.
-        let entry =
-            self.entry.ok_or(ImagePortError::Load(LoadError::Image(crate::image::ImageError::NoSegments)))?;
+        let entry = self.entry.ok_or(ImagePortError::NotLoaded)?;
         self.control.start(entry).map_err(ImagePortError::Control)
     }
 

@@ -11,6 +11,9 @@
 /// mailbox, in the first 2 MiB of RAM.
 pub mod layout;
 
+#[cfg(all(feature = "main-rt", feature = "sub-rt"))]
+compile_error!("enable one runtime: `main-rt` (maincore image) or `sub-rt` (subcore image); build the two firmware packages separately");
+
 pub mod boot;
 pub mod console;
 mod trap;

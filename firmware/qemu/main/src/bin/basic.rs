@@ -199,7 +199,9 @@ fn life(sub: &mut Sub, line: ClintLine, n: u32) {
                 insns += port::instret() - t0;
             }
             dev.send(me, STATS_EPT, b"?").unwrap();
-            let stats = dev.recv_timeout(me, &QemuPlatform, TIMEOUT).unwrap_or_else(|e| fail(22, format_args!("stats: {e:?}")));
+            let stats = dev
+                .recv_timeout(me, &QemuPlatform, TIMEOUT)
+                .unwrap_or_else(|e| fail(22, format_args!("stats: {e:?}")));
             let word = |i: usize| u64::from_le_bytes(stats[i..i + 8].try_into().unwrap());
             let (sub_echoed, sub_insns) = (word(0), word(8));
             drop(stats);
@@ -221,7 +223,8 @@ fn life(sub: &mut Sub, line: ClintLine, n: u32) {
                 let handled = sub.handle_panic(&monitor, |report| {
                     uprintln!("[hart 0] subcore panic reported:\n{report}");
                     report_ok = report.is_abort()
-                        && core::str::from_utf8(report.message()).is_ok_and(|m| m.contains("asked to panic (6-byte request)"));
+                        && core::str::from_utf8(report.message())
+                            .is_ok_and(|m| m.contains("asked to panic (6-byte request)"));
                 });
                 check!(30, handled, "no panic signalled by the subcore");
                 check!(31, report_ok, "the panic report does not carry the subcore's message");
