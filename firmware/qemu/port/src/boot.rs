@@ -71,6 +71,8 @@ core::arch::global_asm!(
     "    lw t4, 0(t1)",
     "    beqz t4, 4b",
     "    csrw mie, zero",
+    // The maincore has just written the image: make this hart's fetches see it.
+    "    fence.i",
     "    jr t4",
     mailbox = const MAILBOX_START + MAILBOX_ENTRY,
     msip1 = const CLINT_BASE + 4,
