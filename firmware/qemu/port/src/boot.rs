@@ -133,6 +133,39 @@ pub(crate) fn park_if_stopped() {
     unsafe { core::arch::asm!("csrci mstatus, 8", "jr {0}", in(reg) park, options(noreturn)) }
 }
 
+/// Subcore exception hook (`set_exception_hook(boot::dump_exception)`): writes the
+/// register frame and up to 1 KiB of stack into the panic dump as an exception (not an
+/// abort), raises software interrupt 28 on the maincore, then waits with interrupts on so
+/// that the maincore's stop request parks this hart.
+#[cfg(feature = "sub-rt")]
+pub fn dump_exception(frame: &crate::TrapFrame, mcause: u32, mtval: u32) -> ! {
+    use esp_amp::system::panic::{PanicDump, STACK_DUMP_SIZE};
+    let regs = frame.dump_frame(mcause, mtval);
+    let sp = frame.regs[2];
+    let top = SUB_START + SUB_SIZE;
+    let mut stack = [0u8; STACK_DUMP_SIZE];
+    let len = if (SUB_START..top).contains(&sp) { ((top - sp) as usize).min(STACK_DUMP_SIZE) } else { 0 };
+    // SAFETY: the subcore region is this hart's own RAM (reserved by the layout), 4-byte
+    // aligned; it is only read here, through the checked window.
+    let own = unsafe { esp_amp::shm::Shm::from_raw(SUB_START as usize as *mut u8, SUB_START, SUB_SIZE) };
+    let len = if own.read_bytes(sp, &mut stack[..len]).is_ok() { len } else { 0 };
+    if let Ok(dump) = PanicDump::new(crate::panic_dump()) {
+        dump.write_frame(&regs, &stack[..len]);
+        dump.mark_exception();
+    }
+    if let Ok(word) = crate::sw_intr_header().atomic_u32(SHARED_START) {
+        esp_amp::sw_intr::post(word, esp_amp::sw_intr::SwIntrId::PANIC);
+    }
+    crate::ClintLine::this_hart().raise();
+    crate::ClintLine::this_hart().enable();
+    // SAFETY: the trap vector stays installed; the only interrupt expected is the stop
+    // request, whose handler jumps to the park loop.
+    unsafe { riscv::register::mstatus::set_mie() };
+    loop {
+        riscv::asm::wfi();
+    }
+}
+
 /// Defines the firmware's main function: `esp_amp_qemu::entry!(main);` with `fn main() -> !`.
 #[macro_export]
 macro_rules! entry {

@@ -1,12 +1,17 @@
 //! The 16550 UART at 0x1000_0000. Both harts may print; a line is written inside a
-//! critical section (this hart's), and a spin lock keeps the two harts' lines apart.
+//! critical section (this hart's), and a spin lock in the boot mailbox (RAM both images
+//! see, unlike their own statics) keeps the two harts' lines apart.
 
 use core::fmt::{self, Write};
-use core::sync::atomic::{AtomicBool, Ordering};
+use core::sync::atomic::{AtomicU32, Ordering};
 
-use crate::layout::UART_BASE;
+use crate::layout::{MAILBOX_CONSOLE, MAILBOX_START, UART_BASE};
 
-static LOCK: AtomicBool = AtomicBool::new(false);
+fn lock() -> &'static AtomicU32 {
+    // SAFETY: a word of the boot mailbox, RAM reserved by the layout, 4-byte aligned and
+    // only accessed atomically by both harts.
+    unsafe { AtomicU32::from_ptr((MAILBOX_START + MAILBOX_CONSOLE) as usize as *mut u32) }
+}
 
 struct Uart;
 
@@ -29,11 +34,20 @@ impl Write for Uart {
 pub fn print_fmt(args: fmt::Arguments<'_>) {
     critical_section::with(|_| {
         // Acquire/Release: the UART writes of one hart stay inside its lock section.
-        while LOCK.compare_exchange_weak(false, true, Ordering::Acquire, Ordering::Relaxed).is_err() {
+        // Bounded: a hart stopped while printing cannot happen (stop is taken in a trap,
+        // printing is a critical section), but a crashed one must not silence the other.
+        let mut owned = false;
+        for _ in 0..1_000_000 {
+            if lock().compare_exchange_weak(0, 1, Ordering::Acquire, Ordering::Relaxed).is_ok() {
+                owned = true;
+                break;
+            }
             core::hint::spin_loop();
         }
         let _ = Uart.write_fmt(args);
-        LOCK.store(false, Ordering::Release);
+        if owned {
+            lock().store(0, Ordering::Release);
+        }
     });
 }
 

@@ -23,14 +23,17 @@ pub const SHARED_SIZE: u32 = 0x4000;
 /// The panic-dump region (as on the ESP32s, right after the shared region).
 pub const PANIC_DUMP_START: u32 = SHARED_START + SHARED_SIZE;
 pub const PANIC_DUMP_SIZE: u32 = 0x1000;
-/// The boot mailbox: four words the maincore uses to release, stop and restart hart 1.
+/// The boot mailbox: four words the maincore uses to release, stop and restart hart 1, and
+/// the console lock.
 pub const MAILBOX_START: u32 = PANIC_DUMP_START + PANIC_DUMP_SIZE;
-pub const MAILBOX_SIZE: u32 = 0x10;
+pub const MAILBOX_SIZE: u32 = 0x14;
 /// Mailbox word offsets.
 pub const MAILBOX_ENTRY: u32 = 0;
 pub const MAILBOX_STOP: u32 = 4;
 pub const MAILBOX_STATE: u32 = 8;
 pub const MAILBOX_PARK: u32 = 12;
+/// The console lock word (both harts print to one UART).
+pub const MAILBOX_CONSOLE: u32 = 16;
 
 /// Devices.
 pub const CLINT_BASE: u32 = 0x0200_0000;

@@ -4,8 +4,10 @@
 //! 3. software interrupts both ways, events both ways;
 //! 4. both harts hammer one shared counter and one event word: totals exact;
 //! 5. RPMsg echo, with guest instructions per round trip on each hart (`minstret`);
-//! 6. the subcore is made to panic: the maincore reports the dump and restarts it on fresh
-//!    shared state, and the echo works again.
+//! 6. life 1 ends in a subcore panic (an abort), life 2 in a store access fault (an
+//!    exception with its register frame), both reported from the dump; after each the
+//!    subcore is restarted on fresh shared state and every check runs again; life 3 ends
+//!    in a clean stop.
 //!
 //! Prints `PASS` and exits 0 through the test device, or exits non-zero with the reason.
 #![no_std]
@@ -37,6 +39,7 @@ const HAMMER_ROUNDS: u32 = 20_000;
 const ECHO_EPT: u16 = 0x10;
 const STATS_EPT: u16 = 0x11;
 const PANIC_EPT: u16 = 0x12;
+const FAULT_EPT: u16 = 0x13;
 const MY_EPT: u16 = 0x20;
 const GO_SW_INTR: u32 = 1 << 0;
 const GO_HAMMER: u32 = 1 << 1;
@@ -108,17 +111,20 @@ fn main() -> ! {
         Err(e) => uprintln!("[hart 0] corrupted subcore image refused: {e:?}"),
     }
 
-    life(&mut sub, line, 1);
-    uprintln!("[hart 0] restarting the subcore on fresh shared state");
-    life(&mut sub, line, 2);
+    for n in 1..=3 {
+        if n > 1 {
+            uprintln!("[hart 0] restarting the subcore on fresh shared state");
+        }
+        life(&mut sub, line, n);
+    }
     uprintln!("PASS");
     port::exit(Ok(()))
 }
 
 type Sub = Subcore<'static, ImagePort<'static, Hart1, RawMemory>>;
 
-/// One life of the subcore: fresh shared state, load, start, every check; the first life
-/// ends in a subcore panic (reported), the second in a clean stop.
+/// One life of the subcore: fresh shared state, load, start, every check; life 1 ends in
+/// a subcore panic, life 2 in a subcore exception (both reported), life 3 in a clean stop.
 fn life(sub: &mut Sub, line: ClintLine, n: u32) {
     let mut sys = SysInfoAllocator::init(port::sys_info_pool(), None).unwrap();
     let sw: SwIntr<'_, MainCore, _> = SwIntr::init(port::sw_intr_header(), line).unwrap();
@@ -228,6 +234,30 @@ fn life(sub: &mut Sub, line: ClintLine, n: u32) {
                 });
                 check!(30, handled, "no panic signalled by the subcore");
                 check!(31, report_ok, "the panic report does not carry the subcore's message");
+            } else if n == 2 {
+                // A store access fault: an exception with its frame, not an abort.
+                dev.send(me, FAULT_EPT, b"x").unwrap();
+                let t = QemuPlatform.now_ms();
+                while !monitor.panicked() && QemuPlatform.now_ms().wrapping_sub(t) < 2000 {
+                    QemuPlatform.wait_irq(QemuPlatform.irq_epoch(), Some(10));
+                }
+                let mut frame_ok = false;
+                let handled = sub.handle_panic(&monitor, |report| {
+                    uprintln!("[hart 0] subcore exception reported:\n{report}");
+                    let f = report.frame();
+                    frame_ok = !report.is_abort()
+                        && report.mcause() == 7
+                        && (SUB_START..SUB_START + SUB_SIZE).contains(&f[0])
+                        && f[35] == 4
+                        && f[36] == 1
+                        && !report.stack().is_empty();
+                });
+                check!(33, handled, "no exception signalled by the subcore");
+                check!(
+                    34,
+                    frame_ok,
+                    "the exception report lacks its frame (mcause 7, mepc in the subcore, mtval 4, hart 1)"
+                );
             } else {
                 sub.stop();
             }

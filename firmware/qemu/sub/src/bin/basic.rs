@@ -1,5 +1,5 @@
 //! Subcore of the `basic` pair: answers software interrupts, events, the atomics hammer,
-//! RPMsg echo (with its own instruction count), and panics on request.
+//! RPMsg echo (with its own instruction count), and panics or faults on request.
 #![no_std]
 #![no_main]
 
@@ -22,6 +22,7 @@ const HAMMER_ROUNDS: u32 = 20_000;
 const ECHO_EPT: u16 = 0x10;
 const STATS_EPT: u16 = 0x11;
 const PANIC_EPT: u16 = 0x12;
+const FAULT_EPT: u16 = 0x13;
 const GO_SW_INTR: u32 = 1 << 0;
 const GO_HAMMER: u32 = 1 << 1;
 const ACK_SW_INTR: u32 = 1 << 0;
@@ -49,6 +50,8 @@ fn main() -> ! {
     let echo = dev.create_endpoint(ECHO_EPT, Receiver::Mailbox).unwrap();
     let stats = dev.create_endpoint(STATS_EPT, Receiver::Mailbox).unwrap();
     let boom = dev.create_endpoint(PANIC_EPT, Receiver::Mailbox).unwrap();
+    let fault = dev.create_endpoint(FAULT_EPT, Receiver::Mailbox).unwrap();
+    port::set_exception_hook(port::boot::dump_exception);
     let counter = info.get(COUNTER_ID, Pool::Hp).unwrap().expect_size(4).unwrap();
     let counter = counter.shm().atomic_u32(counter.addr()).unwrap();
     set_panic_sink(PanicSink { dump: PanicDump::new(port::panic_dump()).unwrap(), notify: &notify_panic });
@@ -94,6 +97,12 @@ fn main() -> ! {
                     let n = msg.len();
                     drop(msg);
                     panic!("asked to panic ({n}-byte request)");
+                } else if let Some(msg) = dev.try_recv(fault) {
+                    drop(msg);
+                    // SAFETY: a store to address 4, which is not RAM on `virt`: the hart
+                    // traps (store access fault) before anything is written, and the
+                    // exception hook never returns here. No Rust memory is involved.
+                    unsafe { core::arch::asm!("sw {0}, 4(zero)", in(reg) 0xdead_u32) };
                 } else {
                     QemuPlatform.wait_irq(epoch, Some(100));
                 }
