@@ -30,8 +30,8 @@
 //! ```
 
 use crate::queue::ring::{Geometry, AVAIL, USED};
-use crate::queue::{attach_queue, QueueError, Span, CONF_SIZE, DESC_SIZE, MAX_LEN};
-use crate::rpmsg::{RpmsgError, HEADER_SIZE};
+use crate::queue::{attach_queue, Attached, QueueError, CONF_SIZE, DESC_SIZE, MAX_LEN};
+use crate::rpmsg::{attach_pair, RpmsgError, HEADER_SIZE};
 use crate::shm::Shm;
 use crate::sys_info::{Pool, SysInfo, SysInfoId};
 
@@ -101,13 +101,11 @@ impl<'r> QueueView<'r> {
     /// placement). The checks are those of a live attach: power-of-two length, item size,
     /// descriptors and buffers inside the blocks, nothing overlapping.
     pub fn attach(block: Shm<'r>, conf_addr: u32, rtc: Option<Shm<'r>>) -> Result<Self, QueueError> {
-        let a = attach_queue(block, conf_addr, rtc, MAX_LEN as usize)?;
-        // `attach_queue` accepted the descriptor table in one of the two blocks; find it
-        // again to read it through a checked window.
-        let desc_addr = block.read_u32(conf_addr + 8).unwrap_or(0);
-        let bytes = DESC_SIZE * u32::from(a.geo.n);
-        let descs = if block.contains(desc_addr, bytes) { block } else { rtc.unwrap_or(block) };
-        Ok(QueueView { block, descs, geo: a.geo, conf_addr, desc_addr })
+        Ok(Self::from_attached(block, conf_addr, attach_queue(block, conf_addr, rtc, MAX_LEN as usize)?))
+    }
+
+    fn from_attached(block: Shm<'r>, conf_addr: u32, a: Attached<'r>) -> Self {
+        QueueView { block, descs: a.desc_window, geo: a.geo, conf_addr, desc_addr: a.desc_addr }
     }
 
     /// Number of descriptors.
@@ -272,24 +270,13 @@ impl<'r> RpmsgView<'r> {
     /// `rtc`, the light-sleep placement).
     pub fn attach_block(block: Shm<'r>, rtc: Option<Shm<'r>>) -> Result<Self, RpmsgError> {
         let base = block.device_base();
-        let q0 = QueueView::attach(block, base, rtc)?;
-        let q1 = QueueView::attach(block, base + CONF_SIZE, rtc)?;
-        let span =
-            |a: u32, len: u32| Span::new(a, len).ok_or(QueueError::BadConf(crate::queue::ConfFault::Overlap));
-        let mut spans = [span(0, 0)?; 6];
-        for (i, q) in [&q0, &q1].into_iter().enumerate() {
-            let n = u32::from(q.len());
-            spans[3 * i] = span(q.conf_addr, CONF_SIZE)?;
-            spans[3 * i + 1] = span(q.desc_addr, DESC_SIZE * n)?;
-            spans[3 * i + 2] = span(q.buf_addr(), u32::from(q.item_size()) * n)?;
-            if usize::from(q.item_size()) <= HEADER_SIZE {
-                return Err(RpmsgError::ItemTooSmall(q.item_size()));
-            }
-        }
-        if !Span::disjoint(&spans) {
-            return Err(QueueError::BadConf(crate::queue::ConfFault::Overlap).into());
-        }
-        Ok(RpmsgView { queues: [q0, q1] })
+        let [q0, q1] = attach_pair(block, rtc, MAX_LEN as usize)?;
+        Ok(RpmsgView {
+            queues: [
+                QueueView::from_attached(block, base, q0),
+                QueueView::from_attached(block, base + CONF_SIZE, q1),
+            ],
+        })
     }
 
     /// The queue of one direction.

@@ -45,10 +45,11 @@ use core::task::Poll;
 use crate::event::Trigger;
 use crate::port::Platform;
 use crate::queue::{
-    attach_queue, write_queue, Consumer, Placement, Producer, QueueError, QueueSpec, RxBuf, Span, TxBuf,
-    CONF_SIZE, DESC_SIZE,
+    attach_queue, write_queue, Attached, Consumer, Placement, Producer, QueueError, QueueSpec, RxBuf, Span,
+    TxBuf, CONF_SIZE, DESC_SIZE,
 };
 use crate::role::Role;
+use crate::shm::Shm;
 use crate::signal::IrqSignal;
 use crate::sw_intr::{SwIntrHandler, SwIntrId};
 use crate::sys_info::{Pool, SysInfo, SysInfoAllocator, SysInfoId};
@@ -246,6 +247,27 @@ pub struct Rpmsg<'r, R: Role, const CAP: usize = 32, const E: usize = 8> {
     _role: PhantomData<R>,
 }
 
+/// Checks the queue pair at the start of `block` (queue 0's descriptors may be in `rtc`):
+/// both configurations, nothing of one overlapping the other, room for the header.
+pub(crate) fn attach_pair<'r>(
+    block: Shm<'r>,
+    rtc: Option<Shm<'r>>,
+    cap: usize,
+) -> Result<[Attached<'r>; 2], RpmsgError> {
+    let q0 = attach_queue(block, block.device_base(), rtc, cap)?;
+    let q1 = attach_queue(block, block.device_base() + CONF_SIZE, rtc, cap)?;
+    let spans: [Span; 6] = [q0.spans[0], q0.spans[1], q0.spans[2], q1.spans[0], q1.spans[1], q1.spans[2]];
+    if !Span::disjoint(&spans) {
+        return Err(QueueError::BadConf(crate::queue::ConfFault::Overlap).into());
+    }
+    for q in [&q0, &q1] {
+        if usize::from(q.geo.s) <= HEADER_SIZE {
+            return Err(RpmsgError::ItemTooSmall(q.geo.s));
+        }
+    }
+    Ok([q0, q1])
+}
+
 /// Block sizes and offsets of a device's queues (spec §6.2).
 struct PairLayout {
     hp: u16,
@@ -321,17 +343,7 @@ impl<'r, R: Role, const CAP: usize, const E: usize> Rpmsg<'r, R, CAP, E> {
     pub fn attach_with_id(info: &SysInfo<'r>, id: SysInfoId) -> Result<Self, RpmsgError> {
         let block = info.get(id, Pool::Hp).map_err(QueueError::from)?.shm();
         let rtc = info.get(id, Pool::Rtc).ok().map(|b| b.shm());
-        let q0 = attach_queue(block, block.device_base(), rtc, CAP)?;
-        let q1 = attach_queue(block, block.device_base() + CONF_SIZE, rtc, CAP)?;
-        let spans: [Span; 6] = [q0.spans[0], q0.spans[1], q0.spans[2], q1.spans[0], q1.spans[1], q1.spans[2]];
-        if !Span::disjoint(&spans) {
-            return Err(QueueError::BadConf(crate::queue::ConfFault::Overlap).into());
-        }
-        for q in [&q0, &q1] {
-            if usize::from(q.geo.s) <= HEADER_SIZE {
-                return Err(RpmsgError::ItemTooSmall(q.geo.s));
-            }
-        }
+        let [q0, q1] = attach_pair(block, rtc, CAP)?;
         let (tx, rx) = if R::IS_MAIN { (q0, q1) } else { (q1, q0) };
         Ok(Rpmsg {
             tx: Producer::from_attached(tx),

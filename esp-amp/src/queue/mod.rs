@@ -291,6 +291,10 @@ pub(crate) struct Attached<'r> {
     /// Configuration, descriptors, buffers (device addresses), for cross-queue overlap
     /// checks.
     pub spans: [Span; 3],
+    /// The checked descriptor table: its device address and the block it lies in (HP, or
+    /// RTC in the light-sleep placement), for read-only views.
+    pub desc_addr: u32,
+    pub desc_window: Shm<'r>,
 }
 
 /// Reads and checks the configuration at `conf_addr` inside `block` (the queue's HP
@@ -346,6 +350,8 @@ pub(crate) fn attach_queue<'r>(
         geo: Geometry::new(n, s, buf_addr).ok_or(bad(ConfFault::BuffersOutside(buf_addr)))?,
         bufs: NonNull::new(bufs).ok_or(bad(ConfFault::BuffersOutside(buf_addr)))?,
         spans,
+        desc_addr,
+        desc_window: desc_shm,
     })
 }
 
