@@ -27,8 +27,13 @@ SECTIONS
     let sub = std::env::var("ESP_AMP_QEMU_SUB_DIR")
         .expect("ESP_AMP_QEMU_SUB_DIR: the directory of the built qemu-sub binaries (build them first)");
     println!("cargo:rerun-if-env-changed=ESP_AMP_QEMU_SUB_DIR");
-    for entry in std::fs::read_dir(&sub).unwrap().flatten() {
-        println!("cargo:rerun-if-changed={}", entry.path().display());
+    // Each maincore example embeds the subcore binary of the same name; watch those only
+    // (the rest of that directory changes on every subcore build).
+    for entry in std::fs::read_dir("src/bin").unwrap().flatten() {
+        if let Some(name) = entry.path().file_stem().and_then(|s| s.to_str()) {
+            println!("cargo:rerun-if-changed={sub}/{name}");
+        }
     }
+    println!("cargo:rerun-if-changed=src/bin");
     println!("cargo:rustc-env=SUB_DIR={sub}");
 }

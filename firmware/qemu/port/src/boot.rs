@@ -133,6 +133,16 @@ pub(crate) fn park_if_stopped() {
     unsafe { core::arch::asm!("csrci mstatus, 8", "jr {0}", in(reg) park, options(noreturn)) }
 }
 
+/// Subcore: tells the maincore that the panic dump holds a report (software interrupt 28);
+/// the `notify` of a [`esp_amp::system::panic::PanicSink`].
+#[cfg(feature = "sub-rt")]
+pub fn notify_panic() {
+    if let Ok(word) = crate::sw_intr_header().atomic_u32(SHARED_START) {
+        esp_amp::sw_intr::post(word, esp_amp::sw_intr::SwIntrId::PANIC);
+    }
+    crate::ClintLine::this_hart().raise();
+}
+
 /// Subcore exception hook (`set_exception_hook(boot::dump_exception)`): writes the
 /// register frame and up to 1 KiB of stack into the panic dump as an exception (not an
 /// abort), raises software interrupt 28 on the maincore, then waits with interrupts on so
@@ -153,10 +163,7 @@ pub fn dump_exception(frame: &crate::TrapFrame, mcause: u32, mtval: u32) -> ! {
         dump.write_frame(&regs, &stack[..len]);
         dump.mark_exception();
     }
-    if let Ok(word) = crate::sw_intr_header().atomic_u32(SHARED_START) {
-        esp_amp::sw_intr::post(word, esp_amp::sw_intr::SwIntrId::PANIC);
-    }
-    crate::ClintLine::this_hart().raise();
+    notify_panic();
     crate::ClintLine::this_hart().enable();
     // SAFETY: the trap vector stays installed; the only interrupt expected is the stop
     // request, whose handler jumps to the park loop.

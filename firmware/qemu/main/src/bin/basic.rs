@@ -22,7 +22,7 @@ use esp_amp::port::{InterruptLine, Platform};
 use esp_amp::queue::QueueSpec;
 use esp_amp::rpmsg::{Receiver, Rpmsg};
 use esp_amp::sw_intr::{SwIntr, SwIntrId};
-use esp_amp::sys_info::{Pool, SysInfoAllocator, SysInfoId};
+use esp_amp::sys_info::{Pool, SysInfoAllocator};
 use esp_amp::system::lifecycle::{ImagePort, Subcore};
 use esp_amp::system::panic::{PanicDump, PanicMonitor};
 use esp_amp::MainCore;
@@ -34,19 +34,27 @@ esp_amp_qemu::entry!(main);
 
 static SUBCORE_ELF: &[u8] = include_bytes!(concat!(env!("SUB_DIR"), "/basic"));
 
-const COUNTER_ID: SysInfoId = SysInfoId(0x0100);
-const HAMMER_ROUNDS: u32 = 20_000;
-const ECHO_EPT: u16 = 0x10;
-const STATS_EPT: u16 = 0x11;
-const PANIC_EPT: u16 = 0x12;
-const FAULT_EPT: u16 = 0x13;
+#[path = "../../../protocol/basic.rs"]
+mod protocol;
+use protocol::*;
+
 const MY_EPT: u16 = 0x20;
-const GO_SW_INTR: u32 = 1 << 0;
-const GO_HAMMER: u32 = 1 << 1;
-const ACK_SW_INTR: u32 = 1 << 0;
-const ACK_HAMMER: u32 = 1 << 1;
 const ROUND_TRIPS: u32 = 200;
 const TIMEOUT: Option<u32> = Some(2000);
+
+/// Waits (sleeping between interrupts) until `done()` holds or about 2 s have passed;
+/// the caller checks the outcome itself.
+fn wait_for(done: impl Fn() -> bool) {
+    let start = QemuPlatform.now_ms();
+    loop {
+        // Taken before the check: an interrupt after it ends the sleep at once.
+        let epoch = QemuPlatform.irq_epoch();
+        if done() || QemuPlatform.now_ms().wrapping_sub(start) >= 2000 {
+            return;
+        }
+        QemuPlatform.wait_irq(epoch, Some(10));
+    }
+}
 
 /// Fails the run with `code` after saying why.
 fn fail(code: u16, why: core::fmt::Arguments<'_>) -> ! {
@@ -167,10 +175,7 @@ fn life(sub: &mut Sub, line: ClintLine, n: u32) {
             for n in 0..4 {
                 sw.trigger(SwIntrId::user(n).unwrap());
             }
-            let t = QemuPlatform.now_ms();
-            while echoed.load(Ordering::Relaxed) != 0xF0 && QemuPlatform.now_ms().wrapping_sub(t) < 2000 {
-                QemuPlatform.wait_irq(QemuPlatform.irq_epoch(), Some(10));
-            }
+            wait_for(|| echoed.load(Ordering::Relaxed) == 0xF0);
             let e = echoed.load(Ordering::Relaxed);
             check!(11, e == 0xF0, "software interrupts answered: 0x{e:x}, expected 0xf0");
             uprintln!("[hart 0] software interrupts 0..3 sent, 4..7 received; events both ways");
@@ -221,10 +226,7 @@ fn life(sub: &mut Sub, line: ClintLine, n: u32) {
             if n == 1 {
                 // A subcore panic, reported from the dump; the subcore is stopped.
                 dev.send(me, PANIC_EPT, b"please").unwrap();
-                let t = QemuPlatform.now_ms();
-                while !monitor.panicked() && QemuPlatform.now_ms().wrapping_sub(t) < 2000 {
-                    QemuPlatform.wait_irq(QemuPlatform.irq_epoch(), Some(10));
-                }
+                wait_for(|| monitor.panicked());
                 let mut report_ok = false;
                 let handled = sub.handle_panic(&monitor, |report| {
                     uprintln!("[hart 0] subcore panic reported:\n{report}");
@@ -237,10 +239,7 @@ fn life(sub: &mut Sub, line: ClintLine, n: u32) {
             } else if n == 2 {
                 // A store access fault: an exception with its frame, not an abort.
                 dev.send(me, FAULT_EPT, b"x").unwrap();
-                let t = QemuPlatform.now_ms();
-                while !monitor.panicked() && QemuPlatform.now_ms().wrapping_sub(t) < 2000 {
-                    QemuPlatform.wait_irq(QemuPlatform.irq_epoch(), Some(10));
-                }
+                wait_for(|| monitor.panicked());
                 let mut frame_ok = false;
                 let handled = sub.handle_panic(&monitor, |report| {
                     uprintln!("[hart 0] subcore exception reported:\n{report}");

@@ -6,33 +6,19 @@
 use core::sync::atomic::Ordering;
 
 use esp_amp::event::{DefaultEvents, Events, WaitFor};
-use esp_amp::port::{InterruptLine, Platform};
+use esp_amp::port::Platform;
 use esp_amp::rpmsg::{Receiver, Rpmsg};
 use esp_amp::sw_intr::{SwIntr, SwIntrId};
-use esp_amp::sys_info::{Pool, SysInfo, SysInfoId};
+use esp_amp::sys_info::{Pool, SysInfo};
 use esp_amp::system::panic::{set_panic_sink, PanicDump, PanicSink};
 use esp_amp::SubCore;
 use esp_amp_qemu::{self as port, uprintln, ClintLine, QemuPlatform};
 
 esp_amp_qemu::entry!(main);
 
-/// Shared with the maincore firmware (firmware/qemu/main/src/bin/basic.rs).
-const COUNTER_ID: SysInfoId = SysInfoId(0x0100);
-const HAMMER_ROUNDS: u32 = 20_000;
-const ECHO_EPT: u16 = 0x10;
-const STATS_EPT: u16 = 0x11;
-const PANIC_EPT: u16 = 0x12;
-const FAULT_EPT: u16 = 0x13;
-const GO_SW_INTR: u32 = 1 << 0;
-const GO_HAMMER: u32 = 1 << 1;
-const ACK_SW_INTR: u32 = 1 << 0;
-const ACK_HAMMER: u32 = 1 << 1;
-
-fn notify_panic() {
-    let word = port::sw_intr_header().atomic_u32(port::layout::SHARED_START).expect("inside the header");
-    esp_amp::sw_intr::post(word, SwIntrId::PANIC);
-    ClintLine::this_hart().raise();
-}
+#[path = "../../../protocol/basic.rs"]
+mod protocol;
+use protocol::*;
 
 fn main() -> ! {
     let info = SysInfo::attach(port::sys_info_pool(), None);
@@ -54,7 +40,10 @@ fn main() -> ! {
     port::set_exception_hook(port::boot::dump_exception);
     let counter = info.get(COUNTER_ID, Pool::Hp).unwrap().expect_size(4).unwrap();
     let counter = counter.shm().atomic_u32(counter.addr()).unwrap();
-    set_panic_sink(PanicSink { dump: PanicDump::new(port::panic_dump()).unwrap(), notify: &notify_panic });
+    set_panic_sink(PanicSink {
+        dump: PanicDump::new(port::panic_dump()).unwrap(),
+        notify: &port::boot::notify_panic,
+    });
 
     port::with_sw_interrupt_handler(
         &|| {
