@@ -1,12 +1,14 @@
 //! The README's run command: `espamp demo` runs maincore + subcore processes to success,
 //! including print routing, a subcore panic with its report, and the restart after it.
 
-use std::process::Command;
+mod common;
+
+use common::espamp;
 
 #[test]
 fn demo_runs_all_steps() {
     for chip in ["esp32c6", "esp32p4"] {
-        let out = Command::new(env!("CARGO_BIN_EXE_espamp")).args(["demo", "--chip", chip]).output().unwrap();
+        let out = espamp(&["demo", "--chip", chip]);
         let stdout = String::from_utf8_lossy(&out.stdout);
         assert!(
             out.status.success(),
@@ -45,8 +47,7 @@ fn demo_runs_all_steps() {
 
 #[test]
 fn unknown_chip_is_a_clear_error() {
-    let out =
-        Command::new(env!("CARGO_BIN_EXE_espamp")).args(["demo", "--chip", "esp8266"]).output().unwrap();
+    let out = espamp(&["demo", "--chip", "esp8266"]);
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("unknown chip 'esp8266'"));
 }

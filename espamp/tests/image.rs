@@ -1,29 +1,18 @@
 //! `espamp image info|check` on the real RISC-V fixture ELF, the ESP image made of it, and
 //! malformed images.
 
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
-use std::sync::OnceLock;
+mod common;
+
+use std::path::PathBuf;
+
+use common::{espamp, fixture_elf, tmp_path};
 
 use esp_amp::image::esp::write_image;
 use esp_amp::image::{esp_chip_id, Image};
 use esp_amp::layout::Chip;
 
-fn fixture_elf() -> &'static Path {
-    static ELF: OnceLock<PathBuf> = OnceLock::new();
-    ELF.get_or_init(|| {
-        esp_amp_host::firmware::build_workspace_firmware("tiny-subcore", "riscv32imac-unknown-none-elf")
-            .expect("building firmware/tiny-subcore for riscv32imac (needs rustup)")
-    })
-}
-
-fn espamp(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_espamp")).args(args).output().unwrap()
-}
-
 fn tmp(name: &str, bytes: &[u8]) -> PathBuf {
-    let dir = Path::new(env!("CARGO_TARGET_TMPDIR"));
-    let p = dir.join(name);
+    let p = tmp_path(name);
     std::fs::write(&p, bytes).unwrap();
     p
 }

@@ -1,13 +1,11 @@
 //! `espamp layout`: the spec §1.1/§1.2/§1.4 numbers, JSON parsed back, text and diagram,
 //! and clear errors for impossible configurations.
 
-use std::process::{Command, Output};
+mod common;
+
+use common::{espamp, tmp_path};
 
 use serde_json::Value;
-
-fn espamp(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_espamp")).args(args).output().unwrap()
-}
 
 fn json(args: &[&str]) -> Value {
     let mut all = vec!["layout", "--json"];
@@ -133,7 +131,7 @@ fn every_help_shows_an_example_of_its_command() {
 
 #[test]
 fn svg_picture_has_one_box_per_region() {
-    let path = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("c6-layout.svg");
+    let path = tmp_path("c6-layout.svg");
     let out = espamp(&["layout", "--chip", "esp32c6", "--svg", path.to_str().unwrap()]);
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     let svg = std::fs::read_to_string(&path).unwrap();

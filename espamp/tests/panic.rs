@@ -1,22 +1,16 @@
 //! `espamp panic decode` with the real RISC-V fixture ELF: the report, and a backtrace that
 //! names the fixture's functions and source lines.
 
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
-use std::sync::OnceLock;
+mod common;
+
+use std::path::PathBuf;
+
+use common::{espamp, fixture_elf, tmp_path};
 
 use esp_amp::shm::Shm;
 use esp_amp::system::panic::{PanicDump, DUMP_SIZE, FRAME_WORDS};
 use object::{Object, ObjectSymbol};
 use serde_json::Value;
-
-fn fixture_elf() -> &'static Path {
-    static ELF: OnceLock<PathBuf> = OnceLock::new();
-    ELF.get_or_init(|| {
-        esp_amp_host::firmware::build_workspace_firmware("tiny-subcore", "riscv32imac-unknown-none-elf")
-            .expect("building firmware/tiny-subcore for riscv32imac (needs rustup)")
-    })
-}
 
 /// Address and size of a function symbol of the fixture.
 fn symbol(name: &str) -> (u32, u32) {
@@ -24,10 +18,6 @@ fn symbol(name: &str) -> (u32, u32) {
     let file = object::File::parse(&*bytes).unwrap();
     let s = file.symbols().find(|s| s.name() == Ok(name)).unwrap_or_else(|| panic!("no symbol {name}"));
     (s.address() as u32, s.size() as u32)
-}
-
-fn espamp(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_espamp")).args(args).output().unwrap()
 }
 
 /// A dump region written by the library's own subcore-side writer.
@@ -38,7 +28,7 @@ fn dump_file(name: &str, write: impl FnOnce(&PanicDump<'_>)) -> PathBuf {
     let shm = unsafe { Shm::from_raw(words.as_mut_ptr().cast(), 0x4087_E560, DUMP_SIZE as u32) };
     write(&PanicDump::new(shm).unwrap());
     let bytes: Vec<u8> = words.iter().flat_map(|w| w.to_le_bytes()).collect();
-    let path = Path::new(env!("CARGO_TARGET_TMPDIR")).join(name);
+    let path = tmp_path(name);
     std::fs::write(&path, bytes).unwrap();
     path
 }
@@ -115,7 +105,7 @@ fn an_abort_shows_its_message_and_works_without_an_elf() {
 #[test]
 fn bad_inputs_are_clear_errors() {
     let (dump, _, _) = exception_dump();
-    let short = Path::new(env!("CARGO_TARGET_TMPDIR")).join("short-dump.bin");
+    let short = tmp_path("short-dump.bin");
     std::fs::write(&short, [1u8; 100]).unwrap();
     let empty = dump_file("empty-dump.bin", |_| {});
     let host_exe = env!("CARGO_BIN_EXE_espamp");

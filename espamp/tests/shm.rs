@@ -1,8 +1,11 @@
 //! `espamp shm dump` on every golden image of the C implementation (what its manifest
 //! describes) and on a live host-port region file.
 
+mod common;
+
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+
+use common::{espamp, tmp_path};
 
 use esp_amp::layout::{AmpConfig, Chip, MemoryLayout};
 use esp_amp::queue::QueueSpec;
@@ -17,10 +20,6 @@ fn compat_dir() -> PathBuf {
     std::env::var_os("ESP_AMP_COMPAT_DIR")
         .map(PathBuf::from)
         .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../shared/compat/esp-amp-c"))
-}
-
-fn espamp(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_espamp")).args(args).output().unwrap()
 }
 
 fn dump_json(file: &Path) -> Value {
@@ -177,7 +176,7 @@ fn a_corrupted_image_is_shown_with_its_faults() {
     // Break the SysInfo chain after the first entry.
     let first = (0x4087_A588u32 - 0x4087_A560) as usize;
     bytes[first + 4..first + 8].copy_from_slice(&0x1000_0000u32.to_le_bytes());
-    let path = Path::new(env!("CARGO_TARGET_TMPDIR")).join("corrupt_rpmsg.bin");
+    let path = tmp_path("corrupt_rpmsg.bin");
     std::fs::write(&path, &bytes).unwrap();
     let j = dump_json(&path);
     assert_eq!(entries(&j), [(0xFF01, 4, "event".to_owned())]);
@@ -194,7 +193,7 @@ fn a_corrupted_image_is_shown_with_its_faults() {
 #[test]
 fn a_live_host_region_file_shows_traffic_the_rtc_pool_and_the_panic_dump() {
     let layout = MemoryLayout::new(Chip::Esp32C6, &AmpConfig::default_for(Chip::Esp32C6)).unwrap();
-    let path = Path::new(env!("CARGO_TARGET_TMPDIR")).join("host-region.bin");
+    let path = tmp_path("host-region.bin");
     let region = HostRegion::create_file(&path, &layout).unwrap();
     let mut sys = SysInfoAllocator::init(region.sys_info_pool(), region.rtc_pool()).unwrap();
     let dev = Rpmsg::<MainCore>::create(&mut sys, QueueSpec::new(8, 64).unwrap()).unwrap();
@@ -222,7 +221,7 @@ fn a_live_host_region_file_shows_traffic_the_rtc_pool_and_the_panic_dump() {
 
 #[test]
 fn bad_input_is_a_clear_error() {
-    let path = Path::new(env!("CARGO_TARGET_TMPDIR")).join("short.bin");
+    let path = tmp_path("short.bin");
     std::fs::write(&path, [0u8; 10]).unwrap();
     let out = espamp(&["shm", "dump", path.to_str().unwrap()]);
     assert!(!out.status.success());
