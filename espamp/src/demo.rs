@@ -415,7 +415,11 @@ fn subcore_system() -> Result<(&'static HostRegion, &'static HostCore<'static>)>
     let fallback: &'static (dyn Fn(&[u8]) + Sync) = &|b: &[u8]| print!("{}", String::from_utf8_lossy(b));
     set_global(Printer::new(service::attach(&info).ok()).with_platform(core).with_fallback(fallback));
     let notify: &'static (dyn Fn() + Sync) = Box::leak(Box::new(move || sw.trigger(SwIntrId::PANIC)));
-    install_panic_hook(PanicSink { dump: PanicDump::new(region.panic_dump())?, notify });
+    install_panic_hook(PanicSink {
+        dump: PanicDump::new(region.panic_dump())?,
+        notify,
+        frame_by_trap: false,
+    });
     Ok((region, core))
 }
 

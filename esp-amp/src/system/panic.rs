@@ -370,6 +370,23 @@ pub struct PanicSink {
     pub dump: PanicDump<'static>,
     /// Tells the maincore: raises software interrupt 28 (`SwIntr::trigger`).
     pub notify: &'static (dyn Fn() + Sync),
+    /// `true` when the port's exception handler writes the register frame (bare-metal
+    /// RISC-V only; ignored elsewhere). [`report_abort`] then ends as C's `abort()` does:
+    /// it executes `unimp`, and the exception handler, seeing [`abort_pending`], records
+    /// the frame and stack, keeps the report an abort, and notifies. With `false` an abort
+    /// has no register frame.
+    pub frame_by_trap: bool,
+}
+
+/// Set once an abort message is in the dump and the core is about to trap for its frame.
+static ABORT_PENDING: AtomicBool = AtomicBool::new(false);
+
+/// Subcore, in the exception handler: `true` if this exception is the `unimp` of
+/// [`report_abort`] (the dump already holds the abort message: write the frame, but do
+/// not [`PanicDump::mark_exception`]).
+pub fn abort_pending() -> bool {
+    // Only this core writes it, before the trapping instruction (program order).
+    ABORT_PENDING.load(Ordering::Relaxed)
 }
 
 static SINK: critical_section::Mutex<core::cell::Cell<Option<PanicSink>>> =
@@ -384,12 +401,34 @@ pub fn set_panic_sink(sink: PanicSink) {
 /// Subcore: records an abort with `message` in the dump and notifies the maincore.
 /// Returns `false` when no sink is installed (the caller should fall back to its own
 /// console). The caller then stops (spins): the maincore will stop the core.
+///
+/// With [`PanicSink::frame_by_trap`] on a bare-metal RISC-V core this does not return: the
+/// exception handler takes over (see there).
 pub fn report_abort(message: fmt::Arguments<'_>) -> bool {
     let Some(sink) = critical_section::with(|cs| SINK.borrow(cs).get()) else { return false };
     sink.dump.write_abort(message);
+    if sink.frame_by_trap {
+        trap_for_frame();
+    }
     (sink.notify)();
     true
 }
+
+/// Raises an illegal-instruction exception so the port's handler records the frame.
+#[cfg(all(target_arch = "riscv32", target_os = "none"))]
+fn trap_for_frame() {
+    ABORT_PENDING.store(true, Ordering::Relaxed);
+    loop {
+        // SAFETY: `unimp` only raises an illegal-instruction exception; it touches no
+        // memory or register. The asm block is a compiler barrier, so the store above is
+        // done first. Should the handler return, the loop traps again.
+        unsafe { core::arch::asm!("unimp") };
+    }
+}
+
+/// Elsewhere there is no frame to capture: notify directly.
+#[cfg(not(all(target_arch = "riscv32", target_os = "none")))]
+fn trap_for_frame() {}
 
 /// The subcore's Rust panic handler (feature `panic-handler`, bare-metal targets only):
 /// the message becomes the dump's `abort_details` with `is_abort = 1`, software interrupt

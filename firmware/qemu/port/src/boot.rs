@@ -144,9 +144,10 @@ pub fn notify_panic() {
 }
 
 /// Subcore exception hook (`set_exception_hook(boot::dump_exception)`): writes the
-/// register frame and up to 1 KiB of stack into the panic dump as an exception (not an
-/// abort), raises software interrupt 28 on the maincore, then waits with interrupts on so
-/// that the maincore's stop request parks this hart.
+/// register frame and up to 1 KiB of stack into the panic dump (as an exception, unless
+/// it is the trap of an abort: `PanicSink::frame_by_trap`), raises software interrupt 28
+/// on the maincore, then waits with interrupts on so that the maincore's stop request
+/// parks this hart.
 #[cfg(feature = "sub-rt")]
 pub fn dump_exception(frame: &crate::TrapFrame, mcause: u32, mtval: u32) -> ! {
     use esp_amp::system::panic::{PanicDump, STACK_DUMP_SIZE};
@@ -161,7 +162,10 @@ pub fn dump_exception(frame: &crate::TrapFrame, mcause: u32, mtval: u32) -> ! {
     let len = if own.read_bytes(sp, &mut stack[..len]).is_ok() { len } else { 0 };
     if let Ok(dump) = PanicDump::new(crate::panic_dump()) {
         dump.write_frame(&regs, &stack[..len]);
-        dump.mark_exception();
+        // The `unimp` of an abort keeps its message; anything else is an exception.
+        if !esp_amp::system::panic::abort_pending() {
+            dump.mark_exception();
+        }
     }
     notify_panic();
     crate::ClintLine::this_hart().enable();

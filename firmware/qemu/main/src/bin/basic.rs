@@ -230,12 +230,17 @@ fn life(sub: &mut Sub, line: ClintLine, n: u32) {
                 let mut report_ok = false;
                 let handled = sub.handle_panic(&monitor, |report| {
                     uprintln!("[hart 0] subcore panic reported:\n{report}");
+                    // As C's abort: the message, and the frame of the trap that ends it
+                    // (illegal instruction, in the subcore, with its stack).
                     report_ok = report.is_abort()
                         && core::str::from_utf8(report.message())
-                            .is_ok_and(|m| m.contains("asked to panic (6-byte request)"));
+                            .is_ok_and(|m| m.contains("asked to panic (6-byte request)"))
+                        && report.mcause() == 2
+                        && (SUB_START..SUB_START + SUB_SIZE).contains(&report.frame()[0])
+                        && !report.stack().is_empty();
                 });
                 check!(30, handled, "no panic signalled by the subcore");
-                check!(31, report_ok, "the panic report does not carry the subcore's message");
+                check!(31, report_ok, "the panic report lacks the subcore's message or its frame (mcause 2, mepc in the subcore, stack)");
             } else if n == 2 {
                 // A store access fault: an exception with its frame, not an abort.
                 dev.send(me, FAULT_EPT, b"x").unwrap();

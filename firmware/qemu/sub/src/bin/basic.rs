@@ -43,6 +43,7 @@ fn main() -> ! {
     set_panic_sink(PanicSink {
         dump: PanicDump::new(port::panic_dump()).unwrap(),
         notify: &port::boot::notify_panic,
+        frame_by_trap: true,
     });
 
     port::with_sw_interrupt_handler(

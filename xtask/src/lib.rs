@@ -1,0 +1,4 @@
+//! The project's tasks as a library, so the test suite runs exactly what
+//! `cargo xtask` runs.
+
+pub mod qemu;
