@@ -91,3 +91,77 @@ fn basic_pair_under_icount_reports_instructions_per_round_trip() {
     assert!((100..20_000).contains(&main), "maincore {main} per round trip");
     assert!((100..5_000).contains(&sub), "subcore {sub} per round trip");
 }
+
+fn check_virtqueue(mode: Mode) {
+    let out = run("virtqueue", mode);
+    assert_lines(
+        &out,
+        &[
+            "[hart 1] 2000 requests checked (0 bad), answered zero-copy",
+            "2000 replies up in order with exact sums; all 16 down buffers back",
+        ],
+    );
+}
+
+#[test]
+fn virtqueue_pair_on_two_parallel_harts() {
+    check_virtqueue(Mode::Parallel);
+}
+
+#[test]
+fn virtqueue_pair_under_icount() {
+    check_virtqueue(Mode::Icount);
+}
+
+fn check_rpc(mode: Mode) -> Outcome {
+    let out = run("rpc", mode);
+    assert_lines(
+        &out,
+        &[
+            "[hart 1] 300 Fib calls answered (300 right, 0 wrong)",
+            "RPC both ways at once: 300 ADD/Div calls to the subcore (30 divisions by zero answered EXEC_FAILED), 300 Fib calls served; the subcore checked its 300 answers",
+        ],
+    );
+    out
+}
+
+#[test]
+fn rpc_pair_on_two_parallel_harts() {
+    check_rpc(Mode::Parallel);
+}
+
+#[test]
+fn rpc_pair_under_icount_reports_instructions_per_call() {
+    let out = check_rpc(Mode::Icount);
+    let per_call = number(&out, "sequential ADD calls", "on the maincore ");
+    assert!((100..20_000).contains(&per_call), "maincore {per_call} instructions per RPC call");
+}
+
+fn check_print(mode: Mode) {
+    let out = run("print", mode);
+    // Routed lines carry the maincore's prefix; the fallback line came straight from hart 1.
+    let routed: Vec<&str> = out.output.lines().filter_map(|l| l.strip_prefix("[sub] ")).collect();
+    assert_eq!(routed.len(), 210, "{}", out.output);
+    assert_eq!(routed[0], "hello from the subcore (55 bytes went to the fallback first)");
+    assert_eq!(routed[1], "line 000 check 00000000");
+    assert_eq!(routed[201].len() + routed[202].len() + routed[203].len(), 300);
+    assert_eq!((routed[201].len(), routed[203].len()), (123, 54));
+    assert_eq!(routed[209], "done: 210 lines sent, 0 bytes dropped");
+    assert_lines(
+        &out,
+        &[
+            "[hart 1 fallback] before the service queue is attached\n",
+            "210 subcore lines arrived whole and in order",
+        ],
+    );
+}
+
+#[test]
+fn print_pair_on_two_parallel_harts() {
+    check_print(Mode::Parallel);
+}
+
+#[test]
+fn print_pair_under_icount() {
+    check_print(Mode::Icount);
+}

@@ -137,10 +137,8 @@ pub(crate) fn park_if_stopped() {
 /// the `notify` of a [`esp_amp::system::panic::PanicSink`].
 #[cfg(feature = "sub-rt")]
 pub fn notify_panic() {
-    if let Ok(word) = crate::sw_intr_header().atomic_u32(SHARED_START) {
-        esp_amp::sw_intr::post(word, esp_amp::sw_intr::SwIntrId::PANIC);
-    }
-    crate::ClintLine::this_hart().raise();
+    use esp_amp::event::Trigger;
+    crate::PeerTrigger::<esp_amp::SubCore>::new().trigger(esp_amp::sw_intr::SwIntrId::PANIC);
 }
 
 /// Subcore exception hook (`set_exception_hook(boot::dump_exception)`): writes the

@@ -189,6 +189,34 @@ pub fn sys_info_pool() -> Shm<'static> {
     shared().slice(SHARED_START + 0x20, SHARED_SIZE - 0x20).expect("inside the shared region")
 }
 
+/// A `'static` software-interrupt trigger towards the peer hart, for what must outlive a
+/// local [`esp_amp::sw_intr::SwIntr`]: the global printer's service queue, the panic path.
+/// `R` is the role of the running hart.
+pub struct PeerTrigger<R: esp_amp::Role>(core::marker::PhantomData<fn() -> R>);
+
+impl<R: esp_amp::Role> PeerTrigger<R> {
+    pub const fn new() -> Self {
+        PeerTrigger(core::marker::PhantomData)
+    }
+}
+
+impl<R: esp_amp::Role> Default for PeerTrigger<R> {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl<R: esp_amp::Role> esp_amp::event::Trigger for PeerTrigger<R> {
+    fn trigger(&self, id: esp_amp::sw_intr::SwIntrId) {
+        // An endpoint without handler slots: only its trigger (post, fence, raise) is used.
+        let sw =
+            esp_amp::sw_intr::SwIntr::<R, ClintLine, 0>::attach(sw_intr_header(), ClintLine::this_hart());
+        if let Ok(sw) = sw {
+            sw.trigger(id);
+        }
+    }
+}
+
 /// The panic-dump region.
 pub fn panic_dump() -> Shm<'static> {
     // SAFETY: the dump region is RAM reserved by the layout, 4-byte aligned, accessed only

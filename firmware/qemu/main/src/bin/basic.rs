@@ -16,19 +16,17 @@
 use core::sync::atomic::{AtomicU32, Ordering};
 
 use esp_amp::event::{DefaultEvents, Events, WaitFor};
-use esp_amp::image::load::{EntryRule, LoadTarget, Protected, RawMemory};
-use esp_amp::layout::Region;
 use esp_amp::port::{InterruptLine, Platform};
 use esp_amp::queue::QueueSpec;
 use esp_amp::rpmsg::{Receiver, Rpmsg};
 use esp_amp::sw_intr::{SwIntr, SwIntrId};
 use esp_amp::sys_info::{Pool, SysInfoAllocator};
-use esp_amp::system::lifecycle::{ImagePort, Subcore};
-use esp_amp::system::panic::{PanicDump, PanicMonitor};
+use esp_amp::system::panic::PanicMonitor;
 use esp_amp::MainCore;
 use esp_amp_qemu::boot::Hart1;
 use esp_amp_qemu::layout::*;
 use esp_amp_qemu::{self as port, uprintln, ClintLine, QemuPlatform};
+use qemu_main::{check, fail, wait_for, Sub, TIMEOUT_MS};
 
 esp_amp_qemu::entry!(main);
 
@@ -40,53 +38,7 @@ use protocol::*;
 
 const MY_EPT: u16 = 0x20;
 const ROUND_TRIPS: u32 = 200;
-const TIMEOUT: Option<u32> = Some(2000);
-
-/// Waits (sleeping between interrupts) until `done()` holds or about 2 s have passed;
-/// the caller checks the outcome itself.
-fn wait_for(done: impl Fn() -> bool) {
-    let start = QemuPlatform.now_ms();
-    loop {
-        // Taken before the check: an interrupt after it ends the sleep at once.
-        let epoch = QemuPlatform.irq_epoch();
-        if done() || QemuPlatform.now_ms().wrapping_sub(start) >= 2000 {
-            return;
-        }
-        QemuPlatform.wait_irq(epoch, Some(10));
-    }
-}
-
-/// Fails the run with `code` after saying why.
-fn fail(code: u16, why: core::fmt::Arguments<'_>) -> ! {
-    uprintln!("FAIL: {}", why);
-    port::exit(Err(code))
-}
-
-macro_rules! check {
-    ($code:expr, $cond:expr, $($why:tt)*) => {
-        if !$cond {
-            fail($code, format_args!($($why)*));
-        }
-    };
-}
-
-fn target() -> LoadTarget {
-    let region = |start, size| Region { start, end: start + size };
-    LoadTarget {
-        chip_id: None,
-        hp: Some(region(SUB_START, SUB_SIZE)),
-        rtc: None,
-        rtc_clear: None,
-        app_desc: None,
-        protected: [
-            Some((region(SHARED_START, SHARED_SIZE), Protected::SharedMemory)),
-            Some((region(PANIC_DUMP_START, PANIC_DUMP_SIZE), Protected::PanicDump)),
-            None,
-            None,
-        ],
-        entry: EntryRule::Within(region(SUB_START, SUB_SIZE)),
-    }
-}
+const TIMEOUT: Option<u32> = Some(TIMEOUT_MS);
 
 /// A copy of the subcore ELF whose first program header is moved onto the shared region.
 static mut CORRUPTED: [u8; 128 * 1024] = [0; 128 * 1024];
@@ -108,11 +60,7 @@ fn corrupted_image() -> &'static [u8] {
 fn main() -> ! {
     uprintln!("[hart 0] esp-amp on QEMU virt: maincore up, subcore ELF {} bytes", SUBCORE_ELF.len());
     let line = ClintLine::this_hart();
-    // SAFETY: the subcore region is reserved by the layout for the subcore image: not
-    // linked into this image, not a heap, and hart 1 is parked (or stopped) while loading.
-    let mem = unsafe { RawMemory::new(&target()) };
-    let mut sub = Subcore::new(ImagePort::new(Hart1, mem, target()))
-        .with_panic_dump(PanicDump::new(port::panic_dump()).unwrap());
+    let mut sub = qemu_main::subcore();
 
     match sub.load(corrupted_image()) {
         Ok(()) => fail(3, format_args!("a corrupted image was accepted")),
@@ -128,8 +76,6 @@ fn main() -> ! {
     uprintln!("PASS");
     port::exit(Ok(()))
 }
-
-type Sub = Subcore<'static, ImagePort<'static, Hart1, RawMemory>>;
 
 /// One life of the subcore: fresh shared state, load, start, every check; life 1 ends in
 /// a subcore panic, life 2 in a subcore exception (both reported), life 3 in a clean stop.

@@ -10,7 +10,6 @@ use esp_amp::port::Platform;
 use esp_amp::rpmsg::{Receiver, Rpmsg};
 use esp_amp::sw_intr::{SwIntr, SwIntrId};
 use esp_amp::sys_info::{Pool, SysInfo};
-use esp_amp::system::panic::{set_panic_sink, PanicDump, PanicSink};
 use esp_amp::SubCore;
 use esp_amp_qemu::{self as port, uprintln, ClintLine, QemuPlatform};
 
@@ -37,14 +36,9 @@ fn main() -> ! {
     let stats = dev.create_endpoint(STATS_EPT, Receiver::Mailbox).unwrap();
     let boom = dev.create_endpoint(PANIC_EPT, Receiver::Mailbox).unwrap();
     let fault = dev.create_endpoint(FAULT_EPT, Receiver::Mailbox).unwrap();
-    port::set_exception_hook(port::boot::dump_exception);
     let counter = info.get(COUNTER_ID, Pool::Hp).unwrap().expect_size(4).unwrap();
     let counter = counter.shm().atomic_u32(counter.addr()).unwrap();
-    set_panic_sink(PanicSink {
-        dump: PanicDump::new(port::panic_dump()).unwrap(),
-        notify: &port::boot::notify_panic,
-        frame_by_trap: true,
-    });
+    qemu_sub::report_panics();
 
     port::with_sw_interrupt_handler(
         &|| {
