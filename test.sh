@@ -59,6 +59,15 @@ for package in qemu-sub qemu-main; do
         --target-dir ../../target/firmware-qemu/clippy -p "$package" -- -D warnings)
 done
 
+# Every decoder of data from the other core, under libFuzzer with AddressSanitizer: seeds
+# from the golden images and recorded traffic, then a short run of each target (the long
+# runs are `cargo xtask fuzz --runs 10000000`, figures in docs/reliability.md).
+step "fuzz (short run of every target)"
+rustup toolchain install nightly --profile minimal --component rust-src >/dev/null
+command -v cargo-fuzz >/dev/null || cargo install cargo-fuzz --locked --quiet
+(cd fuzz && cargo fmt --check && cargo +nightly clippy --quiet --all-targets -- -D warnings)
+cargo xtask fuzz --runs "${ESP_AMP_FUZZ_RUNS:-20000}"
+
 if [ "${ESP_AMP_SKIP_MIRI:-0}" != 1 ]; then
     step "miri (esp-amp core crate)"
     rustup toolchain install nightly --profile minimal --component miri,rust-src >/dev/null

@@ -14,7 +14,9 @@ fuzz_target!(|data: &[u8]| {
         if let (Ok(image), Ok(_)) = (Image::parse(data), plan(data, &target)) {
             for s in image.segments().iter().filter(|s| s.mem_len > 0) {
                 let r = s.range();
-                let inside = |w: Option<esp_amp::layout::Region>| w.is_some_and(|w| w.start <= r.start && r.end <= w.end);
+                let inside = |w: Option<esp_amp::layout::Region>| {
+                    w.is_some_and(|w| w.start <= r.start && r.end <= w.end)
+                };
                 assert!(inside(target.hp) || inside(target.rtc) || inside(target.app_desc));
             }
         }

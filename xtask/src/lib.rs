@@ -1,4 +1,5 @@
 //! The project's tasks as a library, so the test suite runs exactly what
 //! `cargo xtask` runs.
 
+pub mod fuzz;
 pub mod qemu;

@@ -4,6 +4,8 @@
 //! cargo xtask qemu                 # build every example pair, run each on both schedulers
 //! cargo xtask qemu rpc --icount    # one pair, deterministic (-icount) only
 //! cargo xtask qemu --list
+//! cargo xtask fuzz                 # seeds, then a short run of every fuzz target
+//! cargo xtask fuzz rpc --runs 10000000
 //! ```
 
 use std::process::ExitCode;
@@ -43,6 +45,19 @@ enum Task {
         #[arg(long)]
         list: bool,
     },
+    /// Write the fuzz seeds (golden images, recorded traffic) and run the cargo-fuzz
+    /// targets of fuzz/ (nightly, cargo-fuzz); a crash or a hang fails.
+    #[command(after_help = "Examples:\n  cargo xtask fuzz\n  cargo xtask fuzz queue rpmsg --runs 10000000")]
+    Fuzz {
+        /// Targets to run (default: all).
+        targets: Vec<String>,
+        /// Executions per target.
+        #[arg(long, default_value_t = 20_000)]
+        runs: u64,
+        /// Only write the seeds (to target/fuzz-seeds).
+        #[arg(long)]
+        seeds_only: bool,
+    },
 }
 
 fn main() -> ExitCode {
@@ -64,7 +79,55 @@ fn main() -> ExitCode {
             };
             qemu(examples, modes, Duration::from_secs(timeout), show_output)
         }
+        Task::Fuzz { targets, runs, seeds_only } => fuzz(targets, runs, seeds_only),
     }
+}
+
+fn fuzz(names: Vec<String>, runs: u64, seeds_only: bool) -> ExitCode {
+    use xtask::fuzz::{run, write_seeds, TARGETS};
+    let seeds = xtask::qemu::repo_root().join("target/fuzz-seeds");
+    match write_seeds(&seeds) {
+        Ok(counts) => {
+            let list: Vec<String> = counts.iter().map(|(t, n)| format!("{t} {n}")).collect();
+            eprintln!("seeds in {}: {}", seeds.display(), list.join(", "));
+        }
+        Err(e) => return fail(&e),
+    }
+    if seeds_only {
+        return ExitCode::SUCCESS;
+    }
+    if let Some(bad) = names.iter().find(|n| !TARGETS.iter().any(|(t, _)| t == n)) {
+        let all: Vec<&str> = TARGETS.iter().map(|(t, _)| *t).collect();
+        return fail(&format!("no fuzz target {bad:?} (have: {})", all.join(", ")));
+    }
+    let mut failed = 0;
+    for &(target, max_len) in TARGETS.iter().filter(|(t, _)| names.is_empty() || names.iter().any(|n| n == t))
+    {
+        let r = match run(target, max_len, runs, &seeds) {
+            Ok(r) => r,
+            Err(e) => {
+                return fail(&format!(
+                    "cargo +nightly fuzz run {target}: {e} (install with `cargo install cargo-fuzz`)"
+                ))
+            }
+        };
+        let runs = r.runs.map_or("?".to_string(), |n| n.to_string());
+        let rate = r.runs.map_or(0.0, |n| n as f64 / r.seconds.max(1e-3));
+        if r.ok {
+            println!(
+                "{target:<11} ok      {runs:>10} runs {:>8.1} s {rate:>9.0}/s  {}",
+                r.seconds, r.summary
+            );
+        } else {
+            failed += 1;
+            println!("{target:<11} FAILED  after {:.1} s\n{}", r.seconds, r.summary);
+        }
+    }
+    if failed > 0 {
+        eprintln!("{failed} fuzz target(s) failed; the input is in fuzz/artifacts/<target>/");
+        return ExitCode::FAILURE;
+    }
+    ExitCode::SUCCESS
 }
 
 fn fail(e: &dyn std::fmt::Display) -> ExitCode {
