@@ -30,6 +30,10 @@ pub struct HostCore<'r> {
     peer: &'r AtomicU32,
     side: Side,
     enabled: AtomicU32,
+    /// 1 while the delivery thread runs (or is about to run) the handler.
+    in_isr: AtomicU32,
+    /// The delivery thread, so `disable` from inside the handler does not wait for itself.
+    delivery_thread: Mutex<Option<std::thread::ThreadId>>,
     stop: AtomicBool,
     epoch: Mutex<u32>,
     epoch_changed: Condvar,
@@ -50,6 +54,8 @@ impl<'r> HostCore<'r> {
             peer: region.doorbell(peer),
             side,
             enabled: AtomicU32::new(1),
+            in_isr: AtomicU32::new(0),
+            delivery_thread: Mutex::new(None),
             stop: AtomicBool::new(false),
             epoch: Mutex::new(0),
             epoch_changed: Condvar::new(),
@@ -77,6 +83,7 @@ impl<'r> HostCore<'r> {
     /// Delivers interrupts to `isr` until [`HostCore::stop_interrupts`]. Run it on its own
     /// thread; `isr` is typically `|| { sw_intr.isr(); }`.
     pub fn run_interrupts(&self, isr: impl Fn()) {
+        *self.delivery_thread.lock().unwrap_or_else(|e| e.into_inner()) = Some(std::thread::current().id());
         loop {
             if self.stop.load(Ordering::SeqCst) {
                 return;
@@ -88,12 +95,18 @@ impl<'r> HostCore<'r> {
                 let _ = futex::wait(self.own, futex::Flags::empty(), 0, None);
                 continue;
             }
+            // Announce the handler, then check the mask: with `disable` doing the mirror
+            // image (mask, then look for a handler), SeqCst makes at least one of the two
+            // see the other, so no handler starts after `disable` returned.
+            self.in_isr.store(1, Ordering::SeqCst);
             if self.enabled.load(Ordering::SeqCst) == 0 {
+                self.in_isr.store(0, Ordering::SeqCst);
                 // Pending but masked: wait for `enable`.
                 let _ = futex::wait(&self.enabled, futex::Flags::PRIVATE, 0, None);
                 continue;
             }
             isr();
+            self.in_isr.store(0, Ordering::SeqCst);
             self.delivered.fetch_add(1, Ordering::Relaxed);
             let mut epoch = self.epoch.lock().unwrap_or_else(|e| e.into_inner());
             *epoch = epoch.wrapping_add(1);
@@ -158,8 +171,19 @@ impl InterruptLine for HostCore<'_> {
         let _ = futex::wake(&self.enabled, futex::Flags::PRIVATE, u32::MAX);
     }
 
+    /// Masks the line. From another thread than the handler's it also waits for a handler
+    /// that already started to return (like Linux's `disable_irq`), so that after it
+    /// returns no handler runs until `enable`; from inside the handler it only masks. So do
+    /// not call it from another thread while holding what the handler waits for (a
+    /// critical section): it would wait for ever.
     fn disable(&self) {
         self.enabled.store(0, Ordering::SeqCst);
+        let me = std::thread::current().id();
+        if *self.delivery_thread.lock().unwrap_or_else(|e| e.into_inner()) != Some(me) {
+            while self.in_isr.load(Ordering::SeqCst) != 0 {
+                std::thread::yield_now();
+            }
+        }
     }
 }
 
