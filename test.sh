@@ -16,17 +16,21 @@ cargo fmt --all --check
 step "clippy (host)"
 cargo clippy --workspace --all-targets --all-features -- -D warnings
 
-step "QEMU (qemu-system-riscv32, for the two-hart examples)"
-if ! command -v qemu-system-riscv32 >/dev/null; then
+# Installs Debian package $2 when command $1 is missing (as root), or says how.
+need() {
+    command -v "$1" >/dev/null && return 0
     if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
         export DEBIAN_FRONTEND=noninteractive
-        apt-get install -y -q qemu-system-misc >/dev/null \
-            || { apt-get update -q >/dev/null && apt-get install -y -q qemu-system-misc >/dev/null; }
+        apt-get install -y -q "$2" >/dev/null \
+            || { apt-get update -q >/dev/null && apt-get install -y -q "$2" >/dev/null; }
     else
-        echo "qemu-system-riscv32 is missing: install it with 'sudo apt-get install qemu-system-misc'" >&2
+        echo "$1 is missing: install it with 'sudo apt-get install $2'" >&2
         exit 1
     fi
-fi
+}
+
+step "QEMU (qemu-system-riscv32, for the two-hart examples)"
+need qemu-system-riscv32 qemu-system-misc
 qemu-system-riscv32 --version | head -n 1
 
 step "tests (unit, doc, compat, hostile input, cross-process, demo, QEMU two-hart examples)"
@@ -63,6 +67,7 @@ done
 # from the golden images and recorded traffic, then a short run of each target (the long
 # runs are `cargo xtask fuzz --runs 10000000`, figures in docs/reliability.md).
 step "fuzz (short run of every target)"
+need c++ g++ # libFuzzer is C++
 rustup toolchain install nightly --profile minimal --component rust-src >/dev/null
 command -v cargo-fuzz >/dev/null || cargo install cargo-fuzz --locked --quiet
 (cd fuzz && cargo fmt --check && cargo +nightly clippy --quiet --all-targets -- -D warnings)
