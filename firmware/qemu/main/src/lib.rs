@@ -92,3 +92,10 @@ pub fn stop(sub: &mut Sub) {
     sub.stop();
     check!(6, !Hart1::running(), "the subcore still runs after its stop");
 }
+
+/// The end of a run that passed: stop the subcore, print `PASS`, exit with status 0.
+pub fn pass(sub: &mut Sub) -> ! {
+    stop(sub);
+    uprintln!("PASS");
+    port::exit(Ok(()))
+}

@@ -189,6 +189,21 @@ pub fn sys_info_pool() -> Shm<'static> {
     shared().slice(SHARED_START + 0x20, SHARED_SIZE - 0x20).expect("inside the shared region")
 }
 
+/// Runs `body` with `handler` as the software-interrupt handler (see
+/// [`with_sw_interrupt_handler`]), with this hart's line and its interrupts enabled; masks
+/// both again when `body` returns, before the handler is removed.
+pub fn with_interrupts<R>(handler: &(dyn Fn() + Sync), body: impl FnOnce() -> R) -> R {
+    with_sw_interrupt_handler(handler, || {
+        let line = ClintLine::this_hart();
+        line.enable();
+        QemuPlatform.interrupts_enable();
+        let r = body();
+        line.disable();
+        QemuPlatform.interrupts_disable();
+        r
+    })
+}
+
 /// A `'static` software-interrupt trigger towards the peer hart, for what must outlive a
 /// local [`esp_amp::sw_intr::SwIntr`]: the global printer's service queue, the panic path.
 /// `R` is the role of the running hart.

@@ -16,7 +16,6 @@
 use core::sync::atomic::{AtomicU32, Ordering};
 
 use esp_amp::event::{DefaultEvents, Events, WaitFor};
-use esp_amp::port::{InterruptLine, Platform};
 use esp_amp::queue::QueueSpec;
 use esp_amp::rpmsg::{Receiver, Rpmsg};
 use esp_amp::sw_intr::{SwIntr, SwIntrId};
@@ -106,14 +105,11 @@ fn life(sub: &mut Sub, line: ClintLine, n: u32) {
     sub.start().unwrap_or_else(|e| fail(5, format_args!("start: {e:?}")));
     uprintln!("[hart 0] life {n}: subcore loaded from its ELF and released");
 
-    port::with_sw_interrupt_handler(
+    port::with_interrupts(
         &|| {
             sw.isr();
         },
         || {
-            line.enable();
-            QemuPlatform.interrupts_enable();
-
             // Software interrupts: 0..3 go out, the subcore answers each with id + 4.
             events.notify(&tx, GO_SW_INTR);
             let got = events.wait(&rx, ACK_SW_INTR, WaitFor::All, true, TIMEOUT);
@@ -214,6 +210,4 @@ fn life(sub: &mut Sub, line: ClintLine, n: u32) {
             check!(32, !Hart1::running(), "the subcore still runs after its stop");
         },
     );
-    line.disable();
-    QemuPlatform.interrupts_disable();
 }

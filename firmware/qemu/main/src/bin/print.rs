@@ -15,7 +15,7 @@
 
 use core::fmt::Write;
 
-use esp_amp::port::{InterruptLine, Platform};
+use esp_amp::port::Platform;
 use esp_amp::sw_intr::{SwIntr, SwIntrId};
 use esp_amp::sys_info::SysInfoAllocator;
 use esp_amp::system::print::LINE_MAX;
@@ -81,14 +81,12 @@ fn main() -> ! {
     let supplicant = Supplicant::create(&mut sys).unwrap();
     qemu_main::load_and_start(&mut sub, SUBCORE_ELF);
 
-    port::with_sw_interrupt_handler(
+    port::with_interrupts(
         &|| {
             // Software interrupt 27 only wakes the loop below (the irq epoch moves).
             sw.isr();
         },
         || {
-            line.enable();
-            QemuPlatform.interrupts_enable();
             let last = LINES + LONG.div_ceil(LINE_MAX) as u32 + PINGS + 1;
             let first_ping = last - PINGS;
             let mut n = 0u32;
@@ -125,9 +123,5 @@ fn main() -> ! {
             uprintln!("[hart 0] print routing: {} subcore lines arrived whole and in order (numbered, a long line in {} pieces, lines from its interrupt handler), none dropped", s.lines, LONG.div_ceil(LINE_MAX));
         },
     );
-    line.disable();
-    QemuPlatform.interrupts_disable();
-    qemu_main::stop(&mut sub);
-    uprintln!("PASS");
-    port::exit(Ok(()))
+    qemu_main::pass(&mut sub)
 }

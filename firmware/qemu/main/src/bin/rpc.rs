@@ -13,7 +13,7 @@
 
 use core::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 
-use esp_amp::port::{InterruptLine, Platform};
+use esp_amp::port::Platform;
 use esp_amp::queue::QueueSpec;
 use esp_amp::rpc::typed::{Command, Typed, TypedCall, TypedError};
 use esp_amp::rpc::{Call, RpcClient, RpcError, RpcServer, Status};
@@ -75,15 +75,12 @@ fn main() -> ! {
     let client: RpcClient<'_, IN_FLIGHT> = RpcClient::new(&dev, MAIN_CLIENT, SUB_SERVER).unwrap();
     qemu_main::load_and_start(&mut sub, SUBCORE_ELF);
 
-    port::with_sw_interrupt_handler(
+    port::with_interrupts(
         &|| {
             // Only wakes the loops below (the irq epoch moves).
             sw.isr();
         },
         || {
-            line.enable();
-            QemuPlatform.interrupts_enable();
-
             // The subcore calls first, once its server is up.
             wait_for(|| {
                 server.poll(&dev);
@@ -211,9 +208,5 @@ fn main() -> ! {
             uprintln!("[hart 0] RPC: {TIMED_CALLS} sequential ADD calls; minstret per call on the maincore {} (request, wait, response)", insns / u64::from(TIMED_CALLS));
         },
     );
-    line.disable();
-    QemuPlatform.interrupts_disable();
-    qemu_main::stop(&mut sub);
-    uprintln!("PASS");
-    port::exit(Ok(()))
+    qemu_main::pass(&mut sub)
 }

@@ -12,7 +12,7 @@
 
 use core::sync::atomic::{AtomicU32, Ordering};
 
-use esp_amp::port::{InterruptLine, Platform};
+use esp_amp::port::Platform;
 use esp_amp::queue::{Consumer, Placement, Producer, QueueError, RxBuf, RxCallback, TxBuf};
 use esp_amp::sw_intr::SwIntr;
 use esp_amp::sys_info::SysInfoAllocator;
@@ -74,13 +74,11 @@ fn main() -> ! {
     sw.add_handler(intr(UP_INTR), &replies).unwrap();
     qemu_main::load_and_start(&mut sub, SUBCORE_ELF);
 
-    port::with_sw_interrupt_handler(
+    port::with_interrupts(
         &|| {
             sw.isr();
         },
         || {
-            line.enable();
-            QemuPlatform.interrupts_enable();
             let start = QemuPlatform.now_ms();
             let mut waits = 0u32;
             for k in 0..MESSAGES {
@@ -134,9 +132,5 @@ fn main() -> ! {
             uprintln!("[hart 0] virtqueue: {MESSAGES} requests of 4..60 bytes down (zero-copy, {waits} waits for a free buffer), {good} replies up in order with exact sums; all 16 down buffers back");
         },
     );
-    line.disable();
-    QemuPlatform.interrupts_disable();
-    qemu_main::stop(&mut sub);
-    uprintln!("PASS");
-    port::exit(Ok(()))
+    qemu_main::pass(&mut sub)
 }

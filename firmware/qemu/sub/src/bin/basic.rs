@@ -40,12 +40,11 @@ fn main() -> ! {
     let counter = counter.shm().atomic_u32(counter.addr()).unwrap();
     qemu_sub::report_panics();
 
-    port::with_sw_interrupt_handler(
+    port::with_interrupts(
         &|| {
             sw.isr();
         },
         || {
-            QemuPlatform.interrupts_enable();
             uprintln!("[hart 1] subcore up: SysInfo, software interrupts, events, RPMsg attached");
             events.wait(&rx, GO_SW_INTR, WaitFor::All, true, None).unwrap();
             events.notify(&tx, ACK_SW_INTR);

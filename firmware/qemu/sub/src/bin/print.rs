@@ -9,7 +9,7 @@
 use core::cell::RefCell;
 
 use critical_section::Mutex;
-use esp_amp::port::{InterruptLine, Platform};
+use esp_amp::port::Platform;
 use esp_amp::println;
 use esp_amp::sw_intr::{SwIntr, SwIntrId};
 use esp_amp::sys_info::SysInfo;
@@ -68,13 +68,11 @@ fn main() -> ! {
     };
     sw.add_handler(SwIntrId::user(PING_INTR).unwrap(), &ping).unwrap();
 
-    port::with_sw_interrupt_handler(
+    port::with_interrupts(
         &|| {
             sw.isr();
         },
         || {
-            ClintLine::this_hart().enable();
-            QemuPlatform.interrupts_enable();
             println!("hello from the subcore ({fallback_bytes} bytes went to the fallback first)");
             for i in 0..LINES {
                 println!("line {i:03} check {:08x}", check_value(i));

@@ -4,7 +4,7 @@
 #![no_std]
 #![no_main]
 
-use esp_amp::port::{InterruptLine, Platform};
+use esp_amp::port::Platform;
 use esp_amp::rpc::typed::{Command, Typed, TypedCall, TypedError};
 use esp_amp::rpc::{Reply, Request, RpcClient, RpcError, RpcServer, Status};
 use esp_amp::rpmsg::Rpmsg;
@@ -44,14 +44,12 @@ fn main() -> ! {
     server.add_service(Div::ID, &div).unwrap();
     let client: RpcClient<'_, IN_FLIGHT> = RpcClient::new(&dev, SUB_CLIENT, MAIN_SERVER).unwrap();
 
-    port::with_sw_interrupt_handler(
+    port::with_interrupts(
         &|| {
             // Only wakes the loop below (the irq epoch moves).
             sw.isr();
         },
         || {
-            ClintLine::this_hart().enable();
-            QemuPlatform.interrupts_enable();
             // Our server exists: tell the maincore, which waits for this before calling.
             let hello = client.call_typed::<Hello, _, 32, 8>(&dev, &VERSION).unwrap();
             match hello.wait(&dev, &QemuPlatform, Some(2000)) {

@@ -5,7 +5,7 @@
 #![no_std]
 #![no_main]
 
-use esp_amp::port::{InterruptLine, Platform};
+use esp_amp::port::Platform;
 use esp_amp::queue::{Consumer, Producer, QueueError, RxBuf};
 use esp_amp::sw_intr::SwIntr;
 use esp_amp::sys_info::SysInfo;
@@ -26,14 +26,12 @@ fn main() -> ! {
     let mut tx: Producer<'_, 16> = Producer::attach(&info, UP).unwrap();
     tx.notify_with(&sw, intr(UP_INTR));
 
-    port::with_sw_interrupt_handler(
+    port::with_interrupts(
         &|| {
             // Only wakes the loop below (the irq epoch moves).
             sw.isr();
         },
         || {
-            ClintLine::this_hart().enable();
-            QemuPlatform.interrupts_enable();
             uprintln!("[hart 1] subcore up: consumer of queue 0x0200, producer of queue 0x0201");
             let mut held: [Option<RxBuf<'_, '_, 16>>; HELD] = [None, None, None];
             let mut bad = 0u32;
