@@ -24,7 +24,7 @@ use std::time::{Duration, Instant};
 
 use esp_amp::layout::{AmpConfig, Chip, MemoryLayout};
 use esp_amp::queue::{QueueError, QueueSpec};
-use esp_amp::rpmsg::{Receiver, Rpmsg, RpmsgError, RpmsgStats};
+use esp_amp::rpmsg::{Endpoint, Receiver, Rpmsg, RpmsgError, RpmsgStats};
 use esp_amp::sw_intr::{SwIntr, SwIntrId};
 use esp_amp::sys_info::{Pool, SysInfo, SysInfoAllocator, SysInfoId};
 use esp_amp::{MainCore, SubCore};
@@ -143,22 +143,7 @@ fn life(region: &HostRegion, mode: &str, kill_after: Option<u32>, stall: Duratio
                     Err(e) => panic!("maincore send: {e:?}"),
                 }
             }
-            let mut got = false;
-            while let Some(m) = dev.try_recv(ept) {
-                got = true;
-                match check(&m) {
-                    Some(seq) if (seq as usize) < seen.len() && !seen[seq as usize] => {
-                        seen[seq as usize] = true;
-                        l.ok += 1;
-                    }
-                    _ => l.bad += 1,
-                }
-            }
-            while let Some(m) = dev.try_recv(stream) {
-                got = true;
-                assert_eq!(check(&m), Some(l.stream), "the subcore's stream: a torn or reordered message");
-                l.stream += 1;
-            }
+            let got = drain(&dev, ept, stream, &mut seen, &mut l);
             if got {
                 progress = Instant::now();
             }
@@ -172,25 +157,41 @@ fn life(region: &HostRegion, mode: &str, kill_after: Option<u32>, stall: Duratio
         }
         // Stop the subcore (as `ProcessPort::stop` does), then take what is left.
         stop(&mut child);
-        while let Some(m) = dev.try_recv(ept) {
-            match check(&m) {
-                Some(seq) if (seq as usize) < seen.len() && !seen[seq as usize] => {
-                    seen[seq as usize] = true;
-                    l.ok += 1;
-                }
-                _ => l.bad += 1,
-            }
-        }
-        while let Some(m) = dev.try_recv(stream) {
-            assert_eq!(check(&m), Some(l.stream), "the subcore's stream after its stop");
-            l.stream += 1;
-        }
+        drain(&dev, ept, stream, &mut seen, &mut l);
     });
     l.stats = dev.stats();
     l.flood_handled = flood.load(Ordering::Relaxed);
     l.sub_echoed = read(0);
     l.sub_injected = read(1);
     l
+}
+
+/// Takes every waiting echo (intact and new, or bad) and stream message (each must be
+/// the next, whole); `true` if anything arrived.
+fn drain(
+    dev: &Rpmsg<'_, MainCore>,
+    ept: Endpoint,
+    stream: Endpoint,
+    seen: &mut [bool],
+    l: &mut Life,
+) -> bool {
+    let mut got = false;
+    while let Some(m) = dev.try_recv(ept) {
+        got = true;
+        match check(&m) {
+            Some(seq) if seen.get(seq as usize) == Some(&false) => {
+                seen[seq as usize] = true;
+                l.ok += 1;
+            }
+            _ => l.bad += 1,
+        }
+    }
+    while let Some(m) = dev.try_recv(stream) {
+        got = true;
+        assert_eq!(check(&m), Some(l.stream), "the subcore's stream: a torn or reordered message");
+        l.stream += 1;
+    }
+    got
 }
 
 fn stop(child: &mut Child) {
@@ -318,6 +319,7 @@ fn chaos_subcore() {
         let _irq = core.spawn_interrupts(s, || {
             sw.isr();
         });
+        write(2, 1);
         if mode == "flood" {
             let (sw, done) = (&sw, &done);
             let write = &write;
@@ -346,10 +348,8 @@ fn chaos_subcore() {
                         std::thread::sleep(Duration::from_secs(1));
                     }
                 }
-                write(2, 1);
             }
         }
-        write(2, 1);
         if mode == "killed_mid_send" {
             let mut seq = 0u32;
             loop {
@@ -379,19 +379,13 @@ fn chaos_subcore() {
             drop(m);
             echoed += 1;
             if echoed % 10 == 0 && (mode == "bad_len" || mode == "unknown_dst") {
-                let header = if mode == "bad_len" {
-                    let mut h = [0u8; 8];
-                    h[0..2].copy_from_slice(&SUB_EPT.to_le_bytes());
-                    h[2..4].copy_from_slice(&MAIN_EPT.to_le_bytes());
-                    h[4..6].copy_from_slice(&u16::MAX.to_le_bytes());
-                    h
-                } else {
-                    let mut h = [0u8; 8];
-                    h[0..2].copy_from_slice(&SUB_EPT.to_le_bytes());
-                    h[2..4].copy_from_slice(&UNKNOWN_EPT.to_le_bytes());
-                    h[4..6].copy_from_slice(&4u16.to_le_bytes());
-                    h
-                };
+                // {src, dst, data_len, flags}: a length no buffer holds, or a real
+                // length to an endpoint that does not exist.
+                let (dst, data_len) = if mode == "bad_len" { (MAIN_EPT, u16::MAX) } else { (UNKNOWN_EPT, 4) };
+                let mut header = [0u8; 8];
+                header[0..2].copy_from_slice(&SUB_EPT.to_le_bytes());
+                header[2..4].copy_from_slice(&dst.to_le_bytes());
+                header[4..6].copy_from_slice(&data_len.to_le_bytes());
                 loop {
                     match dev.alloc() {
                         Ok(msg) => {
