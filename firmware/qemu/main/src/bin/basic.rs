@@ -155,6 +155,7 @@ fn life(sub: &mut Sub, line: ClintLine, n: u32) {
             let stats = dev
                 .recv_timeout(me, &QemuPlatform, TIMEOUT)
                 .unwrap_or_else(|e| fail(22, format_args!("stats: {e:?}")));
+            check!(24, stats.len() == 16, "stats reply of {} bytes, expected 16", stats.len());
             let word = |i: usize| u64::from_le_bytes(stats[i..i + 8].try_into().unwrap());
             let (sub_echoed, sub_insns) = (word(0), word(8));
             drop(stats);
