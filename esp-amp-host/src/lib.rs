@@ -46,6 +46,7 @@ pub mod core;
 pub mod firmware;
 pub mod region;
 pub mod rpc_example;
+pub mod soak;
 pub mod subcore;
 pub mod traffic;
 

@@ -181,6 +181,10 @@ pub struct FuzzRun {
     pub seconds: f64,
     /// libFuzzer's last status line (coverage, corpus), and the crash report if any.
     pub summary: String,
+    /// libFuzzer's `stat::peak_rss_mb`.
+    pub peak_rss_mb: Option<u64>,
+    /// libFuzzer's whole output (`target/fuzz-logs/<target>.log`).
+    pub log: PathBuf,
 }
 
 /// Runs `target` for `runs` executions on the seeds in `seeds` and its corpus.
@@ -188,8 +192,13 @@ pub fn run(target: &'static str, max_len: usize, runs: u64, seeds: &Path) -> std
     let fuzz = repo_root().join("fuzz");
     let corpus = fuzz.join("corpus").join(target);
     std::fs::create_dir_all(&corpus)?;
+    // libFuzzer's progress goes to a log as it runs, so a long run can be followed
+    // (`tail -f`) and its final statistics kept.
+    let logs = repo_root().join("target/fuzz-logs");
+    std::fs::create_dir_all(&logs)?;
+    let log = logs.join(format!("{target}.log"));
     let start = Instant::now();
-    let out = Command::new("cargo")
+    let status = Command::new("cargo")
         .current_dir(&fuzz)
         .env_remove("RUSTUP_TOOLCHAIN")
         .env_remove("CARGO_TARGET_DIR")
@@ -200,17 +209,21 @@ pub fn run(target: &'static str, max_len: usize, runs: u64, seeds: &Path) -> std
         .arg(format!("-runs={runs}"))
         .arg(format!("-max_len={max_len}"))
         .args(["-timeout=10", "-rss_limit_mb=2048", "-print_final_stats=1"])
-        .output()?;
-    let err = String::from_utf8_lossy(&out.stderr).into_owned();
+        .stdout(std::fs::File::create(logs.join(format!("{target}.stdout")))?)
+        .stderr(std::fs::File::create(&log)?)
+        .status()?;
+    let err = String::from_utf8_lossy(&std::fs::read(&log)?).into_owned();
     let done =
         err.lines().find(|l| l.starts_with("Done ")).and_then(|l| l.split_whitespace().nth(1)?.parse().ok());
+    let peak_rss_mb =
+        err.lines().find_map(|l| l.strip_prefix("stat::peak_rss_mb:")).and_then(|v| v.trim().parse().ok());
     let last_status = err
         .lines()
         .rev()
         .find(|l| l.starts_with('#') && l[1..].starts_with(|c: char| c.is_ascii_digit()))
         .unwrap_or("")
         .to_string();
-    let summary = if out.status.success() {
+    let summary = if status.success() {
         last_status
     } else {
         let tail: Vec<&str> = err.lines().rev().take(60).collect();
@@ -218,9 +231,11 @@ pub fn run(target: &'static str, max_len: usize, runs: u64, seeds: &Path) -> std
     };
     Ok(FuzzRun {
         target,
-        ok: out.status.success(),
+        ok: status.success(),
         runs: done,
         seconds: start.elapsed().as_secs_f64(),
         summary,
+        peak_rss_mb,
+        log,
     })
 }

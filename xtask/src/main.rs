@@ -6,6 +6,7 @@
 //! cargo xtask qemu --list
 //! cargo xtask fuzz                 # seeds, then a short run of every fuzz target
 //! cargo xtask fuzz rpc --runs 10000000
+//! cargo xtask soak --duration 30m  # both cores, every service, both ways; then a report
 //! ```
 
 use std::process::ExitCode;
@@ -58,6 +59,59 @@ enum Task {
         #[arg(long)]
         seeds_only: bool,
     },
+    /// Soak run on the host port: the maincore here, the subcore as a child process, RPMsg
+    /// streams, RPC calls, event pings both ways and the subcore's print lines, for the
+    /// given time; then a report of every path (sent, received, lost), errors by kind and
+    /// high-water marks. Fails on any loss or error.
+    #[command(after_help = "Examples:\n  cargo xtask soak --duration 30m\n  cargo xtask soak --duration 20s --progress 5")]
+    Soak {
+        /// How long: seconds, or with a unit (`90s`, `30m`, `1h`).
+        #[arg(long, default_value = "60s", value_parser = parse_duration)]
+        duration: Duration,
+        /// A progress line this often, in seconds (0: none).
+        #[arg(long, default_value_t = 60)]
+        progress: u64,
+    },
+    /// The soak's subcore (started by `soak`).
+    #[command(hide = true)]
+    SoakSubcore,
+}
+
+fn parse_duration(s: &str) -> Result<Duration, String> {
+    let (num, unit) = s.split_at(s.find(|c: char| !c.is_ascii_digit()).unwrap_or(s.len()));
+    let n: u64 = num.parse().map_err(|_| format!("{s:?}: expected a number of seconds, or 90s, 30m, 1h"))?;
+    let secs = match unit {
+        "" | "s" => n,
+        "m" => n * 60,
+        "h" => n * 3600,
+        _ => return Err(format!("{s:?}: unknown unit {unit:?} (s, m or h)")),
+    };
+    Ok(Duration::from_secs(secs))
+}
+
+fn soak(duration: Duration, progress: u64) -> ExitCode {
+    use esp_amp_host::soak::{run_maincore, SoakConfig};
+    use esp_amp_host::subcore::HostFirmware;
+    let exe = match std::env::current_exe() {
+        Ok(e) => e,
+        Err(e) => return fail(&e),
+    };
+    let cfg = SoakConfig {
+        duration,
+        progress_every: (progress > 0).then(|| Duration::from_secs(progress)),
+    };
+    eprintln!("soak: {} s, maincore pid {}", duration.as_secs(), std::process::id());
+    match run_maincore(&cfg, &HostFirmware::new(exe).arg("soak-subcore")) {
+        Ok(report) => {
+            print!("{report}");
+            if report.passed() {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::FAILURE
+            }
+        }
+        Err(e) => fail(&e),
+    }
 }
 
 fn main() -> ExitCode {
@@ -80,6 +134,11 @@ fn main() -> ExitCode {
             qemu(examples, modes, Duration::from_secs(timeout), show_output)
         }
         Task::Fuzz { targets, runs, seeds_only } => fuzz(targets, runs, seeds_only),
+        Task::Soak { duration, progress } => soak(duration, progress),
+        Task::SoakSubcore => match esp_amp_host::soak::run_subcore() {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(e) => fail(&e),
+        },
     }
 }
 
@@ -114,13 +173,19 @@ fn fuzz(names: Vec<String>, runs: u64, seeds_only: bool) -> ExitCode {
         let runs = r.runs.map_or("?".to_string(), |n| n.to_string());
         let rate = r.runs.map_or(0.0, |n| n as f64 / r.seconds.max(1e-3));
         if r.ok {
+            let rss = r.peak_rss_mb.map_or("?".to_string(), |m| m.to_string());
             println!(
-                "{target:<11} ok      {runs:>10} runs {:>8.1} s {rate:>9.0}/s  {}",
+                "{target:<11} ok      {runs:>10} runs {:>8.1} s {rate:>9.0}/s  peak {rss} MB  {}",
                 r.seconds, r.summary
             );
         } else {
             failed += 1;
-            println!("{target:<11} FAILED  after {:.1} s\n{}", r.seconds, r.summary);
+            println!(
+                "{target:<11} FAILED  after {:.1} s (log: {})\n{}",
+                r.seconds,
+                r.log.display(),
+                r.summary
+            );
         }
     }
     if failed > 0 {
