@@ -54,7 +54,7 @@ done
 
 # The QEMU firmware is its own workspace (bare-metal only). The tests above built it; lint
 # each package on its own (their runtime features must not be unified).
-step "QEMU firmware: format and clippy"
+step "QEMU firmware and shared RISC-V code: format and clippy"
 (cd firmware/qemu && cargo fmt --all --check)
 rustup toolchain install nightly --profile minimal --component rust-src,clippy >/dev/null
 for package in qemu-sub qemu-main; do
@@ -62,6 +62,9 @@ for package in qemu-sub qemu-main; do
         cargo +nightly clippy --quiet --release --target riscv32imac-unknown-none-elf -Zbuild-std=core \
         --target-dir ../../target/firmware-qemu/clippy -p "$package" -- -D warnings)
 done
+# The RISC-V pieces the firmware ports share (trap entry, exception dump).
+(cd firmware/riscv && cargo fmt --check && cargo +nightly clippy --quiet --release \
+    --target riscv32imac-unknown-none-elf -Zbuild-std=core --target-dir ../../target/firmware-riscv -- -D warnings)
 
 # Every decoder of data from the other core, under libFuzzer with AddressSanitizer: seeds
 # from the golden images and recorded traffic, then a short run of each target (the long

@@ -63,7 +63,9 @@ enum Task {
     /// streams, RPC calls, event pings both ways and the subcore's print lines, for the
     /// given time; then a report of every path (sent, received, lost), errors by kind and
     /// high-water marks. Fails on any loss or error.
-    #[command(after_help = "Examples:\n  cargo xtask soak --duration 30m\n  cargo xtask soak --duration 20s --progress 5")]
+    #[command(
+        after_help = "Examples:\n  cargo xtask soak --duration 30m\n  cargo xtask soak --duration 20s --progress 5"
+    )]
     Soak {
         /// How long: seconds, or with a unit (`90s`, `30m`, `1h`).
         #[arg(long, default_value = "60s", value_parser = parse_duration)]
@@ -96,10 +98,7 @@ fn soak(duration: Duration, progress: u64) -> ExitCode {
         Ok(e) => e,
         Err(e) => return fail(&e),
     };
-    let cfg = SoakConfig {
-        duration,
-        progress_every: (progress > 0).then(|| Duration::from_secs(progress)),
-    };
+    let cfg = SoakConfig { duration, progress_every: (progress > 0).then(|| Duration::from_secs(progress)) };
     eprintln!("soak: {} s, maincore pid {}", duration.as_secs(), std::process::id());
     match run_maincore(&cfg, &HostFirmware::new(exe).arg("soak-subcore")) {
         Ok(report) => {

@@ -148,23 +148,10 @@ pub fn notify_panic() {
 /// parks this hart.
 #[cfg(feature = "sub-rt")]
 pub fn dump_exception(frame: &crate::TrapFrame, mcause: u32, mtval: u32) -> ! {
-    use esp_amp::system::panic::{PanicDump, STACK_DUMP_SIZE};
-    let regs = frame.dump_frame(mcause, mtval);
-    let sp = frame.regs[2];
-    let top = SUB_START + SUB_SIZE;
-    let mut stack = [0u8; STACK_DUMP_SIZE];
-    let len = if (SUB_START..top).contains(&sp) { ((top - sp) as usize).min(STACK_DUMP_SIZE) } else { 0 };
     // SAFETY: the subcore region is this hart's own RAM (reserved by the layout), 4-byte
-    // aligned; it is only read here, through the checked window.
+    // aligned; it is only read here (the stack), through the checked window.
     let own = unsafe { esp_amp::shm::Shm::from_raw(SUB_START as usize as *mut u8, SUB_START, SUB_SIZE) };
-    let len = if own.read_bytes(sp, &mut stack[..len]).is_ok() { len } else { 0 };
-    if let Ok(dump) = PanicDump::new(crate::panic_dump()) {
-        dump.write_frame(&regs, &stack[..len]);
-        // The `unimp` of an abort keeps its message; anything else is an exception.
-        if !esp_amp::system::panic::abort_pending() {
-            dump.mark_exception();
-        }
-    }
+    esp_amp_riscv::dump_exception(crate::panic_dump(), own, frame, mcause, mtval);
     notify_panic();
     crate::ClintLine::this_hart().enable();
     // SAFETY: the trap vector stays installed; the only interrupt expected is the stop

@@ -1,0 +1,142 @@
+//! What every RISC-V esp-amp firmware port shares.
+//!
+//! - [`TrapFrame`] and the trap entry `_trap_entry` (in section `.text.trap`): every
+//!   general register is saved on the stack, then the port's
+//!   `#[no_mangle] extern "C" fn esp_amp_trap(frame: &mut TrapFrame)` runs (a port without
+//!   it does not link), then the registers (and `mepc`, which the handler may change) are
+//!   restored and `mret` returns. A whole frame
+//!   costs a few cycles more per interrupt than saving the caller-saved registers only, and
+//!   lets an exception be dumped as C's `RvExcFrame`.
+//! - [`dump_exception`]: an exception (or the `unimp` that ends a Rust panic) written into
+//!   the panic dump: the frame, and the stack from the trapping `sp` up to the top of the
+//!   core's own stack region.
+#![no_std]
+
+use esp_amp::shm::Shm;
+use esp_amp::system::panic::{abort_pending, PanicDump, STACK_DUMP_SIZE};
+
+/// The registers at the trap: `regs[i]` is `x{i}` for i ≥ 1 (`regs[2]` the `sp` before
+/// the trap), `regs[0]` holds `mepc`.
+#[repr(C)]
+#[derive(Debug)]
+pub struct TrapFrame {
+    pub regs: [u32; 32],
+}
+
+impl TrapFrame {
+    /// The 37-word frame of an ESP-AMP panic dump (spec §8.5: MEPC, RA, SP, GP, TP, T0–T2,
+    /// S0, S1, A0–A7, S2–S11, T3–T6, MSTATUS, MTVEC, MCAUSE, MTVAL, MHARTID).
+    pub fn dump_frame(&self, mcause: u32, mtval: u32) -> [u32; 37] {
+        // The dump's order after MEPC is exactly x1..x31.
+        let mut f = [0u32; 37];
+        f[..32].copy_from_slice(&self.regs);
+        f[32] = riscv::register::mstatus::read().bits() as u32;
+        f[33] = riscv::register::mtvec::read().bits() as u32;
+        f[34] = mcause;
+        f[35] = mtval;
+        f[36] = riscv::register::mhartid::read() as u32;
+        f
+    }
+}
+
+/// `mcause` bit of an interrupt.
+pub const INTERRUPT: u32 = 0x8000_0000;
+
+/// Writes the exception in `frame` into the panic dump `dump`: the register frame, and
+/// the stack from the trapping `sp` to `stack.device_end()` (at most 1 KiB; nothing when
+/// `sp` is not inside `stack`, so a wild `sp` cannot make us read elsewhere). The report
+/// stays an abort when the trap is the `unimp` of a Rust panic whose message is already
+/// written ([`abort_pending`]); otherwise it is marked an exception. `false` if `dump` is
+/// not a panic-dump region.
+pub fn dump_exception(dump: Shm<'_>, stack: Shm<'_>, frame: &TrapFrame, mcause: u32, mtval: u32) -> bool {
+    let Ok(dump) = PanicDump::new(dump) else { return false };
+    let regs = frame.dump_frame(mcause, mtval);
+    let sp = frame.regs[2];
+    let mut bytes = [0u8; STACK_DUMP_SIZE];
+    let len =
+        if stack.contains(sp, 1) { ((stack.device_end() - sp) as usize).min(STACK_DUMP_SIZE) } else { 0 };
+    let len = if stack.read_bytes(sp, &mut bytes[..len]).is_ok() { len } else { 0 };
+    dump.write_frame(&regs, &bytes[..len]);
+    if !abort_pending() {
+        dump.mark_exception();
+    }
+    true
+}
+
+core::arch::global_asm!(
+    ".section .text.trap, \"ax\"",
+    ".balign 4",
+    ".globl _trap_entry",
+    "_trap_entry:",
+    "    addi sp, sp, -128",
+    "    sw x1, 4(sp)",
+    "    sw x3, 12(sp)",
+    "    sw x4, 16(sp)",
+    "    sw x5, 20(sp)",
+    "    sw x6, 24(sp)",
+    "    sw x7, 28(sp)",
+    "    sw x8, 32(sp)",
+    "    sw x9, 36(sp)",
+    "    sw x10, 40(sp)",
+    "    sw x11, 44(sp)",
+    "    sw x12, 48(sp)",
+    "    sw x13, 52(sp)",
+    "    sw x14, 56(sp)",
+    "    sw x15, 60(sp)",
+    "    sw x16, 64(sp)",
+    "    sw x17, 68(sp)",
+    "    sw x18, 72(sp)",
+    "    sw x19, 76(sp)",
+    "    sw x20, 80(sp)",
+    "    sw x21, 84(sp)",
+    "    sw x22, 88(sp)",
+    "    sw x23, 92(sp)",
+    "    sw x24, 96(sp)",
+    "    sw x25, 100(sp)",
+    "    sw x26, 104(sp)",
+    "    sw x27, 108(sp)",
+    "    sw x28, 112(sp)",
+    "    sw x29, 116(sp)",
+    "    sw x30, 120(sp)",
+    "    sw x31, 124(sp)",
+    "    addi t0, sp, 128",
+    "    sw t0, 8(sp)",
+    "    csrr t0, mepc",
+    "    sw t0, 0(sp)",
+    "    mv a0, sp",
+    "    call esp_amp_trap",
+    "    lw t0, 0(sp)",
+    "    csrw mepc, t0",
+    "    lw x1, 4(sp)",
+    "    lw x3, 12(sp)",
+    "    lw x4, 16(sp)",
+    "    lw x5, 20(sp)",
+    "    lw x6, 24(sp)",
+    "    lw x7, 28(sp)",
+    "    lw x8, 32(sp)",
+    "    lw x9, 36(sp)",
+    "    lw x10, 40(sp)",
+    "    lw x11, 44(sp)",
+    "    lw x12, 48(sp)",
+    "    lw x13, 52(sp)",
+    "    lw x14, 56(sp)",
+    "    lw x15, 60(sp)",
+    "    lw x16, 64(sp)",
+    "    lw x17, 68(sp)",
+    "    lw x18, 72(sp)",
+    "    lw x19, 76(sp)",
+    "    lw x20, 80(sp)",
+    "    lw x21, 84(sp)",
+    "    lw x22, 88(sp)",
+    "    lw x23, 92(sp)",
+    "    lw x24, 96(sp)",
+    "    lw x25, 100(sp)",
+    "    lw x26, 104(sp)",
+    "    lw x27, 108(sp)",
+    "    lw x28, 112(sp)",
+    "    lw x29, 116(sp)",
+    "    lw x30, 120(sp)",
+    "    lw x31, 124(sp)",
+    "    addi sp, sp, 128",
+    "    mret",
+);
