@@ -10,8 +10,14 @@
 //! - [`dump_exception`]: an exception (or the `unimp` that ends a Rust panic) written into
 //!   the panic dump: the frame, and the stack from the trapping `sp` up to the top of the
 //!   core's own stack region.
+//! - [`HandlerSlot`]: the software-interrupt handler a port's trap handler calls, and
+//!   [`IrqEpoch`], the counter its `Platform::wait_irq` watches.
 #![no_std]
 
+use core::cell::Cell;
+use core::sync::atomic::{AtomicU32, Ordering};
+
+use critical_section::Mutex;
 use esp_amp::shm::Shm;
 use esp_amp::system::panic::{abort_pending, PanicDump, STACK_DUMP_SIZE};
 
@@ -36,6 +42,74 @@ impl TrapFrame {
         f[35] = mtval;
         f[36] = riscv::register::mhartid::read() as u32;
         f
+    }
+}
+
+/// A software-interrupt handler, as a port's trap handler runs it.
+pub type Handler = &'static (dyn Fn() + Sync);
+
+/// Where a port keeps its software-interrupt handler.
+pub struct HandlerSlot(Mutex<Cell<Option<Handler>>>);
+
+impl HandlerSlot {
+    pub const fn new() -> Self {
+        HandlerSlot(Mutex::new(Cell::new(None)))
+    }
+
+    /// Installs `handler` (typically `|| { sw.isr(); }`).
+    pub fn set(&self, handler: Handler) {
+        critical_section::with(|cs| self.0.borrow(cs).set(Some(handler)));
+    }
+
+    /// The handler, if one is installed.
+    pub fn get(&self) -> Option<Handler> {
+        critical_section::with(|cs| self.0.borrow(cs).get())
+    }
+
+    /// Runs `body` with `handler` installed (as [`HandlerSlot::set`], for a handler that
+    /// borrows locals), and removes it when `body` returns.
+    pub fn with<R>(&self, handler: &(dyn Fn() + Sync), body: impl FnOnce() -> R) -> R {
+        // SAFETY: only the lifetime is extended. The handler is removed below before
+        // `handler` can go out of scope; the firmware is built with `panic = "abort"` (and a
+        // panic ends in the panic handler, which never returns), so `body` cannot unwind
+        // past the removal.
+        let forever: Handler = unsafe { core::mem::transmute::<&(dyn Fn() + Sync), Handler>(handler) };
+        self.set(forever);
+        let r = body();
+        critical_section::with(|cs| self.0.borrow(cs).set(None));
+        r
+    }
+}
+
+impl Default for HandlerSlot {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+/// Counts the interrupts a core has handled; `Platform::irq_epoch` reads it.
+pub struct IrqEpoch(AtomicU32);
+
+impl IrqEpoch {
+    pub const fn new() -> Self {
+        IrqEpoch(AtomicU32::new(0))
+    }
+
+    /// At the end of every interrupt the trap handler took.
+    pub fn bump(&self) {
+        // Release: what the handler did is visible to a task that sees the new epoch.
+        self.0.fetch_add(1, Ordering::Release);
+    }
+
+    pub fn get(&self) -> u32 {
+        // Acquire: pairs with `bump`.
+        self.0.load(Ordering::Acquire)
+    }
+}
+
+impl Default for IrqEpoch {
+    fn default() -> Self {
+        Self::new()
     }
 }
 

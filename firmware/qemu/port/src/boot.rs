@@ -197,11 +197,7 @@ impl Hart1 {
             }
             // Sleep until the next millisecond rather than spin: under `-icount` a spinning
             // hart would use up its whole time slice before hart 1 gets to run.
-            esp_amp::port::Platform::wait_irq(
-                &crate::QemuPlatform,
-                crate::IRQ_EPOCH.load(Ordering::Relaxed),
-                Some(1),
-            );
+            esp_amp::port::Platform::wait_irq(&crate::QemuPlatform, crate::IRQ_EPOCH.get(), Some(1));
         }
         false
     }

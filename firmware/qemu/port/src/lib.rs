@@ -18,8 +18,6 @@ pub mod boot;
 pub mod console;
 mod trap;
 
-use core::sync::atomic::{AtomicU32, Ordering};
-
 use esp_amp::port::{InterruptLine, Platform};
 use esp_amp::shm::Shm;
 use layout::*;
@@ -121,7 +119,7 @@ impl InterruptLine for ClintLine {
 }
 
 /// Incremented by the trap handler after every interrupt it handled on this hart.
-pub(crate) static IRQ_EPOCH: AtomicU32 = AtomicU32::new(0);
+pub(crate) static IRQ_EPOCH: esp_amp_riscv::IrqEpoch = esp_amp_riscv::IrqEpoch::new();
 
 /// Time, interrupt mask and idling for the running hart.
 #[derive(Clone, Copy, Debug, Default)]
@@ -148,7 +146,7 @@ impl Platform for QemuPlatform {
         unsafe { riscv::register::mstatus::clear_mie() };
     }
     fn irq_epoch(&self) -> u32 {
-        IRQ_EPOCH.load(Ordering::Acquire)
+        IRQ_EPOCH.get()
     }
     fn wait_irq(&self, epoch: u32, timeout_ms: Option<u32>) {
         for _ in 0..SPIN_BEFORE_WFI {

@@ -3,39 +3,30 @@
 //! dispatches.
 
 use core::cell::Cell;
-use core::sync::atomic::Ordering;
 
 use critical_section::Mutex;
 
 use crate::IRQ_EPOCH;
 pub use esp_amp_riscv::TrapFrame;
-use esp_amp_riscv::INTERRUPT;
+use esp_amp_riscv::{HandlerSlot, INTERRUPT};
 
-type SwHandler = &'static (dyn Fn() + Sync);
 /// What an exception does (never returns): the frame, `mcause`, `mtval`.
 pub type ExceptionHook = fn(&TrapFrame, u32, u32) -> !;
 
-static SW_HANDLER: Mutex<Cell<Option<SwHandler>>> = Mutex::new(Cell::new(None));
+static SW_HANDLER: HandlerSlot = HandlerSlot::new();
 static EXCEPTION_HOOK: Mutex<Cell<Option<ExceptionHook>>> = Mutex::new(Cell::new(None));
 
 /// Runs `handler` on every machine software interrupt of this hart (typically
 /// `|| { sw.isr(); }`). Without one, the interrupt is only cleared.
-pub fn set_sw_interrupt_handler(handler: SwHandler) {
-    critical_section::with(|cs| SW_HANDLER.borrow(cs).set(Some(handler)));
+pub fn set_sw_interrupt_handler(handler: esp_amp_riscv::Handler) {
+    SW_HANDLER.set(handler);
 }
 
 /// Runs `body` with `handler` installed as the software-interrupt handler (as
 /// [`set_sw_interrupt_handler`], for a handler that borrows locals), and removes it when
 /// `body` returns.
 pub fn with_sw_interrupt_handler<R>(handler: &(dyn Fn() + Sync), body: impl FnOnce() -> R) -> R {
-    // SAFETY: only the lifetime is extended. The handler is removed below before `handler`
-    // can go out of scope; the firmware is built with `panic = "abort"`, so `body` cannot
-    // unwind past the removal.
-    let forever: SwHandler = unsafe { core::mem::transmute::<&(dyn Fn() + Sync), SwHandler>(handler) };
-    set_sw_interrupt_handler(forever);
-    let r = body();
-    critical_section::with(|cs| SW_HANDLER.borrow(cs).set(None));
-    r
+    SW_HANDLER.with(handler, body)
 }
 
 /// Replaces the default exception behaviour (print the registers, fail the QEMU run).
@@ -61,7 +52,7 @@ extern "C" fn esp_amp_trap(frame: &mut TrapFrame) {
         MACHINE_SOFT => {
             #[cfg(feature = "sub-rt")]
             crate::boot::park_if_stopped();
-            match critical_section::with(|cs| SW_HANDLER.borrow(cs).get()) {
+            match SW_HANDLER.get() {
                 Some(h) => h(),
                 None => esp_amp::port::InterruptLine::clear(&crate::ClintLine::this_hart()),
             }
@@ -70,8 +61,7 @@ extern "C" fn esp_amp_trap(frame: &mut TrapFrame) {
         MACHINE_TIMER => unsafe { riscv::register::mie::clear_mtimer() },
         _ => {}
     }
-    // Release: what the handler did is visible to a task that sees the new epoch.
-    IRQ_EPOCH.fetch_add(1, Ordering::Release);
+    IRQ_EPOCH.bump();
 }
 
 fn default_exception(frame: &TrapFrame, mcause: u32, mtval: u32) -> ! {
