@@ -54,13 +54,21 @@ done
 
 # The QEMU firmware is its own workspace (bare-metal only). The tests above built it; lint
 # each package on its own (their runtime features must not be unified).
-step "QEMU firmware and shared RISC-V code: format and clippy"
+step "firmware (QEMU, ESP32 LP core, shared RISC-V code): format and clippy"
 (cd firmware/qemu && cargo fmt --all --check)
 rustup toolchain install nightly --profile minimal --component rust-src,clippy >/dev/null
 for package in qemu-sub qemu-main; do
     (cd firmware/qemu && ESP_AMP_QEMU_SUB_DIR="$PWD/../../target/firmware-qemu/riscv32imac-unknown-none-elf/release" \
         cargo +nightly clippy --quiet --release --target riscv32imac-unknown-none-elf -Zbuild-std=core \
         --target-dir ../../target/firmware-qemu/clippy -p "$package" -- -D warnings)
+done
+# The ESP32 subcore firmware (its own workspace; `cargo xtask esp32` builds it for each chip,
+# the xtask tests check it): format and clippy per chip.
+(cd firmware/esp32 && cargo fmt --all --check)
+for chip in esp32c6 esp32c5; do
+    (cd firmware/esp32 && cargo +nightly clippy --quiet --release --target riscv32imac-unknown-none-elf \
+        -Zbuild-std=core --target-dir "../../target/firmware-esp32/clippy-$chip" --features "$chip" \
+        -p lp-examples -p esp-amp-lp -- -D warnings)
 done
 # The RISC-V pieces the firmware ports share (trap entry, exception dump).
 (cd firmware/riscv && cargo fmt --check && cargo +nightly clippy --quiet --release \

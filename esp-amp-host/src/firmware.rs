@@ -66,6 +66,18 @@ pub fn build_package(
     target_dir: &Path,
     env: &[(&str, &std::ffi::OsStr)],
 ) -> io::Result<PathBuf> {
+    build_package_with_features(dir, package, &[], target, target_dir, env)
+}
+
+/// As [`build_package`], with cargo features (`--features a,b`).
+pub fn build_package_with_features(
+    dir: &Path,
+    package: Option<&str>,
+    features: &[&str],
+    target: &str,
+    target_dir: &Path,
+    env: &[(&str, &std::ffi::OsStr)],
+) -> io::Result<PathBuf> {
     let mut cmd = tool("cargo", dir);
     if has_target(dir, target) {
         cmd.arg("build");
@@ -84,6 +96,9 @@ pub fn build_package(
     }
     if let Some(p) = package {
         cmd.args(["--package", p]);
+    }
+    if !features.is_empty() {
+        cmd.args(["--features", &features.join(",")]);
     }
     for (k, v) in env {
         cmd.env(k, v);

@@ -5,6 +5,37 @@
 //! Critical sections come from the [`critical_section`] crate: a port provides its
 //! implementation (`critical-section/std` on the host, a MIE-based one on bare metal).
 
+/// `(x / d, x % d)` for a divisor `d` in `1..=65536`, with 32-bit divisions only (long
+/// division in 16-bit digits: each partial dividend is below `d · 2¹⁶ ≤ 2³²`). A 64-bit
+/// division would link about 600 bytes of `compiler_builtins` into a RISC-V core without
+/// 64-bit divide, a lot on a 16 KiB LP core. `d` outside that range gives `(0, 0)`.
+///
+/// ```
+/// use esp_amp::port::div_u64_small;
+/// assert_eq!(div_u64_small(1 << 40, 12), ((1 << 40) / 12, ((1u64 << 40) % 12) as u32));
+/// ```
+pub const fn div_u64_small(x: u64, d: u32) -> (u64, u32) {
+    if d == 0 || d > 0x1_0000 {
+        return (0, 0);
+    }
+    let (mut q, mut r) = (0u64, 0u32);
+    let mut shift = 64;
+    while shift > 0 {
+        shift -= 16;
+        let part = (r << 16) | ((x >> shift) as u32 & 0xFFFF);
+        q = (q << 16) | (part / d) as u64;
+        r = part % d;
+    }
+    (q, r)
+}
+
+/// Milliseconds from a 64-bit tick counter running at `ticks_per_ms` (≤ 65536) per
+/// millisecond, wrapping at 2³² ms as [`Platform::now_ms`] does; without a 64-bit
+/// division (see [`div_u64_small`]).
+pub const fn ticks_to_ms(ticks: u64, ticks_per_ms: u32) -> u32 {
+    div_u64_small(ticks, ticks_per_ms).0 as u32
+}
+
 /// The hardware interrupt line between the two cores, seen from one core.
 ///
 /// Ordering contract: `raise` must not become visible to the peer before the memory
@@ -72,5 +103,24 @@ impl<T: Platform + ?Sized> Platform for &T {
     }
     fn wait_irq(&self, epoch: u32, timeout_ms: Option<u32>) {
         (**self).wait_irq(epoch, timeout_ms)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn small_division_is_exact() {
+        let xs = [0u64, 1, 15_999, 16_000, 1 << 32, (1 << 40) + 7, u64::MAX / 3, u64::MAX - 1, u64::MAX];
+        for d in [1u32, 3, 4, 125, 16_000, 65_535, 65_536] {
+            for x in xs {
+                assert_eq!(div_u64_small(x, d), (x / u64::from(d), (x % u64::from(d)) as u32), "{x} / {d}");
+            }
+        }
+        assert_eq!(div_u64_small(5, 0), (0, 0));
+        assert_eq!(div_u64_small(5, 65_537), (0, 0));
+        assert_eq!(ticks_to_ms(16_000 * 1234 + 15_999, 16_000), 1234);
+        assert_eq!(ticks_to_ms(u64::MAX, 16_000), (u64::MAX / 16_000) as u32, "wraps like now_ms");
     }
 }

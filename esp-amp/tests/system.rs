@@ -202,6 +202,21 @@ fn the_panic_dump_layout_is_spec_8_5() {
     assert_eq!(raw[8 + 247], 0);
     assert_eq!(&raw[4..8], &1024u32.to_le_bytes());
 
+    // The message without core::fmt: "<what> at <file>:<line>", cut the same way.
+    for (line, text) in
+        [(0, "x at src/main.rs:0"), (9, "x at src/main.rs:9"), (u32::MAX, "x at src/main.rs:4294967295")]
+    {
+        dump.clear();
+        dump.write_abort_at("x", "src/main.rs", line);
+        let r = dump.read();
+        assert!(r.is_abort());
+        assert_eq!(r.message(), text.as_bytes());
+    }
+    dump.write_abort_at("panic on subcore", &"d/".repeat(200), 77);
+    let raw = bytes(shm);
+    assert!(raw[8..8 + 247].starts_with(b"panic on subcore at d/d/"));
+    assert_eq!(raw[8 + 247], 0, "cut at 247 bytes plus NUL");
+
     // clear() and the exception path leave no stale abort flag.
     dump.clear();
     assert_eq!(&bytes(shm)[..9], &[0; 9]);

@@ -1,5 +1,6 @@
 //! The project's tasks as a library, so the test suite runs exactly what
 //! `cargo xtask` runs.
 
+pub mod esp32;
 pub mod fuzz;
 pub mod qemu;

@@ -7,6 +7,7 @@
 //! cargo xtask fuzz                 # seeds, then a short run of every fuzz target
 //! cargo xtask fuzz rpc --runs 10000000
 //! cargo xtask soak --duration 30m  # both cores, every service, both ways; then a report
+//! cargo xtask esp32                # ESP32 subcore images: build, check against the layout, sizes
 //! ```
 
 use std::process::ExitCode;
@@ -74,6 +75,15 @@ enum Task {
         #[arg(long, default_value_t = 60)]
         progress: u64,
     },
+    /// Build the ESP32 subcore firmware (firmware/esp32) for each chip, check every image
+    /// against the layout (the loader accepts it; the exported addresses match) and print
+    /// its sizes and the size budgets.
+    #[command(after_help = "Example:\n  cargo xtask esp32 --enforce-budgets")]
+    Esp32 {
+        /// Fail when a size budget is exceeded (otherwise only link checks fail).
+        #[arg(long)]
+        enforce_budgets: bool,
+    },
     /// The soak's subcore (started by `soak`).
     #[command(hide = true)]
     SoakSubcore,
@@ -113,6 +123,55 @@ fn soak(duration: Duration, progress: u64) -> ExitCode {
     }
 }
 
+fn esp32(enforce_budgets: bool) -> ExitCode {
+    use xtask::esp32::{ipc_code, run_all, BUDGET_ECHO_TOTAL, BUDGET_IPC};
+    let results = match run_all() {
+        Ok(r) => r,
+        Err(e) => return fail(&e),
+    };
+    println!(
+        "{:<9} {:<11} {:>6} {:>7} {:>5} {:>5} {:>5} {:>7} {:>7}  checks",
+        "chip", "example", ".text", ".rodata", ".data", ".bss", "rtc", "loaded", "ipc"
+    );
+    let mut failed = false;
+    for (chip, bin, c) in &results {
+        let s = c.sizes;
+        let ipc = ipc_code(&results, *chip, bin).map_or("-".into(), |n| n.to_string());
+        let problems = c.problems();
+        failed |= !problems.is_empty();
+        println!(
+            "{:<9} {:<11} {:>6} {:>7} {:>5} {:>5} {:>5} {:>7} {:>7}  {}",
+            chip.name(),
+            bin,
+            s.text,
+            s.rodata,
+            s.data,
+            s.bss,
+            s.rtc,
+            s.loaded,
+            ipc,
+            if problems.is_empty() { "ok".to_string() } else { problems.join("; ") }
+        );
+    }
+    let c6 = esp_amp::layout::Chip::Esp32C6;
+    let echo = results.iter().find(|(c, b, _)| *c == c6 && *b == "rpmsg_echo").map(|r| r.2.sizes.loaded);
+    let ipc = ipc_code(&results, c6, "rpmsg_echo");
+    let mut over = false;
+    for (what, got, budget) in [
+        ("C6 RPMsg-echo image (loaded bytes)", echo, BUDGET_ECHO_TOTAL),
+        ("C6 IPC code (.text+.rodata)", ipc, BUDGET_IPC),
+    ] {
+        let got = got.unwrap_or(u64::MAX);
+        let verdict = if got <= budget { "met" } else { "NOT MET" };
+        over |= got > budget;
+        println!("budget: {what}: {got} of {budget} bytes: {verdict}");
+    }
+    if failed || (enforce_budgets && over) {
+        return ExitCode::FAILURE;
+    }
+    ExitCode::SUCCESS
+}
+
 fn main() -> ExitCode {
     match Cli::parse().task {
         Task::Qemu { examples, parallel, icount, timeout, show_output, list } => {
@@ -134,6 +193,7 @@ fn main() -> ExitCode {
         }
         Task::Fuzz { targets, runs, seeds_only } => fuzz(targets, runs, seeds_only),
         Task::Soak { duration, progress } => soak(duration, progress),
+        Task::Esp32 { enforce_budgets } => esp32(enforce_budgets),
         Task::SoakSubcore => match esp_amp_host::soak::run_subcore() {
             Ok(()) => ExitCode::SUCCESS,
             Err(e) => fail(&e),

@@ -90,7 +90,9 @@ impl Geometry {
         {
             return None;
         }
-        Some(Geometry { n, s, buf_base, recip: (1u64 << 40).div_ceil(s as u64) })
+        // ceil(2^40 / s) without a 64-bit division (see `div_u64_small`).
+        let (q, r) = crate::port::div_u64_small(1 << 40, s as u32);
+        Some(Geometry { n, s, buf_base, recip: q + (r != 0) as u64 })
     }
 
     /// The buffer index of `addr`, if `addr` is exactly the start of one of the buffers.

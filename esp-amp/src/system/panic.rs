@@ -109,6 +109,29 @@ impl<'r> PanicDump<'r> {
         self.put(OFF_IS_ABORT, 1);
     }
 
+    /// Subcore: records a software abort whose message is `"<what> at <file>:<line>"`,
+    /// cut at 247 bytes, without `core::fmt` (for the smallest subcores: see the
+    /// `panic-handler-location` feature). Otherwise as [`PanicDump::write_abort`].
+    pub fn write_abort_at(&self, what: &str, file: &str, line: u32) {
+        let mut w = Truncating { buf: [0; MESSAGE_SIZE], len: 0 };
+        let mut digits = [0u8; 10];
+        let mut at = digits.len();
+        let mut n = line;
+        loop {
+            at -= 1;
+            digits[at] = b'0' + (n % 10) as u8;
+            n /= 10;
+            if n == 0 {
+                break;
+            }
+        }
+        for part in [what.as_bytes(), b" at ", file.as_bytes(), b":", &digits[at..]] {
+            w.push(part);
+        }
+        let _ = self.shm.write_bytes(self.base + OFF_MESSAGE, &w.buf[..w.len + 1]);
+        self.put(OFF_IS_ABORT, 1);
+    }
+
     /// Subcore: records the registers (37 words, or 47 on ESP32-P4) and up to 1024 bytes of
     /// stack from the frame's `sp`. `is_abort` is left alone; an exception that is not an
     /// abort calls [`PanicDump::mark_exception`] too.
@@ -141,12 +164,19 @@ struct Truncating {
     len: usize,
 }
 
-impl Write for Truncating {
-    fn write_str(&mut self, s: &str) -> fmt::Result {
+impl Truncating {
+    /// Appends what fits (one byte stays free for the NUL).
+    fn push(&mut self, s: &[u8]) {
         let room = MESSAGE_SIZE - 1 - self.len;
         let n = s.len().min(room);
-        self.buf[self.len..self.len + n].copy_from_slice(&s.as_bytes()[..n]);
+        self.buf[self.len..self.len + n].copy_from_slice(&s[..n]);
         self.len += n;
+    }
+}
+
+impl Write for Truncating {
+    fn write_str(&mut self, s: &str) -> fmt::Result {
+        self.push(s.as_bytes());
         Ok(())
     }
 }
@@ -405,8 +435,18 @@ pub fn set_panic_sink(sink: PanicSink) {
 /// With [`PanicSink::frame_by_trap`] on a bare-metal RISC-V core this does not return: the
 /// exception handler takes over (see there).
 pub fn report_abort(message: fmt::Arguments<'_>) -> bool {
+    report(|dump| dump.write_abort(message))
+}
+
+/// Subcore: as [`report_abort`], with the message `"<what> at <file>:<line>"` written
+/// without `core::fmt` ([`PanicDump::write_abort_at`]).
+pub fn report_abort_at(what: &str, file: &str, line: u32) -> bool {
+    report(|dump| dump.write_abort_at(what, file, line))
+}
+
+fn report(write: impl FnOnce(&PanicDump<'static>)) -> bool {
     let Some(sink) = critical_section::with(|cs| SINK.borrow(cs).get()) else { return false };
-    sink.dump.write_abort(message);
+    write(&sink.dump);
     if sink.frame_by_trap {
         trap_for_frame();
     }
@@ -441,6 +481,22 @@ fn panic(info: &core::panic::PanicInfo<'_>) -> ! {
             report_abort(format_args!("panic on subcore: {} at {}:{}", info.message(), l.file(), l.line()))
         }
         None => report_abort(format_args!("panic on subcore: {}", info.message())),
+    };
+    loop {
+        core::hint::spin_loop();
+    }
+}
+
+/// The smallest subcore panic handler (feature `panic-handler-location`, bare-metal targets
+/// only, ignored when `panic-handler` is on): as `panic-handler`, but the message is only
+/// `"panic on subcore at <file>:<line>"`, so no `core::fmt` code is linked for it (about
+/// 2.5 KiB on an LP core).
+#[cfg(all(feature = "panic-handler-location", not(feature = "panic-handler"), target_os = "none"))]
+#[panic_handler]
+fn panic(info: &core::panic::PanicInfo<'_>) -> ! {
+    match info.location() {
+        Some(l) => report_abort_at("panic on subcore", l.file(), l.line()),
+        None => report_abort_at("panic on subcore", "?", 0),
     };
     loop {
         core::hint::spin_loop();

@@ -1,0 +1,139 @@
+//! `cargo xtask esp32`: builds the ESP32 subcore firmware (`firmware/esp32`), checks each
+//! image against the layout the maincore uses, and reports its size.
+//!
+//! Checks, per example and chip (no hardware needed: by construction):
+//! - the project's own loader accepts the ELF for the chip's default layout (every
+//!   segment inside the subcore's regions, none over the shared region, the RTC pool or
+//!   the ULP configuration; the entry is the LP reset vector);
+//! - the absolute symbols the linker script exports (`esp_amp_shared_start`,
+//!   `esp_amp_panic_dump_start`, `esp_amp_rtc_pool_start`) equal the layout's addresses.
+//!
+//! Sizes: `.text`, `.rodata`, `.data`, `.bss` and the LP runtime in RTC RAM, the loaded
+//! bytes, and the IPC code as linked (an example minus the `bare` runtime-only image).
+
+use std::path::{Path, PathBuf};
+
+use esp_amp::image::load::{plan, LoadTarget};
+use esp_amp::layout::{AmpConfig, Chip, MemoryLayout};
+use object::{Object, ObjectSection, ObjectSegment, ObjectSymbol};
+
+use crate::qemu::repo_root;
+
+pub const TARGET: &str = "riscv32imac-unknown-none-elf";
+
+/// The LP-core examples (binaries of `firmware/esp32/lp-examples`), built for each chip.
+pub const LP_EXAMPLES: [&str; 2] = ["bare", "rpmsg_echo"];
+pub const LP_CHIPS: [Chip; 2] = [Chip::Esp32C6, Chip::Esp32C5];
+
+/// The budgets of issue 7 (bytes).
+pub const BUDGET_ECHO_TOTAL: u64 = 6 * 1024;
+pub const BUDGET_IPC: u64 = 3000;
+
+/// Builds the LP examples for `chip`; returns the directory with the ELF files.
+pub fn build_lp(chip: Chip) -> std::io::Result<PathBuf> {
+    let ws = repo_root().join("firmware/esp32");
+    // One target directory per chip: the chip is a feature of the same packages.
+    let target_dir = repo_root().join("target/firmware-esp32").join(chip.name());
+    esp_amp_host::firmware::build_package_with_features(
+        &ws,
+        Some("lp-examples"),
+        &[chip.name()],
+        TARGET,
+        &target_dir,
+        &[],
+    )
+}
+
+/// Section sizes of one image.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Sizes {
+    pub text: u64,
+    pub rodata: u64,
+    pub data: u64,
+    pub bss: u64,
+    /// The LP runtime in RTC RAM: vector table, reset and trap entries.
+    pub rtc: u64,
+    /// Bytes the loader copies (file size of the loaded segments).
+    pub loaded: u64,
+}
+
+impl Sizes {
+    pub fn code(&self) -> u64 {
+        self.text + self.rodata + self.rtc
+    }
+}
+
+/// What an image was checked for, and its sizes.
+#[derive(Debug, Clone)]
+pub struct Checked {
+    pub sizes: Sizes,
+    /// The loader's verdict (`Err` = refused, with the reason).
+    pub loader: Result<(), String>,
+    /// `(symbol, value in the image, value in the layout)` for each exported address.
+    pub symbols: Vec<(&'static str, Option<u64>, u64)>,
+}
+
+impl Checked {
+    pub fn problems(&self) -> Vec<String> {
+        let mut p = Vec::new();
+        if let Err(e) = &self.loader {
+            p.push(format!("the loader refuses it: {e}"));
+        }
+        for (name, got, want) in &self.symbols {
+            match got {
+                Some(v) if v == want => {}
+                Some(v) => p.push(format!("{name} = 0x{v:08x}, the layout says 0x{want:08x}")),
+                None => p.push(format!("{name} missing")),
+            }
+        }
+        p
+    }
+}
+
+/// Checks the ELF `file` against `chip`'s default layout and measures it.
+pub fn check(file: &[u8], chip: Chip) -> Result<Checked, String> {
+    let layout = MemoryLayout::new(chip, &AmpConfig::default_for(chip)).map_err(|e| format!("{e:?}"))?;
+    let elf = object::File::parse(file).map_err(|e| e.to_string())?;
+    let mut sizes = Sizes::default();
+    for s in elf.sections() {
+        let size = s.size();
+        match s.name().unwrap_or("") {
+            ".text" => sizes.text += size,
+            ".rodata" => sizes.rodata += size,
+            ".data" => sizes.data += size,
+            ".bss" => sizes.bss += size,
+            ".vectors" | ".lp.text" => sizes.rtc += size,
+            _ => {}
+        }
+    }
+    sizes.loaded = elf.segments().map(|s| s.file_range().1).sum();
+    let loader = plan(file, &LoadTarget::for_layout(&layout)).map(|_| ()).map_err(|e| e.to_string());
+    let symbol = |name: &str| elf.symbols().find(|s| s.name() == Ok(name)).map(|s| s.address());
+    let rtc_pool = layout.rtc.map_or(0, |r| r.pool.start);
+    let symbols = vec![
+        ("esp_amp_shared_start", symbol("esp_amp_shared_start"), u64::from(layout.shared.start)),
+        ("esp_amp_panic_dump_start", symbol("esp_amp_panic_dump_start"), u64::from(layout.panic_dump.start)),
+        ("esp_amp_rtc_pool_start", symbol("esp_amp_rtc_pool_start"), u64::from(rtc_pool)),
+    ];
+    Ok(Checked { sizes, loader, symbols })
+}
+
+/// Builds, checks and measures every LP example for every chip.
+pub fn run_all() -> Result<Vec<(Chip, &'static str, Checked)>, String> {
+    let mut out = Vec::new();
+    for chip in LP_CHIPS {
+        let dir = build_lp(chip).map_err(|e| format!("building firmware/esp32 for {}: {e}", chip.name()))?;
+        for bin in LP_EXAMPLES {
+            let path: &Path = &dir.join(bin);
+            let file = std::fs::read(path).map_err(|e| format!("{}: {e}", path.display()))?;
+            out.push((chip, bin, check(&file, chip)?));
+        }
+    }
+    Ok(out)
+}
+
+/// The IPC code of `example` as linked: its code minus the `bare` image's, for one chip.
+pub fn ipc_code(results: &[(Chip, &'static str, Checked)], chip: Chip, example: &str) -> Option<u64> {
+    let code = |bin: &str| results.iter().find(|(c, b, _)| *c == chip && *b == bin).map(|r| r.2.sizes.code());
+    Some(code(example)?.saturating_sub(code("bare")?))
+}

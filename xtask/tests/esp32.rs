@@ -1,0 +1,32 @@
+//! The ESP32 subcore firmware builds for each chip and each image matches the layout the
+//! maincore uses (the same code as `cargo xtask esp32`).
+
+use esp_amp::layout::Chip;
+use xtask::esp32::{build_lp, check, ipc_code, run_all, LP_CHIPS, LP_EXAMPLES};
+
+#[test]
+fn lp_examples_build_link_and_match_the_layout() {
+    let results = run_all().expect("build");
+    assert_eq!(results.len(), LP_CHIPS.len() * LP_EXAMPLES.len());
+    for (chip, bin, c) in &results {
+        assert!(c.problems().is_empty(), "{} {bin}: {:?}", chip.name(), c.problems());
+        assert!(
+            c.sizes.text > 0 && c.sizes.rtc > 0 && c.sizes.loaded > 0,
+            "{} {bin}: {:?}",
+            chip.name(),
+            c.sizes
+        );
+    }
+    for chip in LP_CHIPS {
+        assert!(ipc_code(&results, chip, "rpmsg_echo").is_some_and(|n| n > 0));
+    }
+}
+
+#[test]
+fn an_image_checked_against_another_chip_is_refused() {
+    let elf = std::fs::read(build_lp(Chip::Esp32C6).expect("build").join("rpmsg_echo")).unwrap();
+    let c = check(&elf, Chip::Esp32C5).unwrap();
+    let problems = c.problems().join("; ");
+    assert!(problems.contains("esp_amp_shared_start"), "{problems}");
+    assert!(c.loader.is_err(), "the C5 loader must refuse C6 addresses");
+}
