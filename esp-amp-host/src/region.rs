@@ -5,7 +5,7 @@
 //!
 //! | offset | size | content |
 //! |---|---|---|
-//! | 0 | 4096 | control page: [`ControlHeader`] and the two doorbell words |
+//! | 0 | 4096 | control page: the `ControlHeader` and the two doorbell words |
 //! | 4096 | `hp_len` | HP shared region (`[SHARED_START, SHARED_END)` on the chip) |
 //! | … | `dump_len` | panic-dump region |
 //! | … | `rtc_len` | RTC SysInfo pool (0 bytes on chips without one) |

@@ -2,7 +2,7 @@
 //! then every message is accounted for.
 //!
 //! The maincore ([`run_maincore`], this process) and the subcore ([`run_subcore`], a
-//! child process) run the same loop ([`Side`]), each as originator and as answerer:
+//! child process) run the same loop, each as originator and as answerer:
 //! - **RPMsg**: a self-checking stream ([`crate::traffic`]) from each side's stream
 //!   endpoint to the other's, as fast as the queues allow;
 //! - **RPC**: each side's client keeps [`RPC_SLOTS`] calls in flight to the other side's
@@ -351,19 +351,19 @@ fn claimed_seq(data: &[u8]) -> Option<u32> {
 }
 
 /// One core's part of the soak.
-pub struct Side<'a, 'r, R: Role> {
-    pub who: Who,
-    pub dev: &'a Rpmsg<'r, R>,
-    pub core: &'a HostCore<'r>,
-    pub events: &'a Events<'a, &'a HostCore<'r>>,
+struct Side<'a, 'r, R: Role> {
+    who: Who,
+    dev: &'a Rpmsg<'r, R>,
+    core: &'a HostCore<'r>,
+    events: &'a Events<'a, &'a HostCore<'r>>,
     /// The event word we notify, and the one we read.
-    pub ev_out: Event<'r>,
-    pub ev_in: Event<'r>,
+    ev_out: Event<'r>,
+    ev_in: Event<'r>,
     /// Maincore: the supplicant to drain and check.
-    pub supplicant: Option<&'a Supplicant<'r>>,
+    supplicant: Option<&'a Supplicant<'r>>,
     /// Maincore: when to stop. Subcore: `None` (it stops when told).
-    pub deadline: Option<Instant>,
-    pub counters: &'a Counters,
+    deadline: Option<Instant>,
+    counters: &'a Counters,
 }
 
 impl<R: Role> Side<'_, '_, R> {
