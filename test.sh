@@ -70,9 +70,12 @@ for chip in esp32c6 esp32c5; do
         -Zbuild-std=core --target-dir "../../target/firmware-esp32/clippy-$chip" --features "$chip" \
         -p lp-examples -p esp-amp-lp -- -D warnings)
 done
-# The RISC-V pieces the firmware ports share (trap entry, exception dump).
-(cd firmware/riscv && cargo fmt --check && cargo +nightly clippy --quiet --release \
-    --target riscv32imac-unknown-none-elf -Zbuild-std=core --target-dir ../../target/firmware-riscv -- -D warnings)
+# What the firmware ports share: the RISC-V pieces (trap entry, exception dump) and the
+# examples (protocols, subcore halves generic over the port).
+for shared in riscv examples; do
+    (cd "firmware/$shared" && cargo fmt --check && cargo +nightly clippy --quiet --release \
+        --target riscv32imac-unknown-none-elf -Zbuild-std=core --target-dir "../../target/firmware-$shared" -- -D warnings)
+done
 
 # Every decoder of data from the other core, under libFuzzer with AddressSanitizer: seeds
 # from the golden images and recorded traffic, then a short run of each target (the long

@@ -22,7 +22,7 @@ use crate::qemu::repo_root;
 pub const TARGET: &str = "riscv32imac-unknown-none-elf";
 
 /// The LP-core examples (binaries of `firmware/esp32/lp-examples`), built for each chip.
-pub const LP_EXAMPLES: [&str; 2] = ["bare", "rpmsg_echo"];
+pub const LP_EXAMPLES: [&str; 6] = ["bare", "rpmsg_echo", "basic", "virtqueue", "rpc", "print"];
 pub const LP_CHIPS: [Chip; 2] = [Chip::Esp32C6, Chip::Esp32C5];
 
 /// The budgets of issue 7 (bytes).

@@ -62,7 +62,8 @@ fn check_basic(mode: Mode) -> Outcome {
             "[hart 1] subcore up",
             "software interrupts 0..3 sent, 4..7 received; events both ways",
             "both harts added 20000 to one counter (total 40000)",
-            "subcore panic reported:\npanic on subcore: asked to panic (6-byte request) at sub/src/bin/basic.rs:",
+            "subcore panic reported:\npanic on subcore: asked to panic (6-byte request) at ",
+            "examples/src/sub/basic.rs:",
             // The abort carries the frame of its `unimp` trap, as C's abort() does.
             "MCAUSE  : 0x00000002",
             "subcore exception reported:\nGuru Meditation Error: ON Subcore panic'ed Store access fault",

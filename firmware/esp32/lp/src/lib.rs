@@ -165,6 +165,17 @@ pub fn trigger_main(id: SwIntrId) {
     }
 }
 
+/// Raises software interrupts on the maincore from anywhere (a `'static`
+/// [`Trigger`](esp_amp::event::Trigger), e.g. for the global printer's service queue).
+#[derive(Clone, Copy, Debug, Default)]
+pub struct MainTrigger;
+
+impl esp_amp::event::Trigger for MainTrigger {
+    fn trigger(&self, id: SwIntrId) {
+        trigger_main(id);
+    }
+}
+
 /// Defines the firmware's main function: `esp_amp_lp::entry!(main);` with `fn main() -> !`.
 #[macro_export]
 macro_rules! entry {

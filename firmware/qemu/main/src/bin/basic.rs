@@ -31,8 +31,7 @@ esp_amp_qemu::entry!(main);
 
 static SUBCORE_ELF: &[u8] = include_bytes!(concat!(env!("SUB_DIR"), "/basic"));
 
-#[path = "../../../protocol/basic.rs"]
-mod protocol;
+use amp_examples::protocol::basic as protocol;
 use protocol::*;
 
 const MY_EPT: u16 = 0x20;

@@ -28,8 +28,7 @@ esp_amp_qemu::entry!(main);
 
 static SUBCORE_ELF: &[u8] = include_bytes!(concat!(env!("SUB_DIR"), "/print"));
 
-#[path = "../../../protocol/print.rs"]
-mod protocol;
+use amp_examples::protocol::print as protocol;
 use protocol::*;
 
 /// What the subcore printed through the fallback before the service was attached.

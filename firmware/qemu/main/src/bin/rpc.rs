@@ -28,8 +28,7 @@ esp_amp_qemu::entry!(main);
 
 static SUBCORE_ELF: &[u8] = include_bytes!(concat!(env!("SUB_DIR"), "/rpc"));
 
-#[path = "../../../protocol/rpc.rs"]
-mod protocol;
+use amp_examples::protocol::rpc as protocol;
 use protocol::*;
 
 /// What the subcore told us through `Hello` and `Report`.

@@ -24,8 +24,7 @@ esp_amp_qemu::entry!(main);
 
 static SUBCORE_ELF: &[u8] = include_bytes!(concat!(env!("SUB_DIR"), "/virtqueue"));
 
-#[path = "../../../protocol/virtqueue.rs"]
-mod protocol;
+use amp_examples::protocol::virtqueue as protocol;
 use protocol::*;
 
 /// Replies checked good, the next sequence number expected, replies found wrong.

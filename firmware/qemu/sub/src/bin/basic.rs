@@ -1,95 +1,9 @@
-//! Subcore of the `basic` pair: answers software interrupts, events, the atomics hammer,
-//! RPMsg echo (with its own instruction count), and panics or faults on request.
+//! Subcore of the `basic` pair on QEMU: `amp_examples::sub::basic` on hart 1.
 #![no_std]
 #![no_main]
 
-use core::sync::atomic::Ordering;
-
-use esp_amp::event::{DefaultEvents, Events, WaitFor};
-use esp_amp::port::Platform;
-use esp_amp::rpmsg::{Receiver, Rpmsg};
-use esp_amp::sw_intr::{SwIntr, SwIntrId};
-use esp_amp::sys_info::{Pool, SysInfo};
-use esp_amp::SubCore;
-use esp_amp_qemu::{self as port, uprintln, ClintLine, QemuPlatform};
-
 esp_amp_qemu::entry!(main);
 
-#[path = "../../../protocol/basic.rs"]
-mod protocol;
-use protocol::*;
-
 fn main() -> ! {
-    let info = SysInfo::attach(port::sys_info_pool(), None);
-    let sw: SwIntr<'_, SubCore, _> = SwIntr::attach(port::sw_intr_header(), ClintLine::this_hart()).unwrap();
-    let ev = DefaultEvents::attach(&info).unwrap();
-    let (rx, tx) = (ev.incoming::<SubCore>(), ev.outgoing::<SubCore>());
-    let events: Events<'_, _> = Events::new(&sw, QemuPlatform);
-    sw.add_handler(SwIntrId::EVENT, &events).unwrap();
-    let echo_intr = |id: SwIntrId| sw.trigger(SwIntrId::user(id.get() + 4).unwrap());
-    for n in 0..4 {
-        sw.add_handler(SwIntrId::user(n).unwrap(), &echo_intr).unwrap();
-    }
-    let mut dev: Rpmsg<'_, SubCore> = Rpmsg::attach(&info).unwrap();
-    dev.notify_with(&sw);
-    let echo = dev.create_endpoint(ECHO_EPT, Receiver::Mailbox).unwrap();
-    let stats = dev.create_endpoint(STATS_EPT, Receiver::Mailbox).unwrap();
-    let boom = dev.create_endpoint(PANIC_EPT, Receiver::Mailbox).unwrap();
-    let fault = dev.create_endpoint(FAULT_EPT, Receiver::Mailbox).unwrap();
-    let counter = info.get(COUNTER_ID, Pool::Hp).unwrap().expect_size(4).unwrap();
-    let counter = counter.shm().atomic_u32(counter.addr()).unwrap();
-    qemu_sub::report_panics();
-
-    port::with_interrupts(
-        &|| {
-            sw.isr();
-        },
-        || {
-            uprintln!("[hart 1] subcore up: SysInfo, software interrupts, events, RPMsg attached");
-            events.wait(&rx, GO_SW_INTR, WaitFor::All, true, None).unwrap();
-            events.notify(&tx, ACK_SW_INTR);
-
-            events.wait(&rx, GO_HAMMER, WaitFor::All, true, None).unwrap();
-            for _ in 0..HAMMER_ROUNDS {
-                counter.fetch_add(1, Ordering::Relaxed);
-                // Bit 31 is ours on the event word; the maincore toggles bit 0 meanwhile.
-                let before = tx.set(1 << 31);
-                assert!(before & (1 << 31) == 0, "our bit was set by someone else");
-                tx.clear(1 << 31);
-            }
-            events.notify(&tx, ACK_HAMMER);
-
-            // RPMsg: echo, report our instruction count per round trip, or panic.
-            let mut echoed = 0u64;
-            let mut insns = 0u64;
-            loop {
-                // Taken before polling: an interrupt during the polls ends the wait at once.
-                let epoch = QemuPlatform.irq_epoch();
-                let t0 = port::instret();
-                if let Some(msg) = dev.try_recv(echo) {
-                    dev.send(echo, msg.src(), &msg).unwrap();
-                    drop(msg);
-                    insns += port::instret() - t0;
-                    echoed += 1;
-                } else if let Some(msg) = dev.try_recv(stats) {
-                    let mut out = [0u8; 16];
-                    out[..8].copy_from_slice(&echoed.to_le_bytes());
-                    out[8..].copy_from_slice(&insns.to_le_bytes());
-                    dev.send(stats, msg.src(), &out).unwrap();
-                } else if let Some(msg) = dev.try_recv(boom) {
-                    let n = msg.len();
-                    drop(msg);
-                    panic!("asked to panic ({n}-byte request)");
-                } else if let Some(msg) = dev.try_recv(fault) {
-                    drop(msg);
-                    // SAFETY: a store to address 4, which is not RAM on `virt`: the hart
-                    // traps (store access fault) before anything is written, and the
-                    // exception hook never returns here. No Rust memory is involved.
-                    unsafe { core::arch::asm!("sw {0}, 4(zero)", in(reg) 0xdead_u32) };
-                } else {
-                    QemuPlatform.wait_irq(epoch, Some(100));
-                }
-            }
-        },
-    )
+    amp_examples::sub::basic(&qemu_sub::QemuBoard)
 }
