@@ -6,14 +6,18 @@
 //!   segment inside the subcore's regions, none over the shared region, the RTC pool or
 //!   the ULP configuration; the entry is the LP reset vector);
 //! - the absolute symbols the linker script exports (`esp_amp_shared_start`,
-//!   `esp_amp_panic_dump_start`, `esp_amp_rtc_pool_start`) equal the layout's addresses.
+//!   `esp_amp_panic_dump_start`, `esp_amp_rtc_pool_start`) equal the layout's addresses;
+//! - the ESP app image made of the ELF (`<example>.bin` next to it: what a flash partition
+//!   holds, for a separate build) is accepted by the loader too.
 //!
 //! Sizes: `.text`, `.rodata`, `.data`, `.bss` and the LP runtime in RTC RAM, the loaded
 //! bytes, and the IPC code as linked (an example minus the `bare` runtime-only image).
 
 use std::path::{Path, PathBuf};
 
+use esp_amp::image::esp::write_image;
 use esp_amp::image::load::{plan, LoadTarget};
+use esp_amp::image::{esp_chip_id, Image};
 use esp_amp::layout::{AmpConfig, Chip, MemoryLayout};
 use object::{Object, ObjectSection, ObjectSegment, ObjectSymbol};
 
@@ -71,6 +75,8 @@ pub struct Checked {
     pub loader: Result<(), String>,
     /// `(symbol, value in the image, value in the layout)` for each exported address.
     pub symbols: Vec<(&'static str, Option<u64>, u64)>,
+    /// The ESP app image made of the ELF, if the loader accepts it too.
+    pub esp_image: Result<Vec<u8>, String>,
 }
 
 impl Checked {
@@ -78,6 +84,9 @@ impl Checked {
         let mut p = Vec::new();
         if let Err(e) = &self.loader {
             p.push(format!("the loader refuses it: {e}"));
+        }
+        if let Err(e) = &self.esp_image {
+            p.push(format!("ESP image: {e}"));
         }
         for (name, got, want) in &self.symbols {
             match got {
@@ -115,7 +124,24 @@ pub fn check(file: &[u8], chip: Chip) -> Result<Checked, String> {
         ("esp_amp_panic_dump_start", symbol("esp_amp_panic_dump_start"), u64::from(layout.panic_dump.start)),
         ("esp_amp_rtc_pool_start", symbol("esp_amp_rtc_pool_start"), u64::from(rtc_pool)),
     ];
-    Ok(Checked { sizes, loader, symbols })
+    Ok(Checked { sizes, loader, symbols, esp_image: esp_image(file, chip, &layout) })
+}
+
+/// The ESP app image of the ELF `file` for `chip` (as `elf2image` makes it), checked with
+/// the loader.
+fn esp_image(file: &[u8], chip: Chip, layout: &MemoryLayout) -> Result<Vec<u8>, String> {
+    let image = Image::parse(file).map_err(|e| e.to_string())?;
+    let mut out = vec![0u8; file.len() + 64 * 1024];
+    let n = write_image(&image, esp_chip_id(chip), &mut out).map_err(|e| format!("{e:?}"))?;
+    out.truncate(n);
+    plan(&out, &LoadTarget::for_layout(layout)).map_err(|e| format!("the loader refuses it: {e}"))?;
+    Ok(out)
+}
+
+/// The partition-table line (ESP-IDF CSV) for a flash partition holding `image_len` bytes
+/// of subcore image: a data partition of a custom subtype, rounded up to 4 KiB.
+pub fn partition_line(name: &str, image_len: usize) -> String {
+    format!("{name}, data, 0x40, , 0x{:x}", image_len.div_ceil(4096) * 4096)
 }
 
 /// Builds, checks and measures every LP example for every chip.
@@ -126,7 +152,12 @@ pub fn run_all() -> Result<Vec<(Chip, &'static str, Checked)>, String> {
         for bin in LP_EXAMPLES {
             let path: &Path = &dir.join(bin);
             let file = std::fs::read(path).map_err(|e| format!("{}: {e}", path.display()))?;
-            out.push((chip, bin, check(&file, chip)?));
+            let checked = check(&file, chip)?;
+            if let Ok(image) = &checked.esp_image {
+                let bin_path = dir.join(format!("{bin}.bin"));
+                std::fs::write(&bin_path, image).map_err(|e| format!("{}: {e}", bin_path.display()))?;
+            }
+            out.push((chip, bin, checked));
         }
     }
     Ok(out)

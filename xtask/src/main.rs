@@ -153,6 +153,16 @@ fn esp32(enforce_budgets: bool) -> ExitCode {
             if problems.is_empty() { "ok".to_string() } else { problems.join("; ") }
         );
     }
+    if let Some((chip, bin, c)) = results.iter().find(|(_, b, _)| *b == "rpmsg_echo") {
+        if let Ok(image) = &c.esp_image {
+            println!(
+                "ESP images: target/firmware-esp32/<chip>/riscv32imac-unknown-none-elf/release/<example>.bin; \
+                 for a flash partition ({} {bin}): `{}`",
+                chip.name(),
+                xtask::esp32::partition_line("subcore", image.len())
+            );
+        }
+    }
     let c6 = esp_amp::layout::Chip::Esp32C6;
     let echo = results.iter().find(|(c, b, _)| *c == c6 && *b == "rpmsg_echo").map(|r| r.2.sizes.loaded);
     let ipc = ipc_code(&results, c6, "rpmsg_echo");

@@ -20,6 +20,14 @@ fn lp_examples_build_link_and_match_the_layout() {
     for chip in LP_CHIPS {
         assert!(ipc_code(&results, chip, "rpmsg_echo").is_some_and(|n| n > 0));
     }
+    // The ESP image of each ELF carries the chip id and the same entry (the reset vector).
+    for (chip, bin, c) in &results {
+        let image = c.esp_image.as_ref().unwrap();
+        let parsed = esp_amp::image::Image::parse(image).unwrap();
+        assert_eq!(parsed.chip_id(), Some(esp_amp::image::esp_chip_id(*chip)), "{bin}");
+        assert_eq!(parsed.entry(), 0x5000_0080, "{bin}");
+    }
+    assert_eq!(xtask::esp32::partition_line("subcore", 6005), "subcore, data, 0x40, , 0x2000");
 }
 
 #[test]
@@ -29,4 +37,5 @@ fn an_image_checked_against_another_chip_is_refused() {
     let problems = c.problems().join("; ");
     assert!(problems.contains("esp_amp_shared_start"), "{problems}");
     assert!(c.loader.is_err(), "the C5 loader must refuse C6 addresses");
+    assert!(c.esp_image.is_err(), "and so must it refuse the ESP image");
 }
