@@ -16,7 +16,9 @@
 //! - `killed_mid_receive`: echoes 100 messages, then holds what it receives until the
 //!   maincore kills it;
 //! - `corrupt`: echoes, and after every 25th echo writes a random byte somewhere in the
-//!   RPMsg block (configurations, descriptors, flags, headers, payloads of either queue).
+//!   RPMsg block (configurations, descriptors, flags, headers, payloads of either queue);
+//! - `corrupt_region`: the same, anywhere in the shared region (software-interrupt words,
+//!   SysInfo headers and every block) except the test's own report block.
 
 use std::process::{Child, Command};
 use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
@@ -293,6 +295,21 @@ fn random_corruption_of_the_rpmsg_block_is_survived_and_accounted() {
     assert_restart_is_clean(&region);
 }
 
+#[test]
+fn random_corruption_of_the_whole_shared_region_is_survived_and_accounted() {
+    let region = region();
+    let l = life(&region, "corrupt_region", None, Duration::from_millis(500));
+    // As above, with the damage anywhere in the region: the software-interrupt words
+    // (spurious or lost interrupts), the SysInfo headers (read again only at the restart,
+    // which re-initialises them), the RPMsg block.
+    assert!(l.sub_injected > 0 && l.ok > 0 && l.ok <= l.sent, "{l:?}");
+    eprintln!(
+        "corrupt_region: {} writes injected; sent {}, intact {}, damaged {}, missing {}; maincore dropped {} (bad length) + {} (unknown endpoint), {} descriptor faults",
+        l.sub_injected, l.sent, l.ok, l.bad, l.missing(), l.stats.dropped_bad_len, l.stats.dropped_unknown, l.stats.queue_faults
+    );
+    assert_restart_is_clean(&region);
+}
+
 /// The subcore: runs only when started by a test above.
 #[test]
 #[ignore = "subcore half of the chaos tests"]
@@ -310,6 +327,7 @@ fn chaos_subcore() {
     let report = info.get(REPORT_ID, Pool::Hp).unwrap().expect_size(12).unwrap();
     let write = |i: u32, v: u32| report.shm().write_u32(report.addr() + 4 * i, v).unwrap();
     let block = info.get(SysInfoId::VQUEUE, Pool::Hp).unwrap();
+    let shared = region.shared();
     let ept = dev.create_endpoint(SUB_EPT, Receiver::Mailbox).unwrap();
     let done = AtomicBool::new(false);
     let (mut echoed, mut injected) = (0u32, 0u32);
@@ -397,14 +415,23 @@ fn chaos_subcore() {
                 }
                 injected += 1;
             }
-            if mode == "corrupt" && echoed % 25 == 0 {
-                // xorshift: a byte somewhere in the RPMsg block.
+            if (mode == "corrupt" || mode == "corrupt_region") && echoed % 25 == 0 {
+                // xorshift: a byte somewhere in the RPMsg block, or anywhere in the shared
+                // region (software-interrupt words, SysInfo headers, every block) but this
+                // test's own report.
                 rng ^= rng << 13;
                 rng ^= rng >> 7;
                 rng ^= rng << 17;
-                let at = block.addr() + (rng % u64::from(block.size())) as u32;
-                block.shm().write_bytes(at, &[(rng >> 32) as u8]).unwrap();
-                injected += 1;
+                let (shm, base, len) = if mode == "corrupt" {
+                    (block.shm(), block.addr(), u32::from(block.size()))
+                } else {
+                    (shared, shared.device_base(), shared.len())
+                };
+                let at = base + (rng % u64::from(len)) as u32;
+                if !(report.addr()..report.addr() + 12).contains(&at) {
+                    shm.write_bytes(at, &[(rng >> 32) as u8]).unwrap();
+                    injected += 1;
+                }
             }
             write(0, echoed);
             write(1, injected);
