@@ -280,8 +280,20 @@ fn a_subcore_killed_mid_receive_costs_only_the_buffers_it_held() {
 
 #[test]
 fn random_corruption_of_the_rpmsg_block_is_survived_and_accounted() {
+    corruption_is_survived_and_accounted("corrupt");
+}
+
+#[test]
+fn random_corruption_of_the_whole_shared_region_is_survived_and_accounted() {
+    // With the damage anywhere in the region too: the software-interrupt words (spurious
+    // or lost interrupts), the SysInfo headers (read again only at the restart, which
+    // re-initialises them), the RPMsg block.
+    corruption_is_survived_and_accounted("corrupt_region");
+}
+
+fn corruption_is_survived_and_accounted(mode: &str) {
     let region = region();
-    let l = life(&region, "corrupt", None, Duration::from_millis(500));
+    let l = life(&region, mode, None, Duration::from_millis(500));
     // The maincore survived (a panic in the library would fail this test), traffic flowed
     // until the damage stopped it, and no damaged message passed as intact: `ok` counts
     // only messages whose every byte is what was sent, each once. Losses under random
@@ -289,22 +301,7 @@ fn random_corruption_of_the_rpmsg_block_is_survived_and_accounted() {
     // hide a slot from both sides): they are reported as missing.
     assert!(l.sub_injected > 0 && l.ok > 0 && l.ok <= l.sent, "{l:?}");
     eprintln!(
-        "corrupt: {} writes injected; sent {}, intact {}, damaged {}, missing {}; maincore dropped {} (bad length) + {} (unknown endpoint), {} descriptor faults",
-        l.sub_injected, l.sent, l.ok, l.bad, l.missing(), l.stats.dropped_bad_len, l.stats.dropped_unknown, l.stats.queue_faults
-    );
-    assert_restart_is_clean(&region);
-}
-
-#[test]
-fn random_corruption_of_the_whole_shared_region_is_survived_and_accounted() {
-    let region = region();
-    let l = life(&region, "corrupt_region", None, Duration::from_millis(500));
-    // As above, with the damage anywhere in the region: the software-interrupt words
-    // (spurious or lost interrupts), the SysInfo headers (read again only at the restart,
-    // which re-initialises them), the RPMsg block.
-    assert!(l.sub_injected > 0 && l.ok > 0 && l.ok <= l.sent, "{l:?}");
-    eprintln!(
-        "corrupt_region: {} writes injected; sent {}, intact {}, damaged {}, missing {}; maincore dropped {} (bad length) + {} (unknown endpoint), {} descriptor faults",
+        "{mode}: {} writes injected; sent {}, intact {}, damaged {}, missing {}; maincore dropped {} (bad length) + {} (unknown endpoint), {} descriptor faults",
         l.sub_injected, l.sent, l.ok, l.bad, l.missing(), l.stats.dropped_bad_len, l.stats.dropped_unknown, l.stats.queue_faults
     );
     assert_restart_is_clean(&region);
