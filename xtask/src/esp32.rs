@@ -168,3 +168,17 @@ pub fn ipc_code(results: &[(Chip, &'static str, Checked)], chip: Chip, example: 
     let code = |bin: &str| results.iter().find(|(c, b, _)| *c == chip && *b == bin).map(|r| r.2.sizes.code());
     Some(code(example)?.saturating_sub(code("bare")?))
 }
+
+/// The `n` largest code and data symbols of the ELF `file`: `(size, demangled name)`,
+/// largest first (for size work: what to look at next).
+pub fn largest_symbols(file: &[u8], n: usize) -> Result<Vec<(u64, String)>, String> {
+    let elf = object::File::parse(file).map_err(|e| e.to_string())?;
+    let mut symbols: Vec<(u64, String)> = elf
+        .symbols()
+        .filter(|s| s.size() > 0 && s.address() != 0)
+        .filter_map(|s| Some((s.size(), format!("{:#}", rustc_demangle::demangle(s.name().ok()?)))))
+        .collect();
+    symbols.sort_by(|a, b| b.cmp(a));
+    symbols.truncate(n);
+    Ok(symbols)
+}

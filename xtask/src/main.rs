@@ -78,11 +78,14 @@ enum Task {
     /// Build the ESP32 subcore firmware (firmware/esp32) for each chip, check every image
     /// against the layout (the loader accepts it; the exported addresses match) and print
     /// its sizes and the size budgets.
-    #[command(after_help = "Example:\n  cargo xtask esp32 --enforce-budgets")]
+    #[command(after_help = "Examples:\n  cargo xtask esp32\n  cargo xtask esp32 --symbols 20")]
     Esp32 {
         /// Fail when a size budget is exceeded (otherwise only link checks fail).
         #[arg(long)]
         enforce_budgets: bool,
+        /// Also list the N largest symbols of the C6 `rpmsg_echo` image.
+        #[arg(long, value_name = "N")]
+        symbols: Option<usize>,
     },
     /// The soak's subcore (started by `soak`).
     #[command(hide = true)]
@@ -123,7 +126,7 @@ fn soak(duration: Duration, progress: u64) -> ExitCode {
     }
 }
 
-fn esp32(enforce_budgets: bool) -> ExitCode {
+fn esp32(enforce_budgets: bool, symbols: Option<usize>) -> ExitCode {
     use xtask::esp32::{ipc_code, run_all, BUDGET_ECHO_TOTAL, BUDGET_IPC};
     let results = match run_all() {
         Ok(r) => r,
@@ -164,6 +167,22 @@ fn esp32(enforce_budgets: bool) -> ExitCode {
         }
     }
     let c6 = esp_amp::layout::Chip::Esp32C6;
+    if let Some(n) = symbols {
+        let path = xtask::esp32::build_lp(c6).map(|d| d.join("rpmsg_echo"));
+        match path
+            .and_then(std::fs::read)
+            .map_err(|e| e.to_string())
+            .and_then(|f| xtask::esp32::largest_symbols(&f, n))
+        {
+            Ok(list) => {
+                println!("largest symbols of esp32c6 rpmsg_echo:");
+                for (size, name) in list {
+                    println!("{size:>7}  {name}");
+                }
+            }
+            Err(e) => return fail(&e),
+        }
+    }
     let echo = results.iter().find(|(c, b, _)| *c == c6 && *b == "rpmsg_echo").map(|r| r.2.sizes.loaded);
     let ipc = ipc_code(&results, c6, "rpmsg_echo");
     let mut over = false;
@@ -203,7 +222,7 @@ fn main() -> ExitCode {
         }
         Task::Fuzz { targets, runs, seeds_only } => fuzz(targets, runs, seeds_only),
         Task::Soak { duration, progress } => soak(duration, progress),
-        Task::Esp32 { enforce_budgets } => esp32(enforce_budgets),
+        Task::Esp32 { enforce_budgets, symbols } => esp32(enforce_budgets, symbols),
         Task::SoakSubcore => match esp_amp_host::soak::run_subcore() {
             Ok(()) => ExitCode::SUCCESS,
             Err(e) => fail(&e),

@@ -28,6 +28,12 @@ fn lp_examples_build_link_and_match_the_layout() {
         assert_eq!(parsed.entry(), 0x5000_0080, "{bin}");
     }
     assert_eq!(xtask::esp32::partition_line("subcore", 6005), "subcore, data, 0x40, , 0x2000");
+    // The size report names what is big, demangled.
+    let echo = std::fs::read(build_lp(Chip::Esp32C6).unwrap().join("rpmsg_echo")).unwrap();
+    let top = xtask::esp32::largest_symbols(&echo, 5).unwrap();
+    assert_eq!(top.len(), 5);
+    assert!(top.windows(2).all(|w| w[0].0 >= w[1].0));
+    assert!(top.iter().any(|(_, name)| name.contains("esp_amp")), "{top:?}");
 }
 
 #[test]
