@@ -78,8 +78,33 @@ pub fn build_package_with_features(
     target_dir: &Path,
     env: &[(&str, &std::ffi::OsStr)],
 ) -> io::Result<PathBuf> {
+    cargo_build(dir, package, features, target, target_dir, env, has_target(dir, target))
+}
+
+/// As [`build_package_with_features`], always with nightly and `-Zbuild-std`, for a
+/// workspace whose configuration uses unstable compiler options (`firmware/esp32`: the
+/// immediate-abort panic strategy), even where the stable toolchain has the target.
+pub fn build_package_nightly(
+    dir: &Path,
+    package: Option<&str>,
+    features: &[&str],
+    target: &str,
+    target_dir: &Path,
+) -> io::Result<PathBuf> {
+    cargo_build(dir, package, features, target, target_dir, &[], false)
+}
+
+fn cargo_build(
+    dir: &Path,
+    package: Option<&str>,
+    features: &[&str],
+    target: &str,
+    target_dir: &Path,
+    env: &[(&str, &std::ffi::OsStr)],
+    stable_has_target: bool,
+) -> io::Result<PathBuf> {
     let mut cmd = tool("cargo", dir);
-    if has_target(dir, target) {
+    if stable_has_target {
         cmd.arg("build");
     } else {
         // Best effort: fails harmlessly when rustup cannot install (the build then says why).

@@ -38,13 +38,13 @@ pub fn build_lp(chip: Chip) -> std::io::Result<PathBuf> {
     let ws = repo_root().join("firmware/esp32");
     // One target directory per chip: the chip is a feature of the same packages.
     let target_dir = repo_root().join("target/firmware-esp32").join(chip.name());
-    esp_amp_host::firmware::build_package_with_features(
+    // Nightly even where stable has the target: the workspace uses `-Cpanic=immediate-abort`.
+    esp_amp_host::firmware::build_package_nightly(
         &ws,
         Some("lp-examples"),
         &[chip.name()],
         TARGET,
         &target_dir,
-        &[],
     )
 }
 
