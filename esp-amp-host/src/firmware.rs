@@ -66,24 +66,13 @@ pub fn build_package(
     target_dir: &Path,
     env: &[(&str, &std::ffi::OsStr)],
 ) -> io::Result<PathBuf> {
-    build_package_with_features(dir, package, &[], target, target_dir, env)
+    cargo_build(dir, package, &[], target, target_dir, env, has_target(dir, target))
 }
 
-/// As [`build_package`], with cargo features (`--features a,b`).
-pub fn build_package_with_features(
-    dir: &Path,
-    package: Option<&str>,
-    features: &[&str],
-    target: &str,
-    target_dir: &Path,
-    env: &[(&str, &std::ffi::OsStr)],
-) -> io::Result<PathBuf> {
-    cargo_build(dir, package, features, target, target_dir, env, has_target(dir, target))
-}
-
-/// As [`build_package_with_features`], always with nightly and `-Zbuild-std`, for a
-/// workspace whose configuration uses unstable compiler options (`firmware/esp32`: the
-/// immediate-abort panic strategy), even where the stable toolchain has the target.
+/// As [`build_package`] with cargo features (`--features a,b`), always with nightly and
+/// `-Zbuild-std`, for a workspace whose configuration uses unstable compiler options
+/// (`firmware/esp32`: the immediate-abort panic strategy), even where the stable toolchain
+/// has the target.
 pub fn build_package_nightly(
     dir: &Path,
     package: Option<&str>,
