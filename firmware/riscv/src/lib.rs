@@ -113,6 +113,20 @@ impl Default for IrqEpoch {
     }
 }
 
+/// Enables interrupts on this hart (`mstatus.MIE`): the `Platform::interrupts_enable` of
+/// a port whose runtime installs `_trap_entry` before any firmware code runs.
+pub fn interrupts_enable() {
+    // SAFETY: every port using this crate points `mtvec` at `_trap_entry` in its reset
+    // code, before firmware code can call this, so an interrupt finds a handler.
+    unsafe { riscv::register::mstatus::set_mie() };
+}
+
+/// Disables interrupts on this hart (`mstatus.MIE`).
+pub fn interrupts_disable() {
+    // SAFETY: masking interrupts is always sound.
+    unsafe { riscv::register::mstatus::clear_mie() };
+}
+
 /// `mcause` bit of an interrupt.
 pub const INTERRUPT: u32 = 0x8000_0000;
 

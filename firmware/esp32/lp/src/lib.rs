@@ -94,12 +94,10 @@ impl Platform for LpPlatform {
         while cycles() < end {}
     }
     fn interrupts_enable(&self) {
-        // SAFETY: the trap vector is installed by `_start` before any firmware code runs.
-        unsafe { riscv::register::mstatus::set_mie() };
+        esp_amp_riscv::interrupts_enable();
     }
     fn interrupts_disable(&self) {
-        // SAFETY: masking interrupts is always sound.
-        unsafe { riscv::register::mstatus::clear_mie() };
+        esp_amp_riscv::interrupts_disable();
     }
     fn irq_epoch(&self) -> u32 {
         IRQ_EPOCH.get()

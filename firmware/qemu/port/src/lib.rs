@@ -138,12 +138,10 @@ impl Platform for QemuPlatform {
         while mtime() < end {}
     }
     fn interrupts_enable(&self) {
-        // SAFETY: the trap vector is installed by the runtime before any user code runs.
-        unsafe { riscv::register::mstatus::set_mie() };
+        esp_amp_riscv::interrupts_enable();
     }
     fn interrupts_disable(&self) {
-        // SAFETY: masking interrupts is always sound.
-        unsafe { riscv::register::mstatus::clear_mie() };
+        esp_amp_riscv::interrupts_disable();
     }
     fn irq_epoch(&self) -> u32 {
         IRQ_EPOCH.get()
