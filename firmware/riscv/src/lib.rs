@@ -57,17 +57,20 @@ impl HandlerSlot {
     }
 
     /// Installs `handler` (typically `|| { sw.isr(); }`).
+    #[inline]
     pub fn set(&self, handler: Handler) {
         critical_section::with(|cs| self.0.borrow(cs).set(Some(handler)));
     }
 
     /// The handler, if one is installed.
+    #[inline]
     pub fn get(&self) -> Option<Handler> {
         critical_section::with(|cs| self.0.borrow(cs).get())
     }
 
     /// Runs `body` with `handler` installed (as [`HandlerSlot::set`], for a handler that
     /// borrows locals), and removes it when `body` returns.
+    #[inline]
     pub fn with<R>(&self, handler: &(dyn Fn() + Sync), body: impl FnOnce() -> R) -> R {
         // SAFETY: only the lifetime is extended. The handler is removed below before
         // `handler` can go out of scope; the firmware is built with `panic = "abort"` (and a
@@ -78,6 +81,28 @@ impl HandlerSlot {
         let r = body();
         critical_section::with(|cs| self.0.borrow(cs).set(None));
         r
+    }
+}
+
+impl HandlerSlot {
+    /// Runs `body` with `handler` installed (as [`HandlerSlot::with`]), `line` and this
+    /// hart's interrupts enabled; masks both again when `body` returns, before the handler
+    /// is removed. What each port's `with_interrupts` is.
+    #[inline]
+    pub fn with_interrupts<R>(
+        &self,
+        line: &impl esp_amp::port::InterruptLine,
+        handler: &(dyn Fn() + Sync),
+        body: impl FnOnce() -> R,
+    ) -> R {
+        self.with(handler, || {
+            line.enable();
+            interrupts_enable();
+            let r = body();
+            line.disable();
+            interrupts_disable();
+            r
+        })
     }
 }
 
@@ -115,6 +140,7 @@ impl Default for IrqEpoch {
 
 /// Enables interrupts on this hart (`mstatus.MIE`): the `Platform::interrupts_enable` of
 /// a port whose runtime installs `_trap_entry` before any firmware code runs.
+#[inline]
 pub fn interrupts_enable() {
     // SAFETY: every port using this crate points `mtvec` at `_trap_entry` in its reset
     // code, before firmware code can call this, so an interrupt finds a handler.
@@ -122,6 +148,7 @@ pub fn interrupts_enable() {
 }
 
 /// Disables interrupts on this hart (`mstatus.MIE`).
+#[inline]
 pub fn interrupts_disable() {
     // SAFETY: masking interrupts is always sound.
     unsafe { riscv::register::mstatus::clear_mie() };

@@ -106,12 +106,5 @@ pub fn report_panics() {
 /// `&|| { sw.isr(); }`), the PMU line and interrupts enabled; masks both again when `body`
 /// returns, before the handler is removed.
 pub fn with_interrupts<R>(handler: &(dyn Fn() + Sync), body: impl FnOnce() -> R) -> R {
-    SW_HANDLER.with(handler, || {
-        PmuLine.enable();
-        LpPlatform.interrupts_enable();
-        let r = body();
-        PmuLine.disable();
-        LpPlatform.interrupts_disable();
-        r
-    })
+    SW_HANDLER.with_interrupts(&PmuLine, handler, body)
 }

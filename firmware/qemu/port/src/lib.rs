@@ -189,15 +189,7 @@ pub fn sys_info_pool() -> Shm<'static> {
 /// [`with_sw_interrupt_handler`]), with this hart's line and its interrupts enabled; masks
 /// both again when `body` returns, before the handler is removed.
 pub fn with_interrupts<R>(handler: &(dyn Fn() + Sync), body: impl FnOnce() -> R) -> R {
-    with_sw_interrupt_handler(handler, || {
-        let line = ClintLine::this_hart();
-        line.enable();
-        QemuPlatform.interrupts_enable();
-        let r = body();
-        line.disable();
-        QemuPlatform.interrupts_disable();
-        r
-    })
+    trap::SW_HANDLER.with_interrupts(&ClintLine::this_hart(), handler, body)
 }
 
 /// A `'static` software-interrupt trigger towards the peer hart, for what must outlive a

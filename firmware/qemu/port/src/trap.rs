@@ -13,7 +13,7 @@ use esp_amp_riscv::{HandlerSlot, INTERRUPT};
 /// What an exception does (never returns): the frame, `mcause`, `mtval`.
 pub type ExceptionHook = fn(&TrapFrame, u32, u32) -> !;
 
-static SW_HANDLER: HandlerSlot = HandlerSlot::new();
+pub(crate) static SW_HANDLER: HandlerSlot = HandlerSlot::new();
 static EXCEPTION_HOOK: Mutex<Cell<Option<ExceptionHook>>> = Mutex::new(Cell::new(None));
 
 /// Runs `handler` on every machine software interrupt of this hart (typically
