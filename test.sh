@@ -16,22 +16,29 @@ cargo fmt --all --check
 step "clippy (host)"
 cargo clippy --workspace --all-targets --all-features -- -D warnings
 
-# Installs Debian package $2 when command $1 is missing (as root), or says how.
-need() {
-    command -v "$1" >/dev/null && return 0
+# Installs Debian package $1 (as root), or says how.
+need_pkg() {
     if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
         export DEBIAN_FRONTEND=noninteractive
-        apt-get install -y -q "$2" >/dev/null \
-            || { apt-get update -q >/dev/null && apt-get install -y -q "$2" >/dev/null; }
+        apt-get install -y -q "$1" >/dev/null \
+            || { apt-get update -q >/dev/null && apt-get install -y -q "$1" >/dev/null; }
     else
-        echo "$1 is missing: install it with 'sudo apt-get install $2'" >&2
+        echo "$1 is missing: install it with 'sudo apt-get install $1'" >&2
         exit 1
     fi
+}
+
+# Installs Debian package $2 when command $1 is missing.
+need() {
+    command -v "$1" >/dev/null || need_pkg "$2"
 }
 
 step "QEMU (qemu-system-riscv32, for the two-hart examples)"
 need qemu-system-riscv32 qemu-system-misc
 qemu-system-riscv32 --version | head -n 1
+
+step "Python venv (esptool, for the ESP32 maincore app images)"
+python3 -c "import venv, ensurepip" 2>/dev/null || { need python3 python3; python3 -c "import ensurepip" 2>/dev/null || need_pkg python3-venv; }
 
 step "tests (unit, doc, compat, hostile input, cross-process, demo, QEMU two-hart examples)"
 cargo test --workspace --all-features
@@ -62,13 +69,17 @@ for package in qemu-sub qemu-main; do
         cargo +nightly clippy --quiet --release --target riscv32imac-unknown-none-elf -Zbuild-std=core \
         --target-dir ../../target/firmware-qemu/clippy -p "$package" -- -D warnings)
 done
-# The ESP32 subcore firmware (its own workspace; `cargo xtask esp32` builds it for each chip,
-# the xtask tests check it): format and clippy per chip.
+# The ESP32 firmware (its own workspace; `cargo xtask esp32` builds it for each chip, the
+# xtask tests check it): format and clippy per chip, the LP side and the maincore side
+# (esp-hal) apart, as they are built: their critical-section implementations differ.
 (cd firmware/esp32 && cargo fmt --all --check)
 for chip in esp32c6 esp32c5; do
-    (cd firmware/esp32 && cargo +nightly clippy --quiet --release --target riscv32imac-unknown-none-elf \
-        -Zbuild-std=core --target-dir "../../target/firmware-esp32/clippy-$chip" --features "$chip" \
-        -p lp-examples -p esp-amp-lp -- -D warnings)
+    for packages in "-p lp-examples -p esp-amp-lp" "-p main-examples -p esp-amp-esp32"; do
+        # shellcheck disable=SC2086 # two package flags per entry
+        (cd firmware/esp32 && cargo +nightly clippy --quiet --release --target riscv32imac-unknown-none-elf \
+            -Zbuild-std=core -Zbuild-std-features=compiler-builtins-mem \
+            --target-dir "../../target/firmware-esp32/clippy-$chip" --features "$chip" $packages -- -D warnings)
+    done
 done
 # What the firmware ports share: the RISC-V pieces (trap entry, exception dump) and the
 # examples (protocols, subcore halves generic over the port).

@@ -33,19 +33,38 @@ pub const LP_CHIPS: [Chip; 2] = [Chip::Esp32C6, Chip::Esp32C5];
 pub const BUDGET_ECHO_TOTAL: u64 = 6 * 1024;
 pub const BUDGET_IPC: u64 = 3000;
 
-/// Builds the LP examples for `chip`; returns the directory with the ELF files.
-pub fn build_lp(chip: Chip) -> std::io::Result<PathBuf> {
+/// The maincore examples (binaries of `firmware/esp32/main-examples`), built for each chip.
+pub const MAIN_EXAMPLES: [&str; 1] = ["rpmsg_echo"];
+
+/// Where one chip's build left its ELF files.
+#[derive(Debug, Clone)]
+pub struct Built {
+    /// The maincore examples.
+    pub main: PathBuf,
+    /// The LP examples, built by the maincore package's build script (the unified build).
+    pub lp: PathBuf,
+}
+
+/// Builds the maincore examples for `chip`, and with them (their build script does) the LP
+/// examples they embed.
+pub fn build(chip: Chip) -> std::io::Result<Built> {
     let ws = repo_root().join("firmware/esp32");
     // One target directory per chip: the chip is a feature of the same packages.
     let target_dir = repo_root().join("target/firmware-esp32").join(chip.name());
     // Nightly even where stable has the target: the workspace uses `-Cpanic=immediate-abort`.
-    esp_amp_host::firmware::build_package_nightly(
+    let main = esp_amp_host::firmware::build_package_nightly(
         &ws,
-        Some("lp-examples"),
+        Some("main-examples"),
         &[chip.name()],
         TARGET,
         &target_dir,
-    )
+    )?;
+    Ok(Built { main, lp: target_dir.join("subcore").join(TARGET).join("release") })
+}
+
+/// Builds the LP examples for `chip` (through [`build`]); returns their directory.
+pub fn build_lp(chip: Chip) -> std::io::Result<PathBuf> {
+    build(chip).map(|b| b.lp)
 }
 
 /// Section sizes of one image.
@@ -144,11 +163,28 @@ pub fn partition_line(name: &str, image_len: usize) -> String {
     format!("{name}, data, 0x40, , 0x{:x}", image_len.div_ceil(4096) * 4096)
 }
 
-/// Builds, checks and measures every LP example for every chip.
-pub fn run_all() -> Result<Vec<(Chip, &'static str, Checked)>, String> {
+/// One example's result: chip, example name, what was checked.
+pub type Report<T> = (Chip, &'static str, T);
+
+/// Everything [`run_all`] built and checked.
+pub struct Results {
+    pub lp: Vec<Report<Checked>>,
+    pub main: Vec<Report<MainChecked>>,
+}
+
+/// Builds, checks and measures every example for every chip: the LP images, then the
+/// maincore images.
+pub fn run_all() -> Result<Results, String> {
     let mut out = Vec::new();
+    let mut mains = Vec::new();
     for chip in LP_CHIPS {
-        let dir = build_lp(chip).map_err(|e| format!("building firmware/esp32 for {}: {e}", chip.name()))?;
+        let built = build(chip).map_err(|e| format!("building firmware/esp32 for {}: {e}", chip.name()))?;
+        for bin in MAIN_EXAMPLES {
+            let path = built.main.join(bin);
+            let file = std::fs::read(&path).map_err(|e| format!("{}: {e}", path.display()))?;
+            mains.push((chip, bin, check_main(&file, &path, chip)?));
+        }
+        let dir = built.lp;
         for bin in LP_EXAMPLES {
             let path: &Path = &dir.join(bin);
             let file = std::fs::read(path).map_err(|e| format!("{}: {e}", path.display()))?;
@@ -160,7 +196,7 @@ pub fn run_all() -> Result<Vec<(Chip, &'static str, Checked)>, String> {
             out.push((chip, bin, checked));
         }
     }
-    Ok(out)
+    Ok(Results { lp: out, main: mains })
 }
 
 /// The IPC code of `example` as linked: its code minus the `bare` image's, for one chip.
@@ -181,4 +217,138 @@ pub fn largest_symbols(file: &[u8], n: usize) -> Result<Vec<(u64, String)>, Stri
     symbols.sort_by(|a, b| b.cmp(a));
     symbols.truncate(n);
     Ok(symbols)
+}
+
+/// What a maincore image was checked for, and its sizes.
+#[derive(Debug, Clone)]
+pub struct MainChecked {
+    pub sizes: Sizes,
+    /// `(symbol, value in the image, value in the layout)` for each exported address.
+    pub symbols: Vec<(&'static str, Option<u64>, u64)>,
+    /// Allocated sections that reach into an AMP region or RTC RAM (must be none).
+    pub overlaps: Vec<String>,
+    /// The espflash-compatible app image (`esptool elf2image`), if it was made and checked:
+    /// its path and the project name in its app descriptor.
+    pub esp_image: Result<(PathBuf, String), String>,
+}
+
+impl MainChecked {
+    pub fn problems(&self) -> Vec<String> {
+        let mut p: Vec<String> = self.overlaps.iter().map(|o| format!("overlap: {o}")).collect();
+        if let Err(e) = &self.esp_image {
+            p.push(format!("ESP image: {e}"));
+        }
+        for (name, got, want) in &self.symbols {
+            match got {
+                Some(v) if v == want => {}
+                Some(v) => p.push(format!("{name} = 0x{v:08x}, the layout says 0x{want:08x}")),
+                None => p.push(format!("{name} missing")),
+            }
+        }
+        p
+    }
+}
+
+/// Checks a maincore ELF (`file`, read from `path`) for `chip`'s default layout: the
+/// exported layout symbols, no allocated section inside the AMP regions or LP RAM (the
+/// link-time asserts say the same; this checks the result), and its app image made by
+/// esptool: an ESP image for this chip, with the ELF's entry, whose first flash segment
+/// starts with an app descriptor.
+pub fn check_main(file: &[u8], path: &Path, chip: Chip) -> Result<MainChecked, String> {
+    let layout = MemoryLayout::new(chip, &AmpConfig::default_for(chip)).map_err(|e| format!("{e:?}"))?;
+    let elf = object::File::parse(file).map_err(|e| e.to_string())?;
+    let amp_low = layout.subcore_hp.map_or(layout.shared.start, |r| r.start);
+    let forbidden = [
+        ("AMP region", u64::from(amp_low), u64::from(layout.panic_dump.end)),
+        (
+            "LP RAM",
+            u64::from(esp_amp::layout::RTC_MEM_START),
+            u64::from(esp_amp::layout::RTC_MEM_START) + 0x4000,
+        ),
+    ];
+    let mut sizes = Sizes::default();
+    let mut overlaps = Vec::new();
+    for s in elf.sections() {
+        let (name, size, addr) = (s.name().unwrap_or(""), s.size(), s.address());
+        match name {
+            ".text" | ".trap" | ".rwtext" => sizes.text += size,
+            ".rodata" | ".flash.appdesc" => sizes.rodata += size,
+            ".data" => sizes.data += size,
+            ".bss" => sizes.bss += size,
+            _ => {}
+        }
+        let alloc = matches!(s.flags(), object::SectionFlags::Elf { sh_flags } if sh_flags & u64::from(object::elf::SHF_ALLOC) != 0);
+        for (what, lo, hi) in forbidden {
+            if alloc && size > 0 && addr < hi && addr + size > lo {
+                overlaps.push(format!("{name} [0x{addr:08x}, 0x{:08x}) in the {what}", addr + size));
+            }
+        }
+    }
+    sizes.loaded = elf.segments().map(|s| s.file_range().1).sum();
+    let symbol = |name: &str| elf.symbols().find(|s| s.name() == Ok(name)).map(|s| s.address());
+    let symbols = vec![
+        ("esp_amp_shared_start", symbol("esp_amp_shared_start"), u64::from(layout.shared.start)),
+        ("esp_amp_panic_dump_start", symbol("esp_amp_panic_dump_start"), u64::from(layout.panic_dump.start)),
+    ];
+    let esp_image = main_image(path, chip, elf.entry());
+    Ok(MainChecked { sizes, symbols, overlaps, esp_image })
+}
+
+/// Makes `<elf>.bin` with esptool and checks it with the project's parser.
+fn main_image(elf: &Path, chip: Chip, entry: u64) -> Result<(PathBuf, String), String> {
+    let bin = elf.with_extension("bin");
+    let input = fill_text_gap(elf)?;
+    crate::esptool::elf2image(chip.name(), &input, &bin)?;
+    let bytes = std::fs::read(&bin).map_err(|e| format!("{}: {e}", bin.display()))?;
+    let image = Image::parse(&bytes).map_err(|e| e.to_string())?;
+    if image.chip_id() != Some(esp_chip_id(chip)) {
+        return Err(format!("chip id {:?}, expected {}", image.chip_id(), esp_chip_id(chip)));
+    }
+    if u64::from(image.entry()) != entry {
+        return Err(format!("entry 0x{:08x}, the ELF's is 0x{entry:08x}", image.entry()));
+    }
+    // The app descriptor opens the first segment mapped from flash (0x4200_0020 on C5/C6).
+    let desc = image
+        .segments()
+        .iter()
+        .find(|s| s.addr == 0x4200_0020)
+        .and_then(|s| esp_amp::image::AppDesc::parse(s.data))
+        .ok_or("no app descriptor at the start of the flash-mapped data")?;
+    Ok((bin, desc.project_name.to_string()))
+}
+
+/// esp-hal's C5 script leaves a small NOBITS `.text_gap` between `.rodata` and `.text`, so
+/// that both are in one 64 KB flash page (DROM and IROM share the mapping there); esptool
+/// refuses two segments in one page unless they merge. The gap's bytes are in the file
+/// already (the linker keeps file offsets congruent to addresses), so a copy of the ELF
+/// with the gap as PROGBITS makes the three sections one segment, byte for byte what the
+/// chip maps. Returns the ELF to give esptool: the original if there is no such gap.
+fn fill_text_gap(elf: &Path) -> Result<PathBuf, String> {
+    let bytes = std::fs::read(elf).map_err(|e| format!("{}: {e}", elf.display()))?;
+    let file = object::File::parse(&*bytes).map_err(|e| e.to_string())?;
+    let section = |name: &str| file.sections().find(|s| s.name() == Ok(name));
+    let (Some(gap), Some(rodata), Some(text)) = (section(".text_gap"), section(".rodata"), section(".text"))
+    else {
+        return Ok(elf.to_path_buf());
+    };
+    let (Some((ro_off, ro_len)), Some((text_off, _))) = (rodata.file_range(), text.file_range()) else {
+        return Ok(elf.to_path_buf());
+    };
+    let contiguous = gap.address() == rodata.address() + rodata.size()
+        && text.address() == gap.address() + gap.size()
+        && text_off == ro_off + ro_len + gap.size();
+    if gap.size() == 0 || gap.size() >= 0x1000 || !contiguous {
+        // An empty gap needs nothing; a page-sized one (C6) separates pages on purpose.
+        return Ok(elf.to_path_buf());
+    }
+    // ELF32 little-endian: section headers at e_shoff, 40 bytes each; sh_type at +4,
+    // sh_offset at +16.
+    let shoff = u32::from_le_bytes(bytes[0x20..0x24].try_into().unwrap()) as usize;
+    let header = shoff + 40 * gap.index().0;
+    let mut patched = bytes.clone();
+    patched[header + 4..header + 8].copy_from_slice(&object::elf::SHT_PROGBITS.to_le_bytes());
+    patched[header + 16..header + 20].copy_from_slice(&((ro_off + ro_len) as u32).to_le_bytes());
+    let out = elf.with_extension("gap-filled.elf");
+    std::fs::write(&out, patched).map_err(|e| format!("{}: {e}", out.display()))?;
+    Ok(out)
 }

@@ -2,5 +2,6 @@
 //! `cargo xtask` runs.
 
 pub mod esp32;
+pub mod esptool;
 pub mod fuzz;
 pub mod qemu;

@@ -7,7 +7,7 @@
 //! cargo xtask fuzz                 # seeds, then a short run of every fuzz target
 //! cargo xtask fuzz rpc --runs 10000000
 //! cargo xtask soak --duration 30m  # both cores, every service, both ways; then a report
-//! cargo xtask esp32                # ESP32 subcore images: build, check against the layout, sizes
+//! cargo xtask esp32                # ESP32 images (maincore + LP): build, check against the layout, sizes
 //! ```
 
 use std::process::ExitCode;
@@ -75,9 +75,11 @@ enum Task {
         #[arg(long, default_value_t = 60)]
         progress: u64,
     },
-    /// Build the ESP32 subcore firmware (firmware/esp32) for each chip, check every image
-    /// against the layout (the loader accepts it; the exported addresses match) and print
-    /// its sizes and the size budgets.
+    /// Build the ESP32 firmware (firmware/esp32) for each chip: the maincore examples on
+    /// esp-hal and the LP images they embed. Check every image against the layout (the
+    /// loader accepts the LP images; maincores stay out of the AMP regions; the exported
+    /// addresses match), make the maincores' app images with esptool, print sizes and the
+    /// size budgets.
     #[command(after_help = "Examples:\n  cargo xtask esp32\n  cargo xtask esp32 --symbols 20")]
     Esp32 {
         /// Fail when a size budget is exceeded (otherwise only link checks fail).
@@ -128,15 +130,43 @@ fn soak(duration: Duration, progress: u64) -> ExitCode {
 
 fn esp32(enforce_budgets: bool, symbols: Option<usize>) -> ExitCode {
     use xtask::esp32::{ipc_code, run_all, BUDGET_ECHO_TOTAL, BUDGET_IPC};
-    let results = match run_all() {
+    let xtask::esp32::Results { lp: results, main: mains } = match run_all() {
         Ok(r) => r,
         Err(e) => return fail(&e),
     };
+    println!("maincore images (esp-hal; each embeds the LP image of the same name):");
+    println!(
+        "{:<9} {:<11} {:>6} {:>7} {:>5} {:>5} {:>7}  checks",
+        "chip", "example", ".text", ".rodata", ".data", ".bss", "loaded"
+    );
+    let mut failed = false;
+    for (chip, bin, m) in &mains {
+        let s = m.sizes;
+        let problems = m.problems();
+        failed |= !problems.is_empty();
+        let verdict = match (&m.esp_image, problems.is_empty()) {
+            (Ok((path, project)), true) => {
+                format!("ok; app image {} (app descriptor: {project})", path.display())
+            }
+            _ => problems.join("; "),
+        };
+        println!(
+            "{:<9} {:<11} {:>6} {:>7} {:>5} {:>5} {:>7}  {}",
+            chip.name(),
+            bin,
+            s.text,
+            s.rodata,
+            s.data,
+            s.bss,
+            s.loaded,
+            verdict
+        );
+    }
+    println!("subcore (LP) images:");
     println!(
         "{:<9} {:<11} {:>6} {:>7} {:>5} {:>5} {:>5} {:>7} {:>7}  checks",
         "chip", "example", ".text", ".rodata", ".data", ".bss", "rtc", "loaded", "ipc"
     );
-    let mut failed = false;
     for (chip, bin, c) in &results {
         let s = c.sizes;
         let ipc = ipc_code(&results, *chip, bin).map_or("-".into(), |n| n.to_string());
@@ -159,7 +189,7 @@ fn esp32(enforce_budgets: bool, symbols: Option<usize>) -> ExitCode {
     if let Some((chip, bin, c)) = results.iter().find(|(_, b, _)| *b == "rpmsg_echo") {
         if let Ok(image) = &c.esp_image {
             println!(
-                "ESP images: target/firmware-esp32/<chip>/riscv32imac-unknown-none-elf/release/<example>.bin; \
+                "LP ESP images: target/firmware-esp32/<chip>/subcore/riscv32imac-unknown-none-elf/release/<example>.bin; \
                  for a flash partition ({} {bin}): `{}`",
                 chip.name(),
                 xtask::esp32::partition_line("subcore", image.len())

@@ -2,11 +2,21 @@
 //! maincore uses (the same code as `cargo xtask esp32`).
 
 use esp_amp::layout::Chip;
-use xtask::esp32::{build_lp, check, ipc_code, run_all, LP_CHIPS, LP_EXAMPLES};
+use xtask::esp32::{build_lp, check, check_main, ipc_code, run_all, LP_CHIPS, LP_EXAMPLES, MAIN_EXAMPLES};
 
 #[test]
 fn lp_examples_build_link_and_match_the_layout() {
-    let results = run_all().expect("build");
+    let xtask::esp32::Results { lp: results, main: mains } = run_all().expect("build");
+    // Maincores: linked out of the AMP regions, layout symbols right, an esptool app image
+    // with an app descriptor for the right chip.
+    assert_eq!(mains.len(), LP_CHIPS.len() * MAIN_EXAMPLES.len());
+    for (chip, bin, m) in &mains {
+        assert!(m.problems().is_empty(), "{} {bin}: {:?}", chip.name(), m.problems());
+        let (path, project) = m.esp_image.as_ref().unwrap();
+        assert_eq!(project, "main-examples");
+        assert!(std::fs::metadata(path).unwrap().len() > 4096, "{}", path.display());
+        assert!(m.sizes.text > 0 && m.sizes.rodata > 0, "{} {bin}: {:?}", chip.name(), m.sizes);
+    }
     assert_eq!(results.len(), LP_CHIPS.len() * LP_EXAMPLES.len());
     for (chip, bin, c) in &results {
         assert!(c.problems().is_empty(), "{} {bin}: {:?}", chip.name(), c.problems());
@@ -44,4 +54,15 @@ fn an_image_checked_against_another_chip_is_refused() {
     assert!(problems.contains("esp_amp_shared_start"), "{problems}");
     assert!(c.loader.is_err(), "the C5 loader must refuse C6 addresses");
     assert!(c.esp_image.is_err(), "and so must it refuse the ESP image");
+}
+
+#[test]
+fn a_maincore_checked_against_another_chip_is_refused() {
+    let path = xtask::esp32::build(Chip::Esp32C6).expect("build").main.join("rpmsg_echo");
+    let elf = std::fs::read(&path).unwrap();
+    let m = check_main(&elf, &path, Chip::Esp32C5).unwrap();
+    let problems = m.problems().join("; ");
+    assert!(problems.contains("esp_amp_shared_start"), "{problems}");
+    // The C6 maincore's stack runs up to 0x4086_E610, across the C5's AMP region.
+    assert!(problems.contains("overlap: .stack"), "{problems}");
 }

@@ -2,32 +2,16 @@
 //! configuration), the LP core's linker script `lp.x` and the address constants
 //! `layout.rs`.
 //!
-//! Configuration: the chip from the `esp32c6` / `esp32c5` feature; the Kconfig defaults,
-//! overridden by environment variables of the same names as the C options
-//! (`ESP_AMP_HP_SHARED_MEM_SIZE`, `ESP_AMP_RTC_SHARED_MEM_SIZE`,
-//! `ESP_AMP_SUBCORE_USE_HP_MEM_SIZE`, `ESP_AMP_SUBCORE_STACK_SIZE_MIN`,
-//! `ULP_COPROC_RESERVE_MEM`, and `ESP_AMP_SUBCORE_BUILD_TYPE_PURE_RTC_RAM_APP=y` for the
-//! pure-RTC variant). The maincore must be built with the same values.
+//! Configuration: the chip from the `esp32c6` / `esp32c5` feature; the rest from the
+//! environment, as `../build-support/config.rs` describes (the maincore port reads the same
+//! variables).
 
 use std::fmt::Write as _;
 use std::path::PathBuf;
 
-use esp_amp::layout::{AmpConfig, Chip, MemoryLayout};
+use esp_amp::layout::{Chip, MemoryLayout};
 
-fn env_u32(name: &str, default: u32) -> u32 {
-    println!("cargo:rerun-if-env-changed={name}");
-    match std::env::var(name) {
-        Ok(v) => {
-            let v = v.trim();
-            let parsed = match v.strip_prefix("0x") {
-                Some(hex) => u32::from_str_radix(hex, 16),
-                None => v.parse(),
-            };
-            parsed.unwrap_or_else(|_| panic!("{name}={v:?} is not a number"))
-        }
-        Err(_) => default,
-    }
-}
+include!("../build-support/config.rs");
 
 fn main() {
     let chip = match (std::env::var_os("CARGO_FEATURE_ESP32C6"), std::env::var_os("CARGO_FEATURE_ESP32C5")) {
@@ -35,18 +19,7 @@ fn main() {
         (None, Some(_)) => Chip::Esp32C5,
         _ => panic!("esp-amp-lp: enable exactly one chip feature, `esp32c6` or `esp32c5`"),
     };
-    let d = AmpConfig::default_for(chip);
-    let pure = "ESP_AMP_SUBCORE_BUILD_TYPE_PURE_RTC_RAM_APP";
-    println!("cargo:rerun-if-env-changed={pure}");
-    let config = AmpConfig {
-        hp_shared_mem_size: env_u32("ESP_AMP_HP_SHARED_MEM_SIZE", d.hp_shared_mem_size),
-        rtc_shared_mem_size: env_u32("ESP_AMP_RTC_SHARED_MEM_SIZE", d.rtc_shared_mem_size),
-        subcore_use_hp_mem_size: env_u32("ESP_AMP_SUBCORE_USE_HP_MEM_SIZE", d.subcore_use_hp_mem_size),
-        subcore_stack_size_min: env_u32("ESP_AMP_SUBCORE_STACK_SIZE_MIN", d.subcore_stack_size_min),
-        ulp_coproc_reserve_mem: env_u32("ULP_COPROC_RESERVE_MEM", d.ulp_coproc_reserve_mem),
-        pure_rtc_ram_app: std::env::var(pure).is_ok_and(|v| v == "y" || v == "1"),
-        ..d
-    };
+    let config = config_from_env(chip);
     let layout = MemoryLayout::new(chip, &config).unwrap_or_else(|e| panic!("esp-amp-lp: {e:?}"));
     let rtc = layout.rtc.expect("an LP-core chip has an RTC layout");
     let vectors = rtc.mem.start;
@@ -151,4 +124,5 @@ pub const HP_SUB_SIZE: u32 = 0x{:x};
     // The binaries link with `-Tlp.x` (see lp-examples/build.rs); the script is found here.
     println!("cargo:rustc-link-search={}", out.display());
     println!("cargo:rerun-if-changed=build.rs");
+    println!("cargo:rerun-if-changed=../build-support/config.rs");
 }

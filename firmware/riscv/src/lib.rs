@@ -178,6 +178,7 @@ pub fn dump_exception(dump: Shm<'_>, stack: Shm<'_>, frame: &TrapFrame, mcause: 
     true
 }
 
+#[cfg(feature = "trap-entry")]
 core::arch::global_asm!(
     ".section .text.trap, \"ax\"",
     ".balign 4",

@@ -1,0 +1,93 @@
+//! RPMsg echo, maincore side (HP core, esp-hal): creates the shared state, loads the LP
+//! image `rpmsg_echo` (embedded by the build script) with the checked loader, starts the
+//! LP core, then sends numbered messages of every length to the LP core's echo endpoint
+//! and checks each reply (source, length, bytes). A subcore panic is reported from the
+//! dump. Prints `PASS` or `FAIL: <why>`.
+#![no_std]
+#![no_main]
+
+use esp_amp::port::Platform;
+use esp_amp::queue::QueueSpec;
+use esp_amp::rpmsg::{Receiver, Rpmsg};
+use esp_amp::sw_intr::{SwIntr, SwIntrId};
+use esp_amp::sys_info::SysInfoAllocator;
+use esp_amp::system::panic::PanicMonitor;
+use esp_amp::MainCore;
+use esp_amp_esp32::{EspPlatform, PmuLine};
+use esp_println::println;
+use main_examples::{fail, report_subcore_panic};
+
+esp_bootloader_esp_idf::esp_app_desc!();
+
+static LP_IMAGE: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/rpmsg_echo.bin"));
+
+/// The LP core's echo endpoint, and ours.
+const ECHO_EPT: u16 = 0x20;
+const MY_EPT: u16 = 0x21;
+const ROUNDS: u32 = 1000;
+const TIMEOUT_MS: u32 = 100;
+
+#[esp_hal::main]
+fn main() -> ! {
+    let p = esp_hal::init(esp_hal::Config::default());
+    println!(
+        "esp-amp rpmsg_echo on {}: LP image {} bytes",
+        esp_amp_esp32::layout::CHIP.name(),
+        LP_IMAGE.len()
+    );
+
+    let mut sys = SysInfoAllocator::init(esp_amp_esp32::sys_info_pool(), Some(esp_amp_esp32::rtc_pool()))
+        .unwrap_or_else(|e| fail(format_args!("SysInfo: {e:?}")));
+    let sw: SwIntr<'_, MainCore, _> = SwIntr::init(esp_amp_esp32::sw_intr_header(), PmuLine)
+        .unwrap_or_else(|e| fail(format_args!("sw-interrupt header: {e:?}")));
+    let mut dev: Rpmsg<'_, MainCore> = Rpmsg::create(&mut sys, QueueSpec::new(16, 64).unwrap())
+        .unwrap_or_else(|e| fail(format_args!("RPMsg device: {e:?}")));
+    dev.notify_with(&sw);
+    let me = dev.create_endpoint(MY_EPT, Receiver::Mailbox).unwrap_or_else(|e| fail(format_args!("{e:?}")));
+    let monitor = PanicMonitor::new(PmuLine);
+    sw.add_handler(SwIntrId::PANIC, &monitor).unwrap_or_else(|e| fail(format_args!("{e:?}")));
+    esp_amp_esp32::bind_interrupt();
+
+    let mut sub = esp_amp_esp32::subcore(p.LP_CORE);
+    match sub.port_mut().load_image(LP_IMAGE) {
+        Ok(loaded) => println!(
+            "LP image loaded (entry {:#010x}, HP RAM unused above: {:?})",
+            loaded.entry, loaded.unused_hp
+        ),
+        Err(e) => fail(format_args!("load: {e:?}")),
+    }
+    sub.start().unwrap_or_else(|e| fail(format_args!("start: {e:?}")));
+
+    let max = dev.max_payload();
+    esp_amp_esp32::with_interrupts(
+        &|| {
+            sw.isr();
+        },
+        || {
+            for i in 0..ROUNDS {
+                report_subcore_panic(&mut sub, &monitor);
+                let len = 4 + (i as usize % (max - 3));
+                let mut out = [0u8; 64];
+                out[..4].copy_from_slice(&i.to_le_bytes());
+                for (k, b) in out[4..len].iter_mut().enumerate() {
+                    *b = (i as u8).wrapping_add(k as u8);
+                }
+                if let Err(e) = dev.send_timeout(me, ECHO_EPT, &out[..len], &EspPlatform, Some(TIMEOUT_MS)) {
+                    fail(format_args!("send {i}: {e:?}"));
+                }
+                let back = dev
+                    .recv_timeout(me, &EspPlatform, Some(TIMEOUT_MS))
+                    .unwrap_or_else(|e| fail(format_args!("no echo for message {i}: {e:?}")));
+                if back.src() != ECHO_EPT || back[..] != out[..len] {
+                    fail(format_args!("echo {i} differs: from {:#x}, {} bytes", back.src(), back.len()));
+                }
+            }
+        },
+    );
+    sub.stop();
+    println!("{ROUNDS} echoes of 4..={max} bytes checked at {} ms", EspPlatform.now_ms());
+    println!("PASS");
+    loop {
+        core::hint::spin_loop();
+    }
+}
