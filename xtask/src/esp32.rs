@@ -182,7 +182,7 @@ pub fn run_all() -> Result<Results, String> {
         for bin in MAIN_EXAMPLES {
             let path = built.main.join(bin);
             let file = std::fs::read(&path).map_err(|e| format!("{}: {e}", path.display()))?;
-            mains.push((chip, bin, check_main(&file, &path, chip)?));
+            mains.push((chip, bin, check_main(&file, &path, &path.with_extension("bin"), chip)?));
         }
         let dir = built.lp;
         for bin in LP_EXAMPLES {
@@ -249,12 +249,13 @@ impl MainChecked {
     }
 }
 
-/// Checks a maincore ELF (`file`, read from `path`) for `chip`'s default layout: the
+/// Checks a maincore ELF (`file`, read from `path`; its app image goes to `bin`) for
+/// `chip`'s default layout: the
 /// exported layout symbols, no allocated section inside the AMP regions or LP RAM (the
 /// link-time asserts say the same; this checks the result), and its app image made by
 /// esptool: an ESP image for this chip, with the ELF's entry, whose first flash segment
 /// starts with an app descriptor.
-pub fn check_main(file: &[u8], path: &Path, chip: Chip) -> Result<MainChecked, String> {
+pub fn check_main(file: &[u8], path: &Path, bin: &Path, chip: Chip) -> Result<MainChecked, String> {
     let layout = MemoryLayout::new(chip, &AmpConfig::default_for(chip)).map_err(|e| format!("{e:?}"))?;
     let elf = object::File::parse(file).map_err(|e| e.to_string())?;
     let amp_low = layout.subcore_hp.map_or(layout.shared.start, |r| r.start);
@@ -290,13 +291,13 @@ pub fn check_main(file: &[u8], path: &Path, chip: Chip) -> Result<MainChecked, S
         ("esp_amp_shared_start", symbol("esp_amp_shared_start"), u64::from(layout.shared.start)),
         ("esp_amp_panic_dump_start", symbol("esp_amp_panic_dump_start"), u64::from(layout.panic_dump.start)),
     ];
-    let esp_image = main_image(path, chip, elf.entry());
+    let esp_image = main_image(path, bin, chip, elf.entry());
     Ok(MainChecked { sizes, symbols, overlaps, esp_image })
 }
 
-/// Makes `<elf>.bin` with esptool and checks it with the project's parser.
-fn main_image(elf: &Path, chip: Chip, entry: u64) -> Result<(PathBuf, String), String> {
-    let bin = elf.with_extension("bin");
+/// Makes the app image `bin` of `elf` with esptool and checks it with the project's parser.
+fn main_image(elf: &Path, bin: &Path, chip: Chip, entry: u64) -> Result<(PathBuf, String), String> {
+    let bin = bin.to_path_buf();
     let input = fill_text_gap(elf)?;
     crate::esptool::elf2image(chip.name(), &input, &bin)?;
     let bytes = std::fs::read(&bin).map_err(|e| format!("{}: {e}", bin.display()))?;
