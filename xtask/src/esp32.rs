@@ -107,15 +107,36 @@ impl Checked {
         if let Err(e) = &self.esp_image {
             p.push(format!("ESP image: {e}"));
         }
-        for (name, got, want) in &self.symbols {
-            match got {
-                Some(v) if v == want => {}
-                Some(v) => p.push(format!("{name} = 0x{v:08x}, the layout says 0x{want:08x}")),
-                None => p.push(format!("{name} missing")),
-            }
-        }
+        p.extend(symbol_problems(&self.symbols));
         p
     }
+}
+
+/// The address of the symbol `name` in `elf`.
+fn symbol(elf: &object::File<'_>, name: &str) -> Option<u64> {
+    elf.symbols().find(|s| s.name() == Ok(name)).map(|s| s.address())
+}
+
+/// The addresses both images export (shared region, panic dump): `(symbol, value in the
+/// image, value in the layout)`.
+fn layout_symbols(elf: &object::File<'_>, layout: &MemoryLayout) -> Vec<(&'static str, Option<u64>, u64)> {
+    vec![
+        ("esp_amp_shared_start", symbol(elf, "esp_amp_shared_start"), u64::from(layout.shared.start)),
+        (
+            "esp_amp_panic_dump_start",
+            symbol(elf, "esp_amp_panic_dump_start"),
+            u64::from(layout.panic_dump.start),
+        ),
+    ]
+}
+
+/// A problem for each exported address that is missing or differs from the layout's.
+fn symbol_problems<'a>(symbols: &'a [(&'static str, Option<u64>, u64)]) -> impl Iterator<Item = String> + 'a {
+    symbols.iter().filter_map(|(name, got, want)| match got {
+        Some(v) if v == want => None,
+        Some(v) => Some(format!("{name} = 0x{v:08x}, the layout says 0x{want:08x}")),
+        None => Some(format!("{name} missing")),
+    })
 }
 
 /// Checks the ELF `file` against `chip`'s default layout and measures it.
@@ -136,13 +157,9 @@ pub fn check(file: &[u8], chip: Chip) -> Result<Checked, String> {
     }
     sizes.loaded = elf.segments().map(|s| s.file_range().1).sum();
     let loader = plan(file, &LoadTarget::for_layout(&layout)).map(|_| ()).map_err(|e| e.to_string());
-    let symbol = |name: &str| elf.symbols().find(|s| s.name() == Ok(name)).map(|s| s.address());
     let rtc_pool = layout.rtc.map_or(0, |r| r.pool.start);
-    let symbols = vec![
-        ("esp_amp_shared_start", symbol("esp_amp_shared_start"), u64::from(layout.shared.start)),
-        ("esp_amp_panic_dump_start", symbol("esp_amp_panic_dump_start"), u64::from(layout.panic_dump.start)),
-        ("esp_amp_rtc_pool_start", symbol("esp_amp_rtc_pool_start"), u64::from(rtc_pool)),
-    ];
+    let mut symbols = layout_symbols(&elf, &layout);
+    symbols.push(("esp_amp_rtc_pool_start", symbol(&elf, "esp_amp_rtc_pool_start"), u64::from(rtc_pool)));
     Ok(Checked { sizes, loader, symbols, esp_image: esp_image(file, chip, &layout) })
 }
 
@@ -238,13 +255,7 @@ impl MainChecked {
         if let Err(e) = &self.esp_image {
             p.push(format!("ESP image: {e}"));
         }
-        for (name, got, want) in &self.symbols {
-            match got {
-                Some(v) if v == want => {}
-                Some(v) => p.push(format!("{name} = 0x{v:08x}, the layout says 0x{want:08x}")),
-                None => p.push(format!("{name} missing")),
-            }
-        }
+        p.extend(symbol_problems(&self.symbols));
         p
     }
 }
@@ -286,11 +297,7 @@ pub fn check_main(file: &[u8], path: &Path, bin: &Path, chip: Chip) -> Result<Ma
         }
     }
     sizes.loaded = elf.segments().map(|s| s.file_range().1).sum();
-    let symbol = |name: &str| elf.symbols().find(|s| s.name() == Ok(name)).map(|s| s.address());
-    let symbols = vec![
-        ("esp_amp_shared_start", symbol("esp_amp_shared_start"), u64::from(layout.shared.start)),
-        ("esp_amp_panic_dump_start", symbol("esp_amp_panic_dump_start"), u64::from(layout.panic_dump.start)),
-    ];
+    let symbols = layout_symbols(&elf, &layout);
     let esp_image = main_image(path, bin, chip, elf.entry());
     Ok(MainChecked { sizes, symbols, overlaps, esp_image })
 }

@@ -1,5 +1,6 @@
-// Included (`include!`) by the build scripts of this workspace that need the memory
-// layout: the LP runtime (`lp/build.rs`) and the maincore port (`main/build.rs`). Both read
+// Included (`include!`) by the build scripts of this workspace that need the chip or the
+// memory layout: the LP runtime (`lp/build.rs`), the maincore port (`main/build.rs`) and
+// the maincore examples (`main-examples/build.rs`). Both read
 // the same environment variables, so a subcore and the maincore built in one environment
 // agree on every address.
 //
@@ -37,5 +38,16 @@ fn config_from_env(chip: esp_amp::layout::Chip) -> esp_amp::layout::AmpConfig {
         ulp_coproc_reserve_mem: env_u32("ULP_COPROC_RESERVE_MEM", d.ulp_coproc_reserve_mem),
         pure_rtc_ram_app: std::env::var(pure).is_ok_and(|v| v == "y" || v == "1"),
         ..d
+    }
+}
+
+/// The chip of the `esp32c6` / `esp32c5` feature of the package being built (exactly one);
+/// `who` names the package in the error.
+fn chip_from_features(who: &str) -> esp_amp::layout::Chip {
+    use esp_amp::layout::Chip;
+    match (std::env::var_os("CARGO_FEATURE_ESP32C6"), std::env::var_os("CARGO_FEATURE_ESP32C5")) {
+        (Some(_), None) => Chip::Esp32C6,
+        (None, Some(_)) => Chip::Esp32C5,
+        _ => panic!("{who}: enable exactly one chip feature, `esp32c6` or `esp32c5`"),
     }
 }

@@ -9,16 +9,12 @@
 use std::fmt::Write as _;
 use std::path::PathBuf;
 
-use esp_amp::layout::{Chip, MemoryLayout};
+use esp_amp::layout::MemoryLayout;
 
 include!("../build-support/config.rs");
 
 fn main() {
-    let chip = match (std::env::var_os("CARGO_FEATURE_ESP32C6"), std::env::var_os("CARGO_FEATURE_ESP32C5")) {
-        (Some(_), None) => Chip::Esp32C6,
-        (None, Some(_)) => Chip::Esp32C5,
-        _ => panic!("esp-amp-lp: enable exactly one chip feature, `esp32c6` or `esp32c5`"),
-    };
+    let chip = chip_from_features("esp-amp-lp");
     let config = config_from_env(chip);
     let layout = MemoryLayout::new(chip, &config).unwrap_or_else(|e| panic!("esp-amp-lp: {e:?}"));
     let rtc = layout.rtc.expect("an LP-core chip has an RTC layout");

@@ -27,12 +27,9 @@ fn main() {
     println!("cargo:rustc-link-arg-bins=-Tlinkall.x");
     println!("cargo:rustc-link-arg-bins=-Tesp_amp_main.x");
 
-    let (chip, feature) =
-        match (std::env::var_os("CARGO_FEATURE_ESP32C6"), std::env::var_os("CARGO_FEATURE_ESP32C5")) {
-            (Some(_), None) => (Chip::Esp32C6, "esp32c6"),
-            (None, Some(_)) => (Chip::Esp32C5, "esp32c5"),
-            _ => panic!("main-examples: enable exactly one chip feature, `esp32c6` or `esp32c5`"),
-        };
+    let chip = chip_from_features("main-examples");
+    // The feature of `lp-examples` is named after the chip, as this package's.
+    let feature = chip.name();
     let out = PathBuf::from(std::env::var("OUT_DIR").unwrap());
     let manifest = PathBuf::from(std::env::var("CARGO_MANIFEST_DIR").unwrap());
     let workspace = manifest.parent().unwrap().to_path_buf();

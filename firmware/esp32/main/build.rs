@@ -15,11 +15,7 @@ use esp_amp::layout::{Chip, MemoryLayout};
 include!("../build-support/config.rs");
 
 fn main() {
-    let chip = match (std::env::var_os("CARGO_FEATURE_ESP32C6"), std::env::var_os("CARGO_FEATURE_ESP32C5")) {
-        (Some(_), None) => Chip::Esp32C6,
-        (None, Some(_)) => Chip::Esp32C5,
-        _ => panic!("esp-amp-esp32: enable exactly one chip feature, `esp32c6` or `esp32c5`"),
-    };
+    let chip = chip_from_features("esp-amp-esp32");
     let c = config_from_env(chip);
     let layout = MemoryLayout::new(chip, &c).unwrap_or_else(|e| panic!("esp-amp-esp32: {e:?}"));
     let rtc = layout.rtc.expect("an LP-core chip has an RTC layout");
