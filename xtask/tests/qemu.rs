@@ -68,7 +68,7 @@ fn check_basic(mode: Mode) -> Outcome {
             "MCAUSE  : 0x00000002",
             "subcore exception reported:\nGuru Meditation Error: ON Subcore panic'ed Store access fault",
             "MTVAL   : 0x00000004",
-            "life 3: subcore loaded from its ELF and released",
+            "life 3: subcore loaded from its image and released",
         ],
     );
     assert_eq!(out.output.matches("RPMsg echo: 200 round trips").count(), 3, "{}", out.output);

@@ -3,7 +3,9 @@
 //! - [`protocol`]: what the two halves of each example agree on (ids, endpoints, message
 //!   formats, expected values);
 //! - [`sub`]: the subcore halves, generic over a [`Board`]: `basic`, `virtqueue`, `rpc`,
-//!   `print`. A port's binary is one line: `amp_examples::sub::rpc(&MyBoard)`.
+//!   `print`. A port's binary is one line: `amp_examples::sub::rpc(&MyBoard)`;
+//! - [`maincore`]: the maincore halves, generic over a [`maincore::MainBoard`]. A port's binary
+//!   makes its subcore handle and calls `amp_examples::maincore::rpc(&board, &mut sub, IMAGE)`.
 #![no_std]
 
 pub mod protocol {
@@ -12,6 +14,7 @@ pub mod protocol {
     pub mod rpc;
     pub mod virtqueue;
 }
+pub mod maincore;
 pub mod sub;
 
 use esp_amp::port::{InterruptLine, Platform};

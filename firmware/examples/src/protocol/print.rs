@@ -2,6 +2,10 @@
 // Each half uses only part of it.
 #![allow(dead_code)]
 
+/// What the subcore prints before the service queue is attached (through its port's
+/// fallback, if any; `println!` adds the newline).
+pub const FALLBACK_LINE: &str = "[hart 1 fallback] before the service queue is attached";
+
 /// Numbered lines the subcore prints.
 pub const LINES: u32 = 200;
 /// The long line: this many characters, sent as pieces of at most 123.

@@ -32,7 +32,7 @@ pub fn print<B: Board>(b: &B) -> ! {
 
     // No service yet: the printer writes to the fallback.
     set_global(printer(None, b.print_fallback()));
-    println!("[hart 1 fallback] before the service queue is attached");
+    println!("{FALLBACK_LINE}");
     let fallback_bytes = take_global().map_or(0, |p| p.stats().fallback);
 
     let mut tx = service::attach(&info).unwrap();

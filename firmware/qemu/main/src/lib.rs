@@ -1,48 +1,22 @@
-//! What every maincore example shares: the loader target of the layout, the subcore
-//! handle, and the failure and waiting helpers.
+//! Hart 0 as a [`MainBoard`]: the maincore halves of the examples are
+//! `amp_examples::maincore`; each binary here is one call of [`run`]. Also the loader
+//! target of the layout and the subcore handle.
 #![no_std]
 
+use amp_examples::maincore::{FaultSignature, MainBoard};
 use esp_amp::image::load::{EntryRule, LoadTarget, Protected, RawMemory};
 use esp_amp::layout::Region;
-use esp_amp::port::Platform;
+use esp_amp::shm::Shm;
 use esp_amp::system::lifecycle::{ImagePort, Subcore};
 use esp_amp::system::panic::PanicDump;
 use esp_amp_qemu::boot::Hart1;
 use esp_amp_qemu::layout::*;
-use esp_amp_qemu::{self as port, uprintln, QemuPlatform};
-
-/// The default time limit of a wait in the examples, in ms (generous: the parallel TCG
-/// run may share the machine with other jobs).
-pub const TIMEOUT_MS: u32 = 2000;
+use esp_amp_qemu::{self as port, uprintln, ClintLine, QemuPlatform};
 
 /// Fails the run with `code` after saying why.
 pub fn fail(code: u16, why: core::fmt::Arguments<'_>) -> ! {
     uprintln!("FAIL: {}", why);
     port::exit(Err(code))
-}
-
-/// `check!(code, condition, "why {}", x)`: fails the run with `code` unless `condition`.
-#[macro_export]
-macro_rules! check {
-    ($code:expr, $cond:expr, $($why:tt)*) => {
-        if !$cond {
-            $crate::fail($code, format_args!($($why)*));
-        }
-    };
-}
-
-/// Waits (sleeping between interrupts) until `done()` holds or [`TIMEOUT_MS`] passed;
-/// the caller checks the outcome itself.
-pub fn wait_for(mut done: impl FnMut() -> bool) {
-    let start = QemuPlatform.now_ms();
-    loop {
-        // Taken before the check: an interrupt after it ends the sleep at once.
-        let epoch = QemuPlatform.irq_epoch();
-        if done() || QemuPlatform.now_ms().wrapping_sub(start) >= TIMEOUT_MS {
-            return;
-        }
-        QemuPlatform.wait_irq(epoch, Some(10));
-    }
 }
 
 /// Where the loader may write the subcore image: its region only, with the shared region
@@ -80,22 +54,65 @@ pub fn subcore() -> Sub {
     Subcore::new(ImagePort::new(Hart1, mem, load_target())).with_panic_dump(dump)
 }
 
-/// Loads `elf` into the subcore region (validated) and releases hart 1.
-pub fn load_and_start(sub: &mut Sub, elf: &[u8]) {
-    sub.load(elf).unwrap_or_else(|e| fail(4, format_args!("load: {e:?}")));
-    sub.start().unwrap_or_else(|e| fail(5, format_args!("start: {e:?}")));
-    uprintln!("[hart 0] subcore loaded from its ELF ({} bytes) and released", elf.len());
+/// Hart 0 as the maincore of the shared examples (`amp_examples::maincore`).
+pub struct QemuMain;
+
+impl MainBoard for QemuMain {
+    type Line = ClintLine;
+    type Clock = QemuPlatform;
+    type Port = ImagePort<'static, Hart1, RawMemory>;
+
+    fn line(&self) -> ClintLine {
+        ClintLine::this_hart()
+    }
+    fn clock(&self) -> QemuPlatform {
+        QemuPlatform
+    }
+    fn sw_intr_header(&self) -> Shm<'static> {
+        port::sw_intr_header()
+    }
+    fn sys_info_pool(&self) -> Shm<'static> {
+        port::sys_info_pool()
+    }
+    fn rtc_pool(&self) -> Option<Shm<'static>> {
+        None
+    }
+    fn with_interrupts<R>(&self, handler: &(dyn Fn() + Sync), body: impl FnOnce() -> R) -> R {
+        port::with_interrupts(handler, body)
+    }
+    fn log(&self, line: core::fmt::Arguments<'_>) {
+        uprintln!("[hart 0] {}", line);
+    }
+    fn routed(&self, line: &str) {
+        uprintln!("[sub] {}", line);
+    }
+    fn fail(&self, code: u16, why: core::fmt::Arguments<'_>) -> ! {
+        fail(code, why)
+    }
+    fn instructions(&self) -> Option<u64> {
+        Some(port::instret())
+    }
+    fn subcore_code(&self) -> [Option<Region>; 2] {
+        [Some(Region { start: SUB_START, end: SUB_START + SUB_SIZE }), None]
+    }
+    fn subcore_fault(&self) -> FaultSignature {
+        // The QEMU subcore's fault is a store to address 4 (not RAM on `virt`), on hart 1.
+        FaultSignature { mcause: 7, mtval: Some(4), hart: Some(1) }
+    }
+    fn subcore_print_fallback(&self) -> bool {
+        true
+    }
+    fn subcore_running(&self) -> Option<bool> {
+        Some(Hart1::running())
+    }
 }
 
-/// Stops the subcore and fails unless hart 1 parked.
-pub fn stop(sub: &mut Sub) {
-    sub.stop();
-    check!(6, !Hart1::running(), "the subcore still runs after its stop");
-}
-
-/// The end of a run that passed: stop the subcore, print `PASS`, exit with status 0.
-pub fn pass(sub: &mut Sub) -> ! {
-    stop(sub);
+/// A maincore example binary: says which, runs `example` against the subcore (hart 1),
+/// prints `PASS` and exits 0 through the test device (a failure exits earlier, non-zero).
+pub fn run(name: &str, example: impl FnOnce(&QemuMain, &mut Sub)) -> ! {
+    uprintln!("[hart 0] esp-amp on QEMU virt: {name} pair, maincore up");
+    let mut sub = subcore();
+    example(&QemuMain, &mut sub);
     uprintln!("PASS");
     port::exit(Ok(()))
 }

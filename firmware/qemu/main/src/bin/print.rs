@@ -1,126 +1,13 @@
-//! Maincore of the `print` pair: the subcore's `println!` lines arrive through the service
-//! queue (0xFF04, software interrupt 27) and are printed here with a `[sub]` prefix, as
-//! C's print routing does. Every line is checked, in order:
-//! - the subcore first printed without the service (fallback: its own UART), and says how
-//!   many bytes took that path;
-//! - 200 numbered lines with check values;
-//! - a 300-character line, which arrives as pieces of 123, 123 and 54 characters;
-//! - five lines printed in the subcore's interrupt handler, one per software interrupt we
-//!   raise, each whole;
-//! - its closing line: lines sent (matching what arrived) and bytes dropped (none).
-//!
-//! Prints `PASS` and exits 0, or exits non-zero with the reason.
+//! Maincore of the `print` pair (hart 0): `amp_examples::maincore::print` against the
+//! subcore ELF of the same name. Prints `PASS` and exits 0 through the test device, or
+//! exits non-zero with the reason.
 #![no_std]
 #![no_main]
-
-use core::fmt::Write;
-
-use esp_amp::port::Platform;
-use esp_amp::sw_intr::{SwIntr, SwIntrId};
-use esp_amp::sys_info::SysInfoAllocator;
-use esp_amp::system::print::LINE_MAX;
-use esp_amp::system::service::Supplicant;
-use esp_amp::MainCore;
-use esp_amp_qemu::{self as port, uprintln, ClintLine, QemuPlatform};
-use qemu_main::{check, TIMEOUT_MS};
 
 esp_amp_qemu::entry!(main);
 
 static SUBCORE_ELF: &[u8] = include_bytes!(concat!(env!("SUB_DIR"), "/print"));
 
-use amp_examples::protocol::print as protocol;
-use protocol::*;
-
-/// What the subcore printed through the fallback before the service was attached.
-const FALLBACK_LINE: &str = "[hart 1 fallback] before the service queue is attached\n";
-
-/// A line built in place, to compare with what arrived.
-struct Line {
-    buf: [u8; 160],
-    len: usize,
-}
-
-impl Write for Line {
-    fn write_str(&mut self, s: &str) -> core::fmt::Result {
-        let end = self.len + s.len();
-        self.buf.get_mut(self.len..end).ok_or(core::fmt::Error)?.copy_from_slice(s.as_bytes());
-        self.len = end;
-        Ok(())
-    }
-}
-
-/// Line `n` of what the subcore prints (`None` past the end).
-fn expected(n: u32) -> Option<Line> {
-    let mut l = Line { buf: [0; 160], len: 0 };
-    let long_pieces = LONG.div_ceil(LINE_MAX) as u32;
-    let _ = match n {
-        0 => write!(l, "hello from the subcore ({} bytes went to the fallback first)", FALLBACK_LINE.len()),
-        n if n <= LINES => write!(l, "line {:03} check {:08x}", n - 1, check_value(n - 1)),
-        n if n <= LINES + long_pieces => {
-            let piece = (n - LINES - 1) as usize;
-            (piece * LINE_MAX..LONG.min((piece + 1) * LINE_MAX))
-                .map(long_char)
-                .try_for_each(|c| l.write_char(c))
-        }
-        n if n <= LINES + long_pieces + PINGS => {
-            write!(l, "ping {} answered from the interrupt handler", n - LINES - long_pieces - 1)
-        }
-        n if n == LINES + long_pieces + PINGS + 1 => write!(l, "done: {} lines sent, 0 bytes dropped", n + 1),
-        _ => return None,
-    };
-    Some(l)
-}
-
 fn main() -> ! {
-    uprintln!("[hart 0] print pair: maincore up");
-    let line = ClintLine::this_hart();
-    let mut sub = qemu_main::subcore();
-    let mut sys = SysInfoAllocator::init(port::sys_info_pool(), None).unwrap();
-    let sw: SwIntr<'_, MainCore, _> = SwIntr::init(port::sw_intr_header(), line).unwrap();
-    let supplicant = Supplicant::create(&mut sys).unwrap();
-    qemu_main::load_and_start(&mut sub, SUBCORE_ELF);
-
-    port::with_interrupts(
-        &|| {
-            // Software interrupt 27 only wakes the loop below (the irq epoch moves).
-            sw.isr();
-        },
-        || {
-            let last = LINES + LONG.div_ceil(LINE_MAX) as u32 + PINGS + 1;
-            let first_ping = last - PINGS;
-            let mut n = 0u32;
-            let start = QemuPlatform.now_ms();
-            while n <= last {
-                check!(
-                    10,
-                    QemuPlatform.now_ms().wrapping_sub(start) < 10 * TIMEOUT_MS,
-                    "print routing stalled after {n} lines"
-                );
-                let epoch = QemuPlatform.irq_epoch();
-                supplicant.poll(|got| {
-                    uprintln!("[sub] {}", core::str::from_utf8(got).unwrap_or("<not UTF-8>"));
-                    let want = expected(n);
-                    let same = want.as_ref().is_some_and(|w| &w.buf[..w.len] == got);
-                    check!(11, same, "line {n} is not what the subcore printed");
-                    n += 1;
-                    // Each ping is raised once the line before it arrived, so the handler's
-                    // lines come one at a time, in order.
-                    if (first_ping..first_ping + PINGS).contains(&n) {
-                        sw.trigger(SwIntrId::user(PING_INTR).unwrap());
-                    }
-                });
-                if n <= last {
-                    QemuPlatform.wait_irq(epoch, Some(10));
-                }
-            }
-            let s = supplicant.stats();
-            check!(
-                12,
-                s.lines == last + 1 && s.unknown == 0 && s.malformed == 0 && s.faults == 0,
-                "supplicant stats {s:?}"
-            );
-            uprintln!("[hart 0] print routing: {} subcore lines arrived whole and in order (numbered, a long line in {} pieces, lines from its interrupt handler), none dropped", s.lines, LONG.div_ceil(LINE_MAX));
-        },
-    );
-    qemu_main::pass(&mut sub)
+    qemu_main::run("print", |b, sub| amp_examples::maincore::print(b, sub, SUBCORE_ELF))
 }
