@@ -33,8 +33,9 @@ pub const LP_CHIPS: [Chip; 2] = [Chip::Esp32C6, Chip::Esp32C5];
 pub const BUDGET_ECHO_TOTAL: u64 = 6 * 1024;
 pub const BUDGET_IPC: u64 = 3000;
 
-/// The maincore examples (binaries of `firmware/esp32/main-examples`), built for each chip.
-pub const MAIN_EXAMPLES: [&str; 1] = ["rpmsg_echo"];
+/// The maincore examples (binaries of `firmware/esp32/main-examples`), built for each chip;
+/// each embeds the LP example of the same name.
+pub const MAIN_EXAMPLES: [&str; 5] = ["rpmsg_echo", "basic", "virtqueue", "rpc", "print"];
 
 /// Where one chip's build left its ELF files.
 #[derive(Debug, Clone)]

@@ -27,6 +27,22 @@ fn lp_examples_build_link_and_match_the_layout() {
             c.sizes
         );
     }
+    // The unified build: each maincore embeds the LP image of its name, byte for byte as
+    // the xtask makes it from the LP ELF.
+    let main_dirs: Vec<_> =
+        LP_CHIPS.iter().map(|c| (*c, xtask::esp32::build(*c).expect("built").main)).collect();
+    for (chip, bin, _) in &mains {
+        let dir = &main_dirs.iter().find(|(c, _)| c == chip).unwrap().1;
+        let elf = std::fs::read(dir.join(bin)).unwrap();
+        let lp =
+            results.iter().find(|(c, b, _)| c == chip && b == bin).expect("an LP example of the same name");
+        let image = lp.2.esp_image.as_ref().unwrap();
+        assert!(
+            elf.windows(image.len()).any(|w| w == &image[..]),
+            "{} {bin}: LP image not embedded",
+            chip.name()
+        );
+    }
     for chip in LP_CHIPS {
         assert!(ipc_code(&results, chip, "rpmsg_echo").is_some_and(|n| n > 0));
     }

@@ -1,10 +1,16 @@
-//! What the maincore examples share: failing with a reason, and reporting a subcore panic
-//! from the dump.
+//! What the maincore examples share: the HP core as a [`MainBoard`] for the shared
+//! examples (`amp_examples::maincore`), failing with a reason, and reporting a subcore
+//! panic from the dump.
 #![no_std]
 
+use amp_examples::maincore::{FaultSignature, MainBoard};
+use esp_amp::image::load::RawMemory;
+use esp_amp::layout::Region;
 use esp_amp::port::InterruptLine;
+use esp_amp::shm::Shm;
+use esp_amp::system::lifecycle::ImagePort;
 use esp_amp::system::panic::PanicMonitor;
-use esp_amp_esp32::LpSubcore;
+use esp_amp_esp32::{EspPlatform, LpCoreControl, LpSubcore, PmuLine};
 use esp_println::println;
 
 /// Prints `FAIL: <why>` and stops here.
@@ -20,6 +26,67 @@ pub fn fail(why: core::fmt::Arguments<'_>) -> ! {
 pub fn report_subcore_panic<L: InterruptLine>(sub: &mut LpSubcore, monitor: &PanicMonitor<L>) {
     if sub.handle_panic(monitor, |report| println!("{report}")) {
         fail(format_args!("the subcore panicked"));
+    }
+}
+
+/// The HP core, with the LP core as its subcore, as the maincore of the shared examples.
+pub struct EspMain;
+
+impl MainBoard for EspMain {
+    type Line = PmuLine;
+    type Clock = EspPlatform;
+    type Port = ImagePort<'static, LpCoreControl, RawMemory>;
+
+    fn line(&self) -> PmuLine {
+        PmuLine
+    }
+    fn clock(&self) -> EspPlatform {
+        EspPlatform
+    }
+    fn sw_intr_header(&self) -> Shm<'static> {
+        esp_amp_esp32::sw_intr_header()
+    }
+    fn sys_info_pool(&self) -> Shm<'static> {
+        esp_amp_esp32::sys_info_pool()
+    }
+    fn rtc_pool(&self) -> Option<Shm<'static>> {
+        Some(esp_amp_esp32::rtc_pool())
+    }
+    fn with_interrupts<R>(&self, handler: &(dyn Fn() + Sync), body: impl FnOnce() -> R) -> R {
+        esp_amp_esp32::with_interrupts(handler, body)
+    }
+    fn log(&self, line: core::fmt::Arguments<'_>) {
+        println!("[main] {line}");
+    }
+    fn routed(&self, line: &str) {
+        println!("[sub] {line}");
+    }
+    fn fail(&self, code: u16, why: core::fmt::Arguments<'_>) -> ! {
+        fail(format_args!("({code}) {why}"))
+    }
+    fn subcore_code(&self) -> [Option<Region>; 2] {
+        // The LP image may use LP RAM, the HP subcore region, or both.
+        let target = esp_amp_esp32::load_target();
+        [target.rtc, target.hp]
+    }
+    fn subcore_fault(&self) -> FaultSignature {
+        // The LP examples fault with `unimp` (illegal instruction). What the LP core puts in
+        // `mtval` for it, and its `mhartid`, are not checked.
+        FaultSignature { mcause: 2, mtval: None, hart: None }
+    }
+}
+
+/// A maincore example: esp-hal up, the interrupt bound, `example` run against the LP core,
+/// then `PASS` (a failure prints `FAIL: <why>` earlier). Never returns.
+pub fn run(name: &str, lp_image: &[u8], example: impl FnOnce(&EspMain, &mut LpSubcore)) -> ! {
+    let p = esp_hal::init(esp_hal::Config::default());
+    println!("esp-amp {name} on {}: LP image {} bytes", esp_amp_esp32::layout::CHIP.name(), lp_image.len());
+    esp_amp_esp32::bind_interrupt();
+    let mut sub = esp_amp_esp32::subcore(p.LP_CORE);
+    example(&EspMain, &mut sub);
+    println!("PASS");
+    loop {
+        core::hint::spin_loop();
     }
 }
 

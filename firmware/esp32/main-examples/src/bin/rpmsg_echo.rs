@@ -6,6 +6,7 @@
 #![no_std]
 #![no_main]
 
+use esp_amp::image::load::plan;
 use esp_amp::port::Platform;
 use esp_amp::queue::QueueSpec;
 use esp_amp::rpmsg::{Receiver, Rpmsg};
@@ -13,6 +14,7 @@ use esp_amp::sw_intr::{SwIntr, SwIntrId};
 use esp_amp::sys_info::SysInfoAllocator;
 use esp_amp::system::panic::PanicMonitor;
 use esp_amp::MainCore;
+use esp_amp_esp32::LpSubcore;
 use esp_amp_esp32::{EspPlatform, PmuLine};
 use esp_println::println;
 use main_examples::{fail, report_subcore_panic};
@@ -29,13 +31,10 @@ const TIMEOUT_MS: u32 = 100;
 
 #[esp_hal::main]
 fn main() -> ! {
-    let p = esp_hal::init(esp_hal::Config::default());
-    println!(
-        "esp-amp rpmsg_echo on {}: LP image {} bytes",
-        esp_amp_esp32::layout::CHIP.name(),
-        LP_IMAGE.len()
-    );
+    main_examples::run("rpmsg_echo", LP_IMAGE, |_, sub| echo(sub))
+}
 
+fn echo(sub: &mut LpSubcore) {
     let mut sys = SysInfoAllocator::init(esp_amp_esp32::sys_info_pool(), Some(esp_amp_esp32::rtc_pool()))
         .unwrap_or_else(|e| fail(format_args!("SysInfo: {e:?}")));
     let sw: SwIntr<'_, MainCore, _> = SwIntr::init(esp_amp_esp32::sw_intr_header(), PmuLine)
@@ -46,16 +45,16 @@ fn main() -> ! {
     let me = dev.create_endpoint(MY_EPT, Receiver::Mailbox).unwrap_or_else(|e| fail(format_args!("{e:?}")));
     let monitor = PanicMonitor::new(PmuLine);
     sw.add_handler(SwIntrId::PANIC, &monitor).unwrap_or_else(|e| fail(format_args!("{e:?}")));
-    esp_amp_esp32::bind_interrupt();
 
-    let mut sub = esp_amp_esp32::subcore(p.LP_CORE);
-    match sub.port_mut().load_image(LP_IMAGE) {
-        Ok(loaded) => println!(
-            "LP image loaded (entry {:#010x}, HP RAM unused above: {:?})",
-            loaded.entry, loaded.unused_hp
-        ),
-        Err(e) => fail(format_args!("load: {e:?}")),
+    // What the loader will do, for the log; `Subcore::load` checks it again and writes it
+    // (loading through the port directly would leave the handle "not loaded").
+    match plan(LP_IMAGE, &sub.port().target()) {
+        Ok(loaded) => {
+            println!("LP image: entry {:#010x}, HP RAM unused above it: {:?}", loaded.entry, loaded.unused_hp)
+        }
+        Err(e) => fail(format_args!("LP image refused: {e:?}")),
     }
+    sub.load(LP_IMAGE).unwrap_or_else(|e| fail(format_args!("load: {e:?}")));
     sub.start().unwrap_or_else(|e| fail(format_args!("start: {e:?}")));
 
     let max = dev.max_payload();
@@ -65,7 +64,7 @@ fn main() -> ! {
         },
         || {
             for i in 0..ROUNDS {
-                report_subcore_panic(&mut sub, &monitor);
+                report_subcore_panic(sub, &monitor);
                 let len = 4 + (i as usize % (max - 3));
                 let mut out = [0u8; 64];
                 out[..4].copy_from_slice(&i.to_le_bytes());
@@ -86,8 +85,4 @@ fn main() -> ! {
     );
     sub.stop();
     println!("{ROUNDS} echoes of 4..={max} bytes checked at {} ms", EspPlatform.now_ms());
-    println!("PASS");
-    loop {
-        core::hint::spin_loop();
-    }
 }
