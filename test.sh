@@ -81,6 +81,10 @@ for chip in esp32c6 esp32c5; do
             --target-dir "../../target/firmware-esp32/clippy-$chip" --features "$chip" $packages -- -D warnings)
     done
 done
+# The P4's second HP core (riscv32imafc).
+(cd firmware/esp32 && cargo +nightly clippy --quiet --release --target riscv32imafc-unknown-none-elf \
+    -Zbuild-std=core --target-dir ../../target/firmware-esp32/clippy-esp32p4 --features esp32p4 \
+    -p hp-examples -p esp-amp-hp -- -D warnings)
 # What the firmware ports share: the RISC-V pieces (trap entry, exception dump) and the
 # examples (protocols, subcore halves generic over the port).
 for shared in riscv examples; do

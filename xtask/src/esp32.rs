@@ -1,12 +1,15 @@
-//! `cargo xtask esp32`: builds the ESP32 subcore firmware (`firmware/esp32`), checks each
-//! image against the layout the maincore uses, and reports its size.
+//! `cargo xtask esp32`: builds the ESP32 firmware (`firmware/esp32`): the maincore
+//! examples and the subcore examples (LP core of the C6 and C5, HP core 1 of the P4),
+//! checks each image against the layout the maincore uses, and reports its size.
 //!
 //! Checks, per example and chip (no hardware needed: by construction):
 //! - the project's own loader accepts the ELF for the chip's default layout (every
 //!   segment inside the subcore's regions, none over the shared region, the RTC pool or
-//!   the ULP configuration; the entry is the LP reset vector);
+//!   the ULP configuration; the entry is the LP reset vector, or inside the P4 subcore
+//!   region);
 //! - the absolute symbols the linker script exports (`esp_amp_shared_start`,
-//!   `esp_amp_panic_dump_start`, `esp_amp_rtc_pool_start`) equal the layout's addresses;
+//!   `esp_amp_panic_dump_start`, and on LP cores `esp_amp_rtc_pool_start`) equal the
+//!   layout's addresses;
 //! - the ESP app image made of the ELF (`<example>.bin` next to it: what a flash partition
 //!   holds, for a separate build) is accepted by the loader too.
 //!
@@ -28,6 +31,10 @@ pub const TARGET: &str = "riscv32imac-unknown-none-elf";
 /// The LP-core examples (binaries of `firmware/esp32/lp-examples`), built for each chip.
 pub const LP_EXAMPLES: [&str; 6] = ["bare", "rpmsg_echo", "basic", "virtqueue", "rpc", "print"];
 pub const LP_CHIPS: [Chip; 2] = [Chip::Esp32C6, Chip::Esp32C5];
+/// The chips whose subcore is a second HP core (`firmware/esp32/hp-examples`, the same
+/// examples), and their target.
+pub const HP_CHIPS: [Chip; 1] = [Chip::Esp32P4];
+pub const HP_TARGET: &str = "riscv32imafc-unknown-none-elf";
 
 /// The budgets of issue 7 (bytes).
 pub const BUDGET_ECHO_TOTAL: u64 = 6 * 1024;
@@ -66,6 +73,20 @@ pub fn build(chip: Chip) -> std::io::Result<Built> {
 /// Builds the LP examples for `chip` (through [`build`]); returns their directory.
 pub fn build_lp(chip: Chip) -> std::io::Result<PathBuf> {
     build(chip).map(|b| b.lp)
+}
+
+/// Builds the HP-core-1 examples for `chip` (P4) into the same place a unified build
+/// would; returns their directory.
+pub fn build_hp(chip: Chip) -> std::io::Result<PathBuf> {
+    let ws = repo_root().join("firmware/esp32");
+    let target_dir = repo_root().join("target/firmware-esp32").join(chip.name()).join("subcore");
+    esp_amp_host::firmware::build_package_nightly(
+        &ws,
+        Some("hp-examples"),
+        &[chip.name()],
+        HP_TARGET,
+        &target_dir,
+    )
 }
 
 /// Section sizes of one image.
@@ -158,9 +179,14 @@ pub fn check(file: &[u8], chip: Chip) -> Result<Checked, String> {
     }
     sizes.loaded = elf.segments().map(|s| s.file_range().1).sum();
     let loader = plan(file, &LoadTarget::for_layout(&layout)).map(|_| ()).map_err(|e| e.to_string());
-    let rtc_pool = layout.rtc.map_or(0, |r| r.pool.start);
     let mut symbols = layout_symbols(&elf, &layout);
-    symbols.push(("esp_amp_rtc_pool_start", symbol(&elf, "esp_amp_rtc_pool_start"), u64::from(rtc_pool)));
+    if let Some(rtc) = layout.rtc {
+        symbols.push((
+            "esp_amp_rtc_pool_start",
+            symbol(&elf, "esp_amp_rtc_pool_start"),
+            u64::from(rtc.pool.start),
+        ));
+    }
     Ok(Checked { sizes, loader, symbols, esp_image: esp_image(file, chip, &layout) })
 }
 
@@ -186,7 +212,8 @@ pub type Report<T> = (Chip, &'static str, T);
 
 /// Everything [`run_all`] built and checked.
 pub struct Results {
-    pub lp: Vec<Report<Checked>>,
+    /// The subcore images (LP cores, then HP core 1 of the P4).
+    pub sub: Vec<Report<Checked>>,
     pub main: Vec<Report<MainChecked>>,
 }
 
@@ -202,19 +229,28 @@ pub fn run_all() -> Result<Results, String> {
             let file = std::fs::read(&path).map_err(|e| format!("{}: {e}", path.display()))?;
             mains.push((chip, bin, check_main(&file, &path, &path.with_extension("bin"), chip)?));
         }
-        let dir = built.lp;
-        for bin in LP_EXAMPLES {
-            let path: &Path = &dir.join(bin);
-            let file = std::fs::read(path).map_err(|e| format!("{}: {e}", path.display()))?;
-            let checked = check(&file, chip)?;
-            if let Ok(image) = &checked.esp_image {
-                let bin_path = dir.join(format!("{bin}.bin"));
-                std::fs::write(&bin_path, image).map_err(|e| format!("{}: {e}", bin_path.display()))?;
-            }
-            out.push((chip, bin, checked));
-        }
+        check_subcores(chip, &built.lp, &mut out)?;
     }
-    Ok(Results { lp: out, main: mains })
+    for chip in HP_CHIPS {
+        let dir = build_hp(chip).map_err(|e| format!("building firmware/esp32 for {}: {e}", chip.name()))?;
+        check_subcores(chip, &dir, &mut out)?;
+    }
+    Ok(Results { sub: out, main: mains })
+}
+
+/// Checks every subcore example of `chip` in `dir` and writes its ESP image next to it.
+fn check_subcores(chip: Chip, dir: &Path, out: &mut Vec<Report<Checked>>) -> Result<(), String> {
+    for bin in LP_EXAMPLES {
+        let path = dir.join(bin);
+        let file = std::fs::read(&path).map_err(|e| format!("{}: {e}", path.display()))?;
+        let checked = check(&file, chip)?;
+        if let Ok(image) = &checked.esp_image {
+            let bin_path = dir.join(format!("{bin}.bin"));
+            std::fs::write(&bin_path, image).map_err(|e| format!("{}: {e}", bin_path.display()))?;
+        }
+        out.push((chip, bin, checked));
+    }
+    Ok(())
 }
 
 /// The IPC code of `example` as linked: its code minus the `bare` image's, for one chip.

@@ -130,7 +130,7 @@ fn soak(duration: Duration, progress: u64) -> ExitCode {
 
 fn esp32(enforce_budgets: bool, symbols: Option<usize>) -> ExitCode {
     use xtask::esp32::{ipc_code, run_all, BUDGET_ECHO_TOTAL, BUDGET_IPC};
-    let xtask::esp32::Results { lp: results, main: mains } = match run_all() {
+    let xtask::esp32::Results { sub: results, main: mains } = match run_all() {
         Ok(r) => r,
         Err(e) => return fail(&e),
     };
@@ -162,7 +162,7 @@ fn esp32(enforce_budgets: bool, symbols: Option<usize>) -> ExitCode {
             verdict
         );
     }
-    println!("subcore (LP) images:");
+    println!("subcore images (LP core on C6/C5, HP core 1 on P4; rtc: the LP runtime in RTC RAM):");
     println!(
         "{:<9} {:<11} {:>6} {:>7} {:>5} {:>5} {:>5} {:>7} {:>7}  checks",
         "chip", "example", ".text", ".rodata", ".data", ".bss", "rtc", "loaded", "ipc"
@@ -189,7 +189,7 @@ fn esp32(enforce_budgets: bool, symbols: Option<usize>) -> ExitCode {
     if let Some((chip, bin, c)) = results.iter().find(|(_, b, _)| *b == "rpmsg_echo") {
         if let Ok(image) = &c.esp_image {
             println!(
-                "LP ESP images: target/firmware-esp32/<chip>/subcore/riscv32imac-unknown-none-elf/release/<example>.bin; \
+                "subcore ESP images: target/firmware-esp32/<chip>/subcore/<target>/release/<example>.bin; \
                  for a flash partition ({} {bin}): `{}`",
                 chip.name(),
                 xtask::esp32::partition_line("subcore", image.len())

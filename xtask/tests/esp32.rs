@@ -2,11 +2,13 @@
 //! maincore uses (the same code as `cargo xtask esp32`).
 
 use esp_amp::layout::Chip;
-use xtask::esp32::{build_lp, check, check_main, ipc_code, run_all, LP_CHIPS, LP_EXAMPLES, MAIN_EXAMPLES};
+use xtask::esp32::{
+    build_hp, build_lp, check, check_main, ipc_code, run_all, HP_CHIPS, LP_CHIPS, LP_EXAMPLES, MAIN_EXAMPLES,
+};
 
 #[test]
 fn lp_examples_build_link_and_match_the_layout() {
-    let xtask::esp32::Results { lp: results, main: mains } = run_all().expect("build");
+    let xtask::esp32::Results { sub: results, main: mains } = run_all().expect("build");
     // Maincores: linked out of the AMP regions, layout symbols right, an esptool app image
     // with an app descriptor for the right chip.
     assert_eq!(mains.len(), LP_CHIPS.len() * MAIN_EXAMPLES.len());
@@ -17,11 +19,11 @@ fn lp_examples_build_link_and_match_the_layout() {
         assert!(std::fs::metadata(path).unwrap().len() > 4096, "{}", path.display());
         assert!(m.sizes.text > 0 && m.sizes.rodata > 0, "{} {bin}: {:?}", chip.name(), m.sizes);
     }
-    assert_eq!(results.len(), LP_CHIPS.len() * LP_EXAMPLES.len());
+    assert_eq!(results.len(), (LP_CHIPS.len() + HP_CHIPS.len()) * LP_EXAMPLES.len());
     for (chip, bin, c) in &results {
         assert!(c.problems().is_empty(), "{} {bin}: {:?}", chip.name(), c.problems());
         assert!(
-            c.sizes.text > 0 && c.sizes.rtc > 0 && c.sizes.loaded > 0,
+            c.sizes.text > 0 && (c.sizes.rtc > 0) == LP_CHIPS.contains(chip) && c.sizes.loaded > 0,
             "{} {bin}: {:?}",
             chip.name(),
             c.sizes
@@ -43,15 +45,17 @@ fn lp_examples_build_link_and_match_the_layout() {
             chip.name()
         );
     }
-    for chip in LP_CHIPS {
+    for chip in LP_CHIPS.iter().chain(&HP_CHIPS).copied() {
         assert!(ipc_code(&results, chip, "rpmsg_echo").is_some_and(|n| n > 0));
     }
-    // The ESP image of each ELF carries the chip id and the same entry (the reset vector).
+    // The ESP image of each ELF carries the chip id and the same entry: the LP reset
+    // vector, or the start of the P4 subcore region (where the linker puts `_start`).
     for (chip, bin, c) in &results {
         let image = c.esp_image.as_ref().unwrap();
         let parsed = esp_amp::image::Image::parse(image).unwrap();
         assert_eq!(parsed.chip_id(), Some(esp_amp::image::esp_chip_id(*chip)), "{bin}");
-        assert_eq!(parsed.entry(), 0x5000_0080, "{bin}");
+        let entry = if LP_CHIPS.contains(chip) { 0x5000_0080 } else { 0x4FF6_B000 };
+        assert_eq!(parsed.entry(), entry, "{} {bin}", chip.name());
     }
     assert_eq!(xtask::esp32::partition_line("subcore", 6005), "subcore, data, 0x40, , 0x2000");
     // The size report names what is big, demangled.
@@ -82,4 +86,18 @@ fn a_maincore_checked_against_another_chip_is_refused() {
     assert!(problems.contains("esp_amp_shared_start"), "{problems}");
     // The C6 maincore's stack runs up to 0x4086_E610, across the C5's AMP region.
     assert!(problems.contains("overlap: .stack"), "{problems}");
+}
+
+#[test]
+fn a_p4_subcore_checked_against_an_lp_chip_is_refused() {
+    let elf = std::fs::read(build_hp(Chip::Esp32P4).expect("build").join("rpmsg_echo")).unwrap();
+    let ok = check(&elf, Chip::Esp32P4).unwrap();
+    assert!(ok.problems().is_empty(), "{:?}", ok.problems());
+    let c = check(&elf, Chip::Esp32C6).unwrap();
+    let problems = c.problems().join("; ");
+    assert!(
+        problems.contains("esp_amp_shared_start") && problems.contains("esp_amp_rtc_pool_start missing"),
+        "{problems}"
+    );
+    assert!(c.loader.is_err(), "the C6 loader must refuse P4 addresses");
 }

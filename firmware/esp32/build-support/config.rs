@@ -1,8 +1,8 @@
 // Included (`include!`) by the build scripts of this workspace that need the chip or the
-// memory layout: the LP runtime (`lp/build.rs`), the maincore port (`main/build.rs`) and
-// the maincore examples (`main-examples/build.rs`). Both read
-// the same environment variables, so a subcore and the maincore built in one environment
-// agree on every address.
+// memory layout: the LP runtime (`lp/build.rs`), the P4 HP-core-1 runtime (`hp/build.rs`),
+// the maincore port (`main/build.rs`) and the maincore examples (`main-examples/build.rs`).
+// All read the same environment variables, so a subcore and the maincore built in one
+// environment agree on every address.
 //
 // The Kconfig defaults of `esp_amp::layout::AmpConfig::default_for`, overridden by
 // environment variables named like the C options: `ESP_AMP_HP_SHARED_MEM_SIZE`,
@@ -41,13 +41,15 @@ fn config_from_env(chip: esp_amp::layout::Chip) -> esp_amp::layout::AmpConfig {
     }
 }
 
-/// The chip of the `esp32c6` / `esp32c5` feature of the package being built (exactly one);
-/// `who` names the package in the error.
+/// The chip of the `esp32c6` / `esp32c5` / `esp32p4` feature of the package being built
+/// (exactly one); `who` names the package in the error.
 fn chip_from_features(who: &str) -> esp_amp::layout::Chip {
     use esp_amp::layout::Chip;
-    match (std::env::var_os("CARGO_FEATURE_ESP32C6"), std::env::var_os("CARGO_FEATURE_ESP32C5")) {
-        (Some(_), None) => Chip::Esp32C6,
-        (None, Some(_)) => Chip::Esp32C5,
-        _ => panic!("{who}: enable exactly one chip feature, `esp32c6` or `esp32c5`"),
+    let on = |f: &str| std::env::var_os(format!("CARGO_FEATURE_{f}")).is_some();
+    match (on("ESP32C6"), on("ESP32C5"), on("ESP32P4")) {
+        (true, false, false) => Chip::Esp32C6,
+        (false, true, false) => Chip::Esp32C5,
+        (false, false, true) => Chip::Esp32P4,
+        _ => panic!("{who}: enable exactly one chip feature, `esp32c6`, `esp32c5` or `esp32p4`"),
     }
 }

@@ -1,0 +1,178 @@
+//! esp-amp port and runtime for the second HP core of the ESP32-P4 (the subcore).
+//!
+//! - Interrupt line ([`FromCpuLine`]): raising writes 1 to `CPU_INT_FROM_CPU_2` (source
+//!   81, the maincore's); ours is `FROM_CPU_INTR3` (source 82), routed by core 1's
+//!   interrupt matrix to CPU line 30 and enabled at priority 1 in the CLIC, as C does.
+//!   It is cleared by writing 0, then dispatched unconditionally (as C).
+//! - Time ([`HpPlatform`]): the 64-bit `mcycle` at a nominal 360 MHz (the CPU clock the
+//!   maincore sets up; C divides by the ROM's ticks per µs instead); idling with `wfi`.
+//! - Runtime: `_start` (the boot address the maincore gives the ROM) sets `gp`, the stack,
+//!   the FPU state, `mtvec` in CLIC mode and clears `.bss`, then runs the firmware's
+//!   [`entry!`] function. Every trap enters the shared trap entry of `esp-amp-riscv`; an
+//!   exception writes the register frame and the stack into the panic dump and raises
+//!   software interrupt 28; the core then waits to be stopped.
+//! - Panics: as on the LP core, the immediate-abort panic strategy makes a panic an
+//!   `unimp` at the panic site, reported as an illegal-instruction exception.
+//! - Memory: the linker script and [`layout`] come from `esp_amp::layout` (`build.rs`);
+//!   the stack has exactly `ESP_AMP_SUBCORE_STACK_SIZE_MIN` bytes, after `.bss`, as in C.
+//!
+//! Nothing here has run on a P4: it is built and checked by construction (`cargo xtask
+//! esp32`).
+//!
+//! ```ignore
+//! #![no_std]
+//! #![no_main]
+//! esp_amp_hp::entry!(main);
+//! fn main() -> ! {
+//!     esp_amp_hp::report_panics();
+//!     let info = esp_amp::sys_info::SysInfo::attach(esp_amp_hp::sys_info_pool(), None);
+//!     /* attach RPMsg, events, …, then loop with `HpPlatform.wait_irq` */
+//!     loop {}
+//! }
+//! ```
+#![no_std]
+
+/// The memory map of this build (generated from `esp_amp::layout`).
+pub mod layout {
+    include!(concat!(env!("OUT_DIR"), "/layout.rs"));
+}
+mod regs;
+mod rt;
+
+use esp_amp::port::{InterruptLine, Platform};
+use esp_amp::shm::Shm;
+use esp_amp::sw_intr::{SwIntr, SwIntrId};
+use esp_amp::SubCore;
+use layout::*;
+
+pub use rt::{report_panics, with_interrupts, IRQ_EPOCH, SW_HANDLER};
+
+/// HP core 1's side of the FROM_CPU software interrupts.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct FromCpuLine;
+
+impl InterruptLine for FromCpuLine {
+    fn raise(&self) {
+        regs::write(regs::FROM_CPU_2, 1);
+    }
+    fn clear(&self) {
+        regs::write(regs::FROM_CPU_3, 0);
+    }
+    fn enable(&self) {
+        regs::write(regs::CORE1_INTR_MAP + 4 * regs::SOURCE, regs::LINE);
+        regs::write_u8(regs::CLIC_INT_CTRL + 2, regs::CLIC_ATTR_M_LEVEL);
+        regs::write_u8(regs::CLIC_INT_CTRL + 3, regs::CLIC_CTL_PRIORITY_1);
+        regs::write_u8(regs::CLIC_INT_CTRL + 1, 1);
+    }
+    fn disable(&self) {
+        regs::write_u8(regs::CLIC_INT_CTRL + 1, 0);
+    }
+}
+
+/// `mcycle` ticks per millisecond at the nominal 360 MHz.
+const CYCLES_PER_MS: u64 = 360_000;
+
+/// The 64-bit cycle counter.
+pub fn cycles() -> u64 {
+    riscv::register::mcycle::read64()
+}
+
+/// Time, interrupt mask and idling on HP core 1.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct HpPlatform;
+
+impl Platform for HpPlatform {
+    fn now_ms(&self) -> u32 {
+        esp_amp::port::ticks_to_ms(cycles(), CYCLES_PER_MS as u32)
+    }
+    fn delay_us(&self, us: u32) {
+        let end = cycles() + u64::from(us) * (CYCLES_PER_MS / 1000);
+        while cycles() < end {}
+    }
+    fn interrupts_enable(&self) {
+        esp_amp_riscv::interrupts_enable();
+    }
+    fn interrupts_disable(&self) {
+        esp_amp_riscv::interrupts_disable();
+    }
+    fn irq_epoch(&self) -> u32 {
+        IRQ_EPOCH.get()
+    }
+    fn wait_irq(&self, epoch: u32, timeout_ms: Option<u32>) {
+        match timeout_ms {
+            // No timer interrupt is armed: with a timeout, poll the clock; without one,
+            // sleep until the next interrupt.
+            Some(ms) => {
+                let end = cycles() + u64::from(ms) * CYCLES_PER_MS;
+                while self.irq_epoch() == epoch && cycles() < end {
+                    core::hint::spin_loop();
+                }
+            }
+            None => {
+                while self.irq_epoch() == epoch {
+                    riscv::asm::wfi();
+                }
+            }
+        }
+    }
+}
+
+/// A checked window on RAM the layout reserves for `[start, start + len)`.
+fn window(start: u32, len: u32) -> Shm<'static> {
+    // SAFETY: every caller passes a region of the generated layout or of this image's
+    // linker script: RAM that no image is linked into (shared region, panic dump) or this
+    // core's own stack (read only, for the stack dump), 4-byte aligned, and accessed only
+    // through `Shm`.
+    unsafe { Shm::from_raw(start as usize as *mut u8, start, len) }
+}
+
+/// The HP shared region.
+pub fn shared() -> Shm<'static> {
+    window(SHARED_START, SHARED_SIZE)
+}
+
+/// The software-interrupt header (first 0x20 bytes of the shared region).
+pub fn sw_intr_header() -> Shm<'static> {
+    window(SHARED_START, 0x20)
+}
+
+/// The HP SysInfo pool (the shared region after its header).
+pub fn sys_info_pool() -> Shm<'static> {
+    window(SHARED_START + 0x20, SHARED_SIZE - 0x20)
+}
+
+/// The panic-dump region.
+pub fn panic_dump() -> Shm<'static> {
+    window(PANIC_DUMP_START, PANIC_DUMP_SIZE)
+}
+
+/// Raises software interrupt `id` on the maincore without a local [`SwIntr`] (the panic
+/// path and anything else that must outlive one).
+pub fn trigger_main(id: SwIntrId) {
+    // An endpoint without handler slots: only its trigger (post, fence, raise) is used.
+    if let Ok(sw) = SwIntr::<SubCore, FromCpuLine, 0>::attach(sw_intr_header(), FromCpuLine) {
+        sw.trigger(id);
+    }
+}
+
+/// Raises software interrupts on the maincore from anywhere (a `'static`
+/// [`Trigger`](esp_amp::event::Trigger), e.g. for the global printer's service queue).
+#[derive(Clone, Copy, Debug, Default)]
+pub struct MainTrigger;
+
+impl esp_amp::event::Trigger for MainTrigger {
+    fn trigger(&self, id: SwIntrId) {
+        trigger_main(id);
+    }
+}
+
+/// Defines the firmware's main function: `esp_amp_hp::entry!(main);` with `fn main() -> !`.
+#[macro_export]
+macro_rules! entry {
+    ($main:path) => {
+        #[export_name = "esp_amp_hp_main"]
+        fn __esp_amp_hp_main() -> ! {
+            $main()
+        }
+    };
+}
