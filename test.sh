@@ -73,18 +73,15 @@ done
 # xtask tests check it): format and clippy per chip, the LP side and the maincore side
 # (esp-hal) apart, as they are built: their critical-section implementations differ.
 (cd firmware/esp32 && cargo fmt --all --check)
-for chip in esp32c6 esp32c5; do
-    for packages in "-p lp-examples -p esp-amp-lp" "-p main-examples -p esp-amp-esp32"; do
+for entry in esp32c6:riscv32imac:lp esp32c5:riscv32imac:lp esp32p4:riscv32imafc:hp; do
+    IFS=: read -r chip arch sub <<<"$entry"
+    for packages in "-p $sub-examples -p esp-amp-$sub" "-p main-examples -p esp-amp-esp32"; do
         # shellcheck disable=SC2086 # two package flags per entry
-        (cd firmware/esp32 && cargo +nightly clippy --quiet --release --target riscv32imac-unknown-none-elf \
+        (cd firmware/esp32 && cargo +nightly clippy --quiet --release --target "$arch-unknown-none-elf" \
             -Zbuild-std=core -Zbuild-std-features=compiler-builtins-mem \
             --target-dir "../../target/firmware-esp32/clippy-$chip" --features "$chip" $packages -- -D warnings)
     done
 done
-# The P4's second HP core (riscv32imafc).
-(cd firmware/esp32 && cargo +nightly clippy --quiet --release --target riscv32imafc-unknown-none-elf \
-    -Zbuild-std=core --target-dir ../../target/firmware-esp32/clippy-esp32p4 --features esp32p4 \
-    -p hp-examples -p esp-amp-hp -- -D warnings)
 # What the firmware ports share: the RISC-V pieces (trap entry, exception dump) and the
 # examples (protocols, subcore halves generic over the port).
 for shared in riscv examples; do

@@ -26,22 +26,34 @@ use object::{Object, ObjectSection, ObjectSegment, ObjectSymbol};
 
 use crate::qemu::repo_root;
 
+/// The target of the C6/C5 cores (HP and LP).
 pub const TARGET: &str = "riscv32imac-unknown-none-elf";
 
 /// The LP-core examples (binaries of `firmware/esp32/lp-examples`), built for each chip.
 pub const LP_EXAMPLES: [&str; 6] = ["bare", "rpmsg_echo", "basic", "virtqueue", "rpc", "print"];
 pub const LP_CHIPS: [Chip; 2] = [Chip::Esp32C6, Chip::Esp32C5];
 /// The chips whose subcore is a second HP core (`firmware/esp32/hp-examples`, the same
-/// examples), and their target.
+/// examples), and their target (both P4 cores).
 pub const HP_CHIPS: [Chip; 1] = [Chip::Esp32P4];
 pub const HP_TARGET: &str = "riscv32imafc-unknown-none-elf";
+/// Every chip with a maincore port.
+pub const CHIPS: [Chip; 3] = [Chip::Esp32C6, Chip::Esp32C5, Chip::Esp32P4];
+
+/// The target both cores of `chip` are built for.
+pub fn target(chip: Chip) -> &'static str {
+    if HP_CHIPS.contains(&chip) {
+        HP_TARGET
+    } else {
+        TARGET
+    }
+}
 
 /// The budgets of issue 7 (bytes).
 pub const BUDGET_ECHO_TOTAL: u64 = 6 * 1024;
 pub const BUDGET_IPC: u64 = 3000;
 
 /// The maincore examples (binaries of `firmware/esp32/main-examples`), built for each chip;
-/// each embeds the LP example of the same name.
+/// each embeds the subcore example of the same name.
 pub const MAIN_EXAMPLES: [&str; 5] = ["rpmsg_echo", "basic", "virtqueue", "rpc", "print"];
 
 /// Where one chip's build left its ELF files.
@@ -49,12 +61,13 @@ pub const MAIN_EXAMPLES: [&str; 5] = ["rpmsg_echo", "basic", "virtqueue", "rpc",
 pub struct Built {
     /// The maincore examples.
     pub main: PathBuf,
-    /// The LP examples, built by the maincore package's build script (the unified build).
-    pub lp: PathBuf,
+    /// The subcore examples (LP core, or P4 HP core 1), built by the maincore package's
+    /// build script (the unified build).
+    pub sub: PathBuf,
 }
 
-/// Builds the maincore examples for `chip`, and with them (their build script does) the LP
-/// examples they embed.
+/// Builds the maincore examples for `chip`, and with them (their build script does) the
+/// subcore examples they embed.
 pub fn build(chip: Chip) -> std::io::Result<Built> {
     let ws = repo_root().join("firmware/esp32");
     // One target directory per chip: the chip is a feature of the same packages.
@@ -64,29 +77,15 @@ pub fn build(chip: Chip) -> std::io::Result<Built> {
         &ws,
         Some("main-examples"),
         &[chip.name()],
-        TARGET,
+        target(chip),
         &target_dir,
     )?;
-    Ok(Built { main, lp: target_dir.join("subcore").join(TARGET).join("release") })
+    Ok(Built { main, sub: target_dir.join("subcore").join(target(chip)).join("release") })
 }
 
-/// Builds the LP examples for `chip` (through [`build`]); returns their directory.
-pub fn build_lp(chip: Chip) -> std::io::Result<PathBuf> {
-    build(chip).map(|b| b.lp)
-}
-
-/// Builds the HP-core-1 examples for `chip` (P4) into the same place a unified build
-/// would; returns their directory.
-pub fn build_hp(chip: Chip) -> std::io::Result<PathBuf> {
-    let ws = repo_root().join("firmware/esp32");
-    let target_dir = repo_root().join("target/firmware-esp32").join(chip.name()).join("subcore");
-    esp_amp_host::firmware::build_package_nightly(
-        &ws,
-        Some("hp-examples"),
-        &[chip.name()],
-        HP_TARGET,
-        &target_dir,
-    )
+/// Builds the subcore examples for `chip` (through [`build`]); returns their directory.
+pub fn build_sub(chip: Chip) -> std::io::Result<PathBuf> {
+    build(chip).map(|b| b.sub)
 }
 
 /// Section sizes of one image.
@@ -217,23 +216,19 @@ pub struct Results {
     pub main: Vec<Report<MainChecked>>,
 }
 
-/// Builds, checks and measures every example for every chip: the LP images, then the
-/// maincore images.
+/// Builds, checks and measures every example for every chip: the maincore images, then
+/// the subcore images their builds made.
 pub fn run_all() -> Result<Results, String> {
     let mut out = Vec::new();
     let mut mains = Vec::new();
-    for chip in LP_CHIPS {
+    for chip in CHIPS {
         let built = build(chip).map_err(|e| format!("building firmware/esp32 for {}: {e}", chip.name()))?;
         for bin in MAIN_EXAMPLES {
             let path = built.main.join(bin);
             let file = std::fs::read(&path).map_err(|e| format!("{}: {e}", path.display()))?;
             mains.push((chip, bin, check_main(&file, &path, &path.with_extension("bin"), chip)?));
         }
-        check_subcores(chip, &built.lp, &mut out)?;
-    }
-    for chip in HP_CHIPS {
-        let dir = build_hp(chip).map_err(|e| format!("building firmware/esp32 for {}: {e}", chip.name()))?;
-        check_subcores(chip, &dir, &mut out)?;
+        check_subcores(chip, &built.sub, &mut out)?;
     }
     Ok(Results { sub: out, main: mains })
 }
@@ -279,7 +274,7 @@ pub struct MainChecked {
     pub sizes: Sizes,
     /// `(symbol, value in the image, value in the layout)` for each exported address.
     pub symbols: Vec<(&'static str, Option<u64>, u64)>,
-    /// Allocated sections that reach into an AMP region or RTC RAM (must be none).
+    /// Allocated sections that reach into an AMP region or (C6/C5) LP RAM (must be none).
     pub overlaps: Vec<String>,
     /// The espflash-compatible app image (`esptool elf2image`), if it was made and checked:
     /// its path and the project name in its app descriptor.
@@ -298,23 +293,22 @@ impl MainChecked {
 }
 
 /// Checks a maincore ELF (`file`, read from `path`; its app image goes to `bin`) for
-/// `chip`'s default layout: the
-/// exported layout symbols, no allocated section inside the AMP regions or LP RAM (the
-/// link-time asserts say the same; this checks the result), and its app image made by
-/// esptool: an ESP image for this chip, with the ELF's entry, whose first flash segment
-/// starts with an app descriptor.
+/// `chip`'s default layout: the exported layout symbols, no allocated section inside the
+/// AMP regions or (where the subcore is the LP core) LP RAM (the link-time asserts say the
+/// same; this checks the result), and its app image made by esptool: an ESP image for this
+/// chip, with the ELF's entry, whose first flash segment starts with an app descriptor.
+///
+/// `.esp_amp_regions`, the P4 maincore's NOLOAD reservation of the AMP regions (see
+/// `firmware/esp32/main/build.rs`), is the one section allowed there.
 pub fn check_main(file: &[u8], path: &Path, bin: &Path, chip: Chip) -> Result<MainChecked, String> {
     let layout = MemoryLayout::new(chip, &AmpConfig::default_for(chip)).map_err(|e| format!("{e:?}"))?;
     let elf = object::File::parse(file).map_err(|e| e.to_string())?;
     let amp_low = layout.subcore_hp.map_or(layout.shared.start, |r| r.start);
-    let forbidden = [
-        ("AMP region", u64::from(amp_low), u64::from(layout.panic_dump.end)),
-        (
-            "LP RAM",
-            u64::from(esp_amp::layout::RTC_MEM_START),
-            u64::from(esp_amp::layout::RTC_MEM_START) + 0x4000,
-        ),
-    ];
+    let mut forbidden = vec![("AMP region", u64::from(amp_low), u64::from(layout.panic_dump.end))];
+    if layout.rtc.is_some() {
+        let lp_ram = u64::from(esp_amp::layout::RTC_MEM_START);
+        forbidden.push(("LP RAM", lp_ram, lp_ram + 0x4000));
+    }
     let mut sizes = Sizes::default();
     let mut overlaps = Vec::new();
     for s in elf.sections() {
@@ -327,8 +321,8 @@ pub fn check_main(file: &[u8], path: &Path, bin: &Path, chip: Chip) -> Result<Ma
             _ => {}
         }
         let alloc = matches!(s.flags(), object::SectionFlags::Elf { sh_flags } if sh_flags & u64::from(object::elf::SHF_ALLOC) != 0);
-        for (what, lo, hi) in forbidden {
-            if alloc && size > 0 && addr < hi && addr + size > lo {
+        for &(what, lo, hi) in &forbidden {
+            if alloc && size > 0 && name != ".esp_amp_regions" && addr < hi && addr + size > lo {
                 overlaps.push(format!("{name} [0x{addr:08x}, 0x{:08x}) in the {what}", addr + size));
             }
         }
@@ -352,11 +346,13 @@ fn main_image(elf: &Path, bin: &Path, chip: Chip, entry: u64) -> Result<(PathBuf
     if u64::from(image.entry()) != entry {
         return Err(format!("entry 0x{:08x}, the ELF's is 0x{entry:08x}", image.entry()));
     }
-    // The app descriptor opens the first segment mapped from flash (0x4200_0020 on C5/C6).
+    // The app descriptor opens the first segment mapped from flash: 0x20 into the chip's
+    // flash window (0x4200_0020 on C5/C6, 0x4000_0020 on the P4).
+    let desc_addr = esp_amp::image::app_desc_window(chip).start + 0x20;
     let desc = image
         .segments()
         .iter()
-        .find(|s| s.addr == 0x4200_0020)
+        .find(|s| s.addr == desc_addr)
         .and_then(|s| esp_amp::image::AppDesc::parse(s.data))
         .ok_or("no app descriptor at the start of the flash-mapped data")?;
     Ok((bin, desc.project_name.to_string()))

@@ -134,7 +134,7 @@ fn esp32(enforce_budgets: bool, symbols: Option<usize>) -> ExitCode {
         Ok(r) => r,
         Err(e) => return fail(&e),
     };
-    println!("maincore images (esp-hal; each embeds the LP image of the same name):");
+    println!("maincore images (esp-hal; each embeds the subcore image of the same name):");
     println!(
         "{:<9} {:<11} {:>6} {:>7} {:>5} {:>5} {:>7}  checks",
         "chip", "example", ".text", ".rodata", ".data", ".bss", "loaded"
@@ -198,7 +198,7 @@ fn esp32(enforce_budgets: bool, symbols: Option<usize>) -> ExitCode {
     }
     let c6 = esp_amp::layout::Chip::Esp32C6;
     if let Some(n) = symbols {
-        let path = xtask::esp32::build_lp(c6).map(|d| d.join("rpmsg_echo"));
+        let path = xtask::esp32::build_sub(c6).map(|d| d.join("rpmsg_echo"));
         match path
             .and_then(std::fs::read)
             .map_err(|e| e.to_string())

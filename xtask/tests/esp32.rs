@@ -1,17 +1,17 @@
-//! The ESP32 subcore firmware builds for each chip and each image matches the layout the
-//! maincore uses (the same code as `cargo xtask esp32`).
+//! The ESP32 firmware (maincore and subcore examples) builds for each chip and each image
+//! matches the layout the other core uses (the same code as `cargo xtask esp32`).
 
 use esp_amp::layout::Chip;
 use xtask::esp32::{
-    build_hp, build_lp, check, check_main, ipc_code, run_all, HP_CHIPS, LP_CHIPS, LP_EXAMPLES, MAIN_EXAMPLES,
+    build_sub, check, check_main, ipc_code, run_all, CHIPS, LP_CHIPS, LP_EXAMPLES, MAIN_EXAMPLES,
 };
 
 #[test]
-fn lp_examples_build_link_and_match_the_layout() {
+fn every_example_pair_builds_links_and_matches_the_layout() {
     let xtask::esp32::Results { sub: results, main: mains } = run_all().expect("build");
     // Maincores: linked out of the AMP regions, layout symbols right, an esptool app image
     // with an app descriptor for the right chip.
-    assert_eq!(mains.len(), LP_CHIPS.len() * MAIN_EXAMPLES.len());
+    assert_eq!(mains.len(), CHIPS.len() * MAIN_EXAMPLES.len());
     for (chip, bin, m) in &mains {
         assert!(m.problems().is_empty(), "{} {bin}: {:?}", chip.name(), m.problems());
         let (path, project) = m.esp_image.as_ref().unwrap();
@@ -19,7 +19,7 @@ fn lp_examples_build_link_and_match_the_layout() {
         assert!(std::fs::metadata(path).unwrap().len() > 4096, "{}", path.display());
         assert!(m.sizes.text > 0 && m.sizes.rodata > 0, "{} {bin}: {:?}", chip.name(), m.sizes);
     }
-    assert_eq!(results.len(), (LP_CHIPS.len() + HP_CHIPS.len()) * LP_EXAMPLES.len());
+    assert_eq!(results.len(), CHIPS.len() * LP_EXAMPLES.len());
     for (chip, bin, c) in &results {
         assert!(c.problems().is_empty(), "{} {bin}: {:?}", chip.name(), c.problems());
         assert!(
@@ -29,23 +29,25 @@ fn lp_examples_build_link_and_match_the_layout() {
             c.sizes
         );
     }
-    // The unified build: each maincore embeds the LP image of its name, byte for byte as
-    // the xtask makes it from the LP ELF.
+    // The unified build: each maincore embeds the subcore image of its name, byte for byte
+    // as the xtask makes it from the subcore ELF.
     let main_dirs: Vec<_> =
-        LP_CHIPS.iter().map(|c| (*c, xtask::esp32::build(*c).expect("built").main)).collect();
+        CHIPS.iter().map(|c| (*c, xtask::esp32::build(*c).expect("built").main)).collect();
     for (chip, bin, _) in &mains {
         let dir = &main_dirs.iter().find(|(c, _)| c == chip).unwrap().1;
         let elf = std::fs::read(dir.join(bin)).unwrap();
-        let lp =
-            results.iter().find(|(c, b, _)| c == chip && b == bin).expect("an LP example of the same name");
-        let image = lp.2.esp_image.as_ref().unwrap();
+        let sub = results
+            .iter()
+            .find(|(c, b, _)| c == chip && b == bin)
+            .expect("a subcore example of the same name");
+        let image = sub.2.esp_image.as_ref().unwrap();
         assert!(
             elf.windows(image.len()).any(|w| w == &image[..]),
-            "{} {bin}: LP image not embedded",
+            "{} {bin}: subcore image not embedded",
             chip.name()
         );
     }
-    for chip in LP_CHIPS.iter().chain(&HP_CHIPS).copied() {
+    for chip in CHIPS {
         assert!(ipc_code(&results, chip, "rpmsg_echo").is_some_and(|n| n > 0));
     }
     // The ESP image of each ELF carries the chip id and the same entry: the LP reset
@@ -59,7 +61,7 @@ fn lp_examples_build_link_and_match_the_layout() {
     }
     assert_eq!(xtask::esp32::partition_line("subcore", 6005), "subcore, data, 0x40, , 0x2000");
     // The size report names what is big, demangled.
-    let echo = std::fs::read(build_lp(Chip::Esp32C6).unwrap().join("rpmsg_echo")).unwrap();
+    let echo = std::fs::read(build_sub(Chip::Esp32C6).unwrap().join("rpmsg_echo")).unwrap();
     let top = xtask::esp32::largest_symbols(&echo, 5).unwrap();
     assert_eq!(top.len(), 5);
     assert!(top.windows(2).all(|w| w[0].0 >= w[1].0));
@@ -68,7 +70,7 @@ fn lp_examples_build_link_and_match_the_layout() {
 
 #[test]
 fn an_image_checked_against_another_chip_is_refused() {
-    let elf = std::fs::read(build_lp(Chip::Esp32C6).expect("build").join("rpmsg_echo")).unwrap();
+    let elf = std::fs::read(build_sub(Chip::Esp32C6).expect("build").join("rpmsg_echo")).unwrap();
     let c = check(&elf, Chip::Esp32C5).unwrap();
     let problems = c.problems().join("; ");
     assert!(problems.contains("esp_amp_shared_start"), "{problems}");
@@ -90,7 +92,7 @@ fn a_maincore_checked_against_another_chip_is_refused() {
 
 #[test]
 fn a_p4_subcore_checked_against_an_lp_chip_is_refused() {
-    let elf = std::fs::read(build_hp(Chip::Esp32P4).expect("build").join("rpmsg_echo")).unwrap();
+    let elf = std::fs::read(build_sub(Chip::Esp32P4).expect("build").join("rpmsg_echo")).unwrap();
     let ok = check(&elf, Chip::Esp32P4).unwrap();
     assert!(ok.problems().is_empty(), "{:?}", ok.problems());
     let c = check(&elf, Chip::Esp32C6).unwrap();
@@ -100,4 +102,25 @@ fn a_p4_subcore_checked_against_an_lp_chip_is_refused() {
         "{problems}"
     );
     assert!(c.loader.is_err(), "the C6 loader must refuse P4 addresses");
+}
+
+#[test]
+fn the_p4_maincore_keeps_data_below_and_its_stack_above_the_amp_regions() {
+    let chip = Chip::Esp32P4;
+    let path = xtask::esp32::build(chip).expect("build").main.join("rpmsg_echo");
+    let elf = std::fs::read(&path).unwrap();
+    let file = object::File::parse(&*elf).unwrap();
+    let layout =
+        esp_amp::layout::MemoryLayout::new(chip, &esp_amp::layout::AmpConfig::default_for(chip)).unwrap();
+    let (low, high) = (u64::from(layout.subcore_hp.unwrap().start), u64::from(layout.panic_dump.end));
+    let symbol = |name: &str| {
+        use object::{Object, ObjectSymbol};
+        file.symbols().find(|s| s.name() == Ok(name)).map(|s| s.address()).unwrap()
+    };
+    assert!(symbol("_noinit_end") <= low, "data and bss end at {:#x}", symbol("_noinit_end"));
+    assert_eq!(symbol("_stack_end"), high, "the stack starts right above the panic dump");
+    assert!(symbol("_stack_start") > high + 16 * 1024);
+    // The same ELF checked for the C6 fails: its addresses are the P4's.
+    let m = check_main(&elf, &path, &path.with_extension("as-esp32c6.bin"), Chip::Esp32C6).unwrap();
+    assert!(m.problems().join("; ").contains("esp_amp_shared_start"), "{:?}", m.problems());
 }

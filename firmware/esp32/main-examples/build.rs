@@ -1,8 +1,9 @@
-//! The unified build: builds the LP examples (`lp-examples`, same workspace) for the chip
-//! of this build, turns each ELF into an ESP app image (what `elf2image` makes, and what a
+//! The unified build: builds the subcore examples of the same workspace for the chip of
+//! this build (`lp-examples` for the C6/C5 LP core, `hp-examples` for the P4's HP core 1),
+//! turns each ELF into an ESP app image (what `elf2image` makes, and what a
 //! flash partition would hold), checks it with the loader against the layout of the same
 //! configuration, and leaves it in `OUT_DIR/<name>.bin` for `include_bytes!`. Cargo reruns
-//! this script, and so rebuilds the LP images, whenever a source of the subcore changes.
+//! this script, and so rebuilds the subcore images, whenever a source of the subcore changes.
 //!
 //! The subcore gets its own target directory (`<target dir>/subcore`, or
 //! `ESP_AMP_SUBCORE_TARGET_DIR`): the outer build holds the lock of this one.
@@ -19,8 +20,14 @@ use esp_amp::layout::{Chip, MemoryLayout};
 
 include!("../build-support/config.rs");
 
-const SUB_TARGET: &str = "riscv32imac-unknown-none-elf";
-/// The LP images the maincore examples embed.
+/// The subcore package and its target, per chip.
+fn subcore_package(chip: Chip) -> (&'static str, &'static str) {
+    match chip {
+        Chip::Esp32C6 | Chip::Esp32C5 => ("lp-examples", "riscv32imac-unknown-none-elf"),
+        Chip::Esp32P4 => ("hp-examples", "riscv32imafc-unknown-none-elf"),
+    }
+}
+/// The subcore images the maincore examples embed.
 const EMBEDDED: [&str; 5] = ["rpmsg_echo", "basic", "virtqueue", "rpc", "print"];
 
 fn main() {
@@ -28,8 +35,9 @@ fn main() {
     println!("cargo:rustc-link-arg-bins=-Tesp_amp_main.x");
 
     let chip = chip_from_features("main-examples");
-    // The feature of `lp-examples` is named after the chip, as this package's.
+    // The subcore package's feature is named after the chip, as this package's.
     let feature = chip.name();
+    let (package, sub_target) = subcore_package(chip);
     let out = PathBuf::from(std::env::var("OUT_DIR").unwrap());
     let manifest = PathBuf::from(std::env::var("CARGO_MANIFEST_DIR").unwrap());
     let workspace = manifest.parent().unwrap().to_path_buf();
@@ -47,7 +55,7 @@ fn main() {
                 .map_or_else(|| out.join("subcore"), |t| t.join("subcore"))
         }
     };
-    let elf_dir = build_subcore(&workspace, feature, &target_dir);
+    let elf_dir = build_subcore(&workspace, package, feature, sub_target, &target_dir);
 
     let layout = MemoryLayout::new(chip, &config_from_env(chip)).unwrap_or_else(|e| panic!("layout: {e:?}"));
     let target = LoadTarget::for_layout(&layout);
@@ -61,6 +69,8 @@ fn main() {
     for dir in [
         "lp",
         "lp-examples",
+        "hp",
+        "hp-examples",
         "build-support",
         ".cargo",
         "Cargo.toml",
@@ -73,9 +83,15 @@ fn main() {
     println!("cargo:rerun-if-changed=build.rs");
 }
 
-/// Runs `cargo build -p lp-examples` for `feature` into `target_dir`; returns the ELF
-/// directory.
-fn build_subcore(workspace: &Path, feature: &str, target_dir: &Path) -> PathBuf {
+/// Runs `cargo build -p <package>` for `feature` and `sub_target` into `target_dir`;
+/// returns the ELF directory.
+fn build_subcore(
+    workspace: &Path,
+    package: &str,
+    feature: &str,
+    sub_target: &str,
+    target_dir: &Path,
+) -> PathBuf {
     let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
     let mut cmd = Command::new(cargo);
     cmd.current_dir(workspace);
@@ -92,22 +108,12 @@ fn build_subcore(workspace: &Path, feature: &str, target_dir: &Path) -> PathBuf 
     ] {
         cmd.env_remove(var);
     }
-    cmd.args([
-        "build",
-        "--release",
-        "--quiet",
-        "-p",
-        "lp-examples",
-        "--features",
-        feature,
-        "--target",
-        SUB_TARGET,
-    ])
-    .args(["-Zbuild-std=core", "-Zbuild-std-features=compiler-builtins-mem", "--target-dir"])
-    .arg(target_dir);
+    cmd.args(["build", "--release", "--quiet", "-p", package, "--features", feature, "--target", sub_target])
+        .args(["-Zbuild-std=core", "-Zbuild-std-features=compiler-builtins-mem", "--target-dir"])
+        .arg(target_dir);
     let status = cmd.status().unwrap_or_else(|e| panic!("running cargo for the subcore: {e}"));
-    assert!(status.success(), "building the subcore (lp-examples, {feature}) failed: {status}");
-    target_dir.join(SUB_TARGET).join("release")
+    assert!(status.success(), "building the subcore ({package}, {feature}) failed: {status}");
+    target_dir.join(sub_target).join("release")
 }
 
 /// The ESP app image of `elf`, checked with the loader.

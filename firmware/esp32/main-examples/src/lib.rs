@@ -10,7 +10,7 @@ use esp_amp::port::InterruptLine;
 use esp_amp::shm::Shm;
 use esp_amp::system::lifecycle::ImagePort;
 use esp_amp::system::panic::PanicMonitor;
-use esp_amp_esp32::{EspPlatform, LpCoreControl, LpSubcore, PmuLine};
+use esp_amp_esp32::{EspPlatform, EspSubcore, SubcoreControl, SubcoreLine};
 use esp_println::println;
 
 /// Prints `FAIL: <why>` and stops here.
@@ -21,24 +21,25 @@ pub fn fail(why: core::fmt::Arguments<'_>) -> ! {
     }
 }
 
-/// If `monitor` saw the subcore's panic interrupt: stops the LP core, prints the report
+/// If `monitor` saw the subcore's panic interrupt: stops the subcore, prints the report
 /// from the dump (the C version's format) and fails.
-pub fn report_subcore_panic<L: InterruptLine>(sub: &mut LpSubcore, monitor: &PanicMonitor<L>) {
+pub fn report_subcore_panic<L: InterruptLine>(sub: &mut EspSubcore, monitor: &PanicMonitor<L>) {
     if sub.handle_panic(monitor, |report| println!("{report}")) {
         fail(format_args!("the subcore panicked"));
     }
 }
 
-/// The HP core, with the LP core as its subcore, as the maincore of the shared examples.
+/// HP core 0, with the LP core (C6/C5) or HP core 1 (P4) as its subcore, as the maincore
+/// of the shared examples.
 pub struct EspMain;
 
 impl MainBoard for EspMain {
-    type Line = PmuLine;
+    type Line = SubcoreLine;
     type Clock = EspPlatform;
-    type Port = ImagePort<'static, LpCoreControl, RawMemory>;
+    type Port = ImagePort<'static, SubcoreControl, RawMemory>;
 
-    fn line(&self) -> PmuLine {
-        PmuLine
+    fn line(&self) -> SubcoreLine {
+        SubcoreLine::default()
     }
     fn clock(&self) -> EspPlatform {
         EspPlatform
@@ -50,7 +51,7 @@ impl MainBoard for EspMain {
         esp_amp_esp32::sys_info_pool()
     }
     fn rtc_pool(&self) -> Option<Shm<'static>> {
-        Some(esp_amp_esp32::rtc_pool())
+        esp_amp_esp32::rtc_pool()
     }
     fn with_interrupts<R>(&self, handler: &(dyn Fn() + Sync), body: impl FnOnce() -> R) -> R {
         esp_amp_esp32::with_interrupts(handler, body)
@@ -65,24 +66,34 @@ impl MainBoard for EspMain {
         fail(format_args!("({code}) {why}"))
     }
     fn subcore_code(&self) -> [Option<Region>; 2] {
-        // The LP image may use LP RAM, the HP subcore region, or both.
+        // An LP image may use LP RAM, the HP subcore region, or both; a P4 image the HP
+        // subcore region.
         let target = esp_amp_esp32::load_target();
         [target.rtc, target.hp]
     }
     fn subcore_fault(&self) -> FaultSignature {
-        // The LP examples fault with `unimp` (illegal instruction). What the LP core puts in
-        // `mtval` for it, and its `mhartid`, are not checked.
-        FaultSignature { mcause: 2, mtval: None, hart: None }
+        // The subcore examples fault with `unimp` (illegal instruction). What the core puts
+        // in `mtval` for it is not checked; HP core 1's `mhartid` is 1 (the LP core's is not
+        // checked).
+        let hart = cfg!(feature = "esp32p4").then_some(1);
+        FaultSignature { mcause: 2, mtval: None, hart }
+    }
+    #[cfg(feature = "esp32p4")]
+    fn subcore_running(&self) -> Option<bool> {
+        Some(esp_amp_esp32::hp1_running())
     }
 }
 
-/// A maincore example: esp-hal up, the interrupt bound, `example` run against the LP core,
+/// A maincore example: esp-hal up, the interrupt bound, `example` run against the subcore,
 /// then `PASS` (a failure prints `FAIL: <why>` earlier). Never returns.
-pub fn run(name: &str, lp_image: &[u8], example: impl FnOnce(&EspMain, &mut LpSubcore)) -> ! {
+pub fn run(name: &str, image: &[u8], example: impl FnOnce(&EspMain, &mut EspSubcore)) -> ! {
     let p = esp_hal::init(esp_hal::Config::default());
-    println!("esp-amp {name} on {}: LP image {} bytes", esp_amp_esp32::layout::CHIP.name(), lp_image.len());
+    println!("esp-amp {name} on {}: subcore image {} bytes", esp_amp_esp32::layout::CHIP.name(), image.len());
     esp_amp_esp32::bind_interrupt();
+    #[cfg(not(feature = "esp32p4"))]
     let mut sub = esp_amp_esp32::subcore(p.LP_CORE);
+    #[cfg(feature = "esp32p4")]
+    let mut sub = esp_amp_esp32::subcore(p.CPU_CTRL, p.FROM_CPU_INTR2, p.FROM_CPU_INTR3);
     example(&EspMain, &mut sub);
     println!("PASS");
     loop {

@@ -1,6 +1,6 @@
-//! RPMsg echo, maincore side (HP core, esp-hal): creates the shared state, loads the LP
-//! image `rpmsg_echo` (embedded by the build script) with the checked loader, starts the
-//! LP core, then sends numbered messages of every length to the LP core's echo endpoint
+//! RPMsg echo, maincore side (HP core 0, esp-hal): creates the shared state, loads the
+//! subcore image `rpmsg_echo` (embedded by the build script) with the checked loader,
+//! starts the subcore, then sends numbered messages of every length to its echo endpoint
 //! and checks each reply (source, length, bytes). A subcore panic is reported from the
 //! dump. Prints `PASS` or `FAIL: <why>`.
 #![no_std]
@@ -14,16 +14,15 @@ use esp_amp::sw_intr::{SwIntr, SwIntrId};
 use esp_amp::sys_info::SysInfoAllocator;
 use esp_amp::system::panic::PanicMonitor;
 use esp_amp::MainCore;
-use esp_amp_esp32::LpSubcore;
-use esp_amp_esp32::{EspPlatform, PmuLine};
+use esp_amp_esp32::{EspPlatform, EspSubcore, SubcoreLine};
 use esp_println::println;
 use main_examples::{fail, report_subcore_panic};
 
 esp_bootloader_esp_idf::esp_app_desc!();
 
-static LP_IMAGE: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/rpmsg_echo.bin"));
+static SUBCORE_IMAGE: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/rpmsg_echo.bin"));
 
-/// The LP core's echo endpoint, and ours.
+/// The subcore's echo endpoint, and ours.
 const ECHO_EPT: u16 = 0x20;
 const MY_EPT: u16 = 0x21;
 const ROUNDS: u32 = 1000;
@@ -31,30 +30,33 @@ const TIMEOUT_MS: u32 = 100;
 
 #[esp_hal::main]
 fn main() -> ! {
-    main_examples::run("rpmsg_echo", LP_IMAGE, |_, sub| echo(sub))
+    main_examples::run("rpmsg_echo", SUBCORE_IMAGE, |_, sub| echo(sub))
 }
 
-fn echo(sub: &mut LpSubcore) {
-    let mut sys = SysInfoAllocator::init(esp_amp_esp32::sys_info_pool(), Some(esp_amp_esp32::rtc_pool()))
+fn echo(sub: &mut EspSubcore) {
+    let mut sys = SysInfoAllocator::init(esp_amp_esp32::sys_info_pool(), esp_amp_esp32::rtc_pool())
         .unwrap_or_else(|e| fail(format_args!("SysInfo: {e:?}")));
-    let sw: SwIntr<'_, MainCore, _> = SwIntr::init(esp_amp_esp32::sw_intr_header(), PmuLine)
+    let sw: SwIntr<'_, MainCore, _> = SwIntr::init(esp_amp_esp32::sw_intr_header(), SubcoreLine::default())
         .unwrap_or_else(|e| fail(format_args!("sw-interrupt header: {e:?}")));
     let mut dev: Rpmsg<'_, MainCore> = Rpmsg::create(&mut sys, QueueSpec::new(16, 64).unwrap())
         .unwrap_or_else(|e| fail(format_args!("RPMsg device: {e:?}")));
     dev.notify_with(&sw);
     let me = dev.create_endpoint(MY_EPT, Receiver::Mailbox).unwrap_or_else(|e| fail(format_args!("{e:?}")));
-    let monitor = PanicMonitor::new(PmuLine);
+    let monitor = PanicMonitor::new(SubcoreLine::default());
     sw.add_handler(SwIntrId::PANIC, &monitor).unwrap_or_else(|e| fail(format_args!("{e:?}")));
 
     // What the loader will do, for the log; `Subcore::load` checks it again and writes it
     // (loading through the port directly would leave the handle "not loaded").
-    match plan(LP_IMAGE, &sub.port().target()) {
+    match plan(SUBCORE_IMAGE, &sub.port().target()) {
         Ok(loaded) => {
-            println!("LP image: entry {:#010x}, HP RAM unused above it: {:?}", loaded.entry, loaded.unused_hp)
+            println!(
+                "subcore image: entry {:#010x}, HP RAM unused above it: {:?}",
+                loaded.entry, loaded.unused_hp
+            )
         }
-        Err(e) => fail(format_args!("LP image refused: {e:?}")),
+        Err(e) => fail(format_args!("subcore image refused: {e:?}")),
     }
-    sub.load(LP_IMAGE).unwrap_or_else(|e| fail(format_args!("load: {e:?}")));
+    sub.load(SUBCORE_IMAGE).unwrap_or_else(|e| fail(format_args!("load: {e:?}")));
     sub.start().unwrap_or_else(|e| fail(format_args!("start: {e:?}")));
 
     let max = dev.max_payload();
