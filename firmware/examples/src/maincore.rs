@@ -88,6 +88,27 @@ macro_rules! check {
 }
 pub(crate) use check;
 
+/// `result.or_fail(b, "what")`: the value, or the run fails with code 7 and the error.
+pub(crate) trait OrFail<T> {
+    fn or_fail<B: MainBoard>(self, b: &B, what: &str) -> T;
+}
+
+impl<T, E: core::fmt::Debug> OrFail<T> for Result<T, E> {
+    #[inline]
+    fn or_fail<B: MainBoard>(self, b: &B, what: &str) -> T {
+        match self {
+            Ok(v) => v,
+            Err(e) => fail_with(b, what, &e),
+        }
+    }
+}
+
+/// The failure of [`OrFail`], once per board rather than once per error type.
+#[inline(never)]
+fn fail_with<B: MainBoard>(b: &B, what: &str, e: &dyn core::fmt::Debug) -> ! {
+    b.fail(7, format_args!("{what}: {e:?}"))
+}
+
 /// Waits (sleeping between interrupts) until `done()` holds or [`TIMEOUT_MS`] passed; the
 /// caller checks the outcome itself.
 pub(crate) fn wait_for<B: MainBoard>(b: &B, mut done: impl FnMut() -> bool) {

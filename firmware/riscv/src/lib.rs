@@ -138,6 +138,71 @@ impl Default for IrqEpoch {
     }
 }
 
+/// The 64-bit cycle counter (`mcycle`/`mcycleh`, read until stable).
+#[inline]
+pub fn cycles() -> u64 {
+    riscv::register::mcycle::read64()
+}
+
+/// Time and idling of a bare-metal core that counts its interrupts in an [`IrqEpoch`]: the
+/// `now_ms`, `delay_us` and `wait_irq` of its `Platform`, from `mcycle` at a nominal rate.
+///
+/// No timer interrupt is armed: `wait_irq` with a timeout polls the cycle counter; without
+/// one it sleeps in `wfi` until the epoch moves.
+///
+/// ```ignore
+/// const CLOCK: CycleClock = CycleClock::new(16_000, &IRQ_EPOCH); // 16 MHz
+/// ```
+#[derive(Clone, Copy)]
+pub struct CycleClock {
+    cycles_per_ms: u32,
+    epoch: &'static IrqEpoch,
+}
+
+impl CycleClock {
+    pub const fn new(cycles_per_ms: u32, epoch: &'static IrqEpoch) -> Self {
+        CycleClock { cycles_per_ms, epoch }
+    }
+
+    /// Milliseconds since reset (wrapping), without a 64-bit division.
+    #[inline]
+    pub fn now_ms(&self) -> u32 {
+        esp_amp::port::ticks_to_ms(cycles(), self.cycles_per_ms)
+    }
+
+    /// Busy-waits `us` microseconds.
+    #[inline]
+    pub fn delay_us(&self, us: u32) {
+        let end = cycles() + u64::from(us) * u64::from(self.cycles_per_ms / 1000);
+        while cycles() < end {}
+    }
+
+    /// The interrupt count (`Platform::irq_epoch`).
+    #[inline]
+    pub fn irq_epoch(&self) -> u32 {
+        self.epoch.get()
+    }
+
+    /// Returns once the epoch differs from `seen`, or after `timeout_ms`
+    /// (`Platform::wait_irq`).
+    #[inline]
+    pub fn wait_irq(&self, seen: u32, timeout_ms: Option<u32>) {
+        match timeout_ms {
+            Some(ms) => {
+                let end = cycles() + u64::from(ms) * u64::from(self.cycles_per_ms);
+                while self.epoch.get() == seen && cycles() < end {
+                    core::hint::spin_loop();
+                }
+            }
+            None => {
+                while self.epoch.get() == seen {
+                    riscv::asm::wfi();
+                }
+            }
+        }
+    }
+}
+
 /// Enables interrupts on this hart (`mstatus.MIE`): the `Platform::interrupts_enable` of
 /// a port whose runtime installs `_trap_entry` before any firmware code runs.
 #[inline]

@@ -43,6 +43,7 @@ use esp_amp::port::{InterruptLine, Platform};
 use esp_amp::shm::Shm;
 use esp_amp::sw_intr::{SwIntr, SwIntrId};
 use esp_amp::SubCore;
+use esp_amp_riscv::CycleClock;
 use layout::*;
 
 pub use rt::{report_panics, with_interrupts, IRQ_EPOCH, SW_HANDLER};
@@ -69,13 +70,11 @@ impl InterruptLine for FromCpuLine {
     }
 }
 
-/// `mcycle` ticks per millisecond at the nominal 360 MHz.
-const CYCLES_PER_MS: u64 = 360_000;
+/// Time and idling: `mcycle` at the nominal 360 MHz, interrupts counted by the runtime.
+const CLOCK: CycleClock = CycleClock::new(360_000, &IRQ_EPOCH);
 
 /// The 64-bit cycle counter.
-pub fn cycles() -> u64 {
-    riscv::register::mcycle::read64()
-}
+pub use esp_amp_riscv::cycles;
 
 /// Time, interrupt mask and idling on HP core 1.
 #[derive(Clone, Copy, Debug, Default)]
@@ -83,11 +82,10 @@ pub struct HpPlatform;
 
 impl Platform for HpPlatform {
     fn now_ms(&self) -> u32 {
-        esp_amp::port::ticks_to_ms(cycles(), CYCLES_PER_MS as u32)
+        CLOCK.now_ms()
     }
     fn delay_us(&self, us: u32) {
-        let end = cycles() + u64::from(us) * (CYCLES_PER_MS / 1000);
-        while cycles() < end {}
+        CLOCK.delay_us(us)
     }
     fn interrupts_enable(&self) {
         esp_amp_riscv::interrupts_enable();
@@ -96,24 +94,10 @@ impl Platform for HpPlatform {
         esp_amp_riscv::interrupts_disable();
     }
     fn irq_epoch(&self) -> u32 {
-        IRQ_EPOCH.get()
+        CLOCK.irq_epoch()
     }
     fn wait_irq(&self, epoch: u32, timeout_ms: Option<u32>) {
-        match timeout_ms {
-            // No timer interrupt is armed: with a timeout, poll the clock; without one,
-            // sleep until the next interrupt.
-            Some(ms) => {
-                let end = cycles() + u64::from(ms) * CYCLES_PER_MS;
-                while self.irq_epoch() == epoch && cycles() < end {
-                    core::hint::spin_loop();
-                }
-            }
-            None => {
-                while self.irq_epoch() == epoch {
-                    riscv::asm::wfi();
-                }
-            }
-        }
+        CLOCK.wait_irq(epoch, timeout_ms)
     }
 }
 

@@ -47,6 +47,7 @@ use esp_amp::port::{InterruptLine, Platform};
 use esp_amp::shm::Shm;
 use esp_amp::sw_intr::{SwIntr, SwIntrId};
 use esp_amp::SubCore;
+use esp_amp_riscv::CycleClock;
 use layout::*;
 
 pub use rt::{report_panics, with_interrupts, IRQ_EPOCH, SW_HANDLER};
@@ -73,13 +74,11 @@ impl InterruptLine for PmuLine {
     }
 }
 
-/// `mcycle` ticks per millisecond at the LP core's nominal 16 MHz.
-const CYCLES_PER_MS: u64 = 16_000;
+/// Time and idling: `mcycle` at the LP core's nominal 16 MHz, interrupts counted by the runtime.
+const CLOCK: CycleClock = CycleClock::new(16_000, &IRQ_EPOCH);
 
 /// The 64-bit cycle counter.
-pub fn cycles() -> u64 {
-    riscv::register::mcycle::read64()
-}
+pub use esp_amp_riscv::cycles;
 
 /// Time, interrupt mask and idling on the LP core.
 #[derive(Clone, Copy, Debug, Default)]
@@ -87,11 +86,10 @@ pub struct LpPlatform;
 
 impl Platform for LpPlatform {
     fn now_ms(&self) -> u32 {
-        esp_amp::port::ticks_to_ms(cycles(), CYCLES_PER_MS as u32)
+        CLOCK.now_ms()
     }
     fn delay_us(&self, us: u32) {
-        let end = cycles() + u64::from(us) * (CYCLES_PER_MS / 1000);
-        while cycles() < end {}
+        CLOCK.delay_us(us)
     }
     fn interrupts_enable(&self) {
         esp_amp_riscv::interrupts_enable();
@@ -100,24 +98,10 @@ impl Platform for LpPlatform {
         esp_amp_riscv::interrupts_disable();
     }
     fn irq_epoch(&self) -> u32 {
-        IRQ_EPOCH.get()
+        CLOCK.irq_epoch()
     }
     fn wait_irq(&self, epoch: u32, timeout_ms: Option<u32>) {
-        match timeout_ms {
-            // No timer interrupt is armed: with a timeout, poll the clock; without one,
-            // sleep until the next interrupt.
-            Some(ms) => {
-                let end = cycles() + u64::from(ms) * CYCLES_PER_MS;
-                while self.irq_epoch() == epoch && cycles() < end {
-                    core::hint::spin_loop();
-                }
-            }
-            None => {
-                while self.irq_epoch() == epoch {
-                    riscv::asm::wfi();
-                }
-            }
-        }
+        CLOCK.wait_irq(epoch, timeout_ms)
     }
 }
 

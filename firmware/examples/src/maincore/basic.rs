@@ -18,7 +18,7 @@ use esp_amp::system::lifecycle::Subcore;
 use esp_amp::system::panic::PanicMonitor;
 use esp_amp::MainCore;
 
-use super::{check, in_subcore_code, misplaced_copy, stop, wait_for, MainBoard, TIMEOUT_MS};
+use super::{check, in_subcore_code, misplaced_copy, stop, wait_for, MainBoard, OrFail, TIMEOUT_MS};
 use crate::protocol::basic::*;
 
 const MY_EPT: u16 = 0x20;
@@ -50,19 +50,17 @@ pub fn basic<B: MainBoard>(b: &B, sub: &mut Subcore<'_, B::Port>, image: &[u8], 
 /// a subcore panic, life 2 in a subcore exception (both reported), life 3 in a clean stop.
 fn life<B: MainBoard>(b: &B, sub: &mut Subcore<'_, B::Port>, image: &[u8], n: u32) {
     let clock = b.clock();
-    let unwrap = |what: &str, e: &dyn core::fmt::Debug| -> ! { b.fail(7, format_args!("{what}: {e:?}")) };
-    let mut sys =
-        SysInfoAllocator::init(b.sys_info_pool(), b.rtc_pool()).unwrap_or_else(|e| unwrap("SysInfo", &e));
+    let mut sys = SysInfoAllocator::init(b.sys_info_pool(), b.rtc_pool()).or_fail(b, "SysInfo");
     let sw: SwIntr<'_, MainCore, _> =
-        SwIntr::init(b.sw_intr_header(), b.line()).unwrap_or_else(|e| unwrap("sw-interrupt header", &e));
-    let ev = DefaultEvents::create(&mut sys).unwrap_or_else(|e| unwrap("events", &e));
+        SwIntr::init(b.sw_intr_header(), b.line()).or_fail(b, "sw-interrupt header");
+    let ev = DefaultEvents::create(&mut sys).or_fail(b, "events");
     let (tx, rx) = (ev.outgoing::<MainCore>(), ev.incoming::<MainCore>());
-    let mut dev: Rpmsg<'_, MainCore> = Rpmsg::create(&mut sys, QueueSpec::new(16, 64).unwrap())
-        .unwrap_or_else(|e| unwrap("RPMsg device", &e));
+    let mut dev: Rpmsg<'_, MainCore> =
+        Rpmsg::create(&mut sys, QueueSpec::new(16, 64).unwrap()).or_fail(b, "RPMsg device");
     dev.notify_with(&sw);
-    let me = dev.create_endpoint(MY_EPT, Receiver::Mailbox).unwrap_or_else(|e| unwrap("endpoint", &e));
-    let counter = sys.alloc(COUNTER_ID, 4, Pool::Hp).unwrap_or_else(|e| unwrap("counter", &e));
-    let counter = counter.shm().atomic_u32(counter.addr()).unwrap_or_else(|e| unwrap("counter", &e));
+    let me = dev.create_endpoint(MY_EPT, Receiver::Mailbox).or_fail(b, "endpoint");
+    let counter = sys.alloc(COUNTER_ID, 4, Pool::Hp).or_fail(b, "counter");
+    let counter = counter.shm().atomic_u32(counter.addr()).or_fail(b, "counter");
     counter.store(0, Ordering::Relaxed);
     let events: Events<'_, _> = Events::new(&sw, clock);
     let echoed = AtomicU32::new(0);
@@ -74,7 +72,7 @@ fn life<B: MainBoard>(b: &B, sub: &mut Subcore<'_, B::Port>, image: &[u8], n: u3
         .add_handler(SwIntrId::EVENT, &events)
         .and_then(|()| (4..8).try_for_each(|n| sw.add_handler(SwIntrId::user(n).unwrap(), &count_echo)))
         .and_then(|()| sw.add_handler(SwIntrId::PANIC, &monitor));
-    handlers.unwrap_or_else(|e| unwrap("handlers", &e));
+    handlers.or_fail(b, "handlers");
 
     super::load_and_start(b, sub, image);
     b.log(format_args!("life {n}: subcore loaded from its image and released"));

@@ -19,7 +19,7 @@ use esp_amp::system::print::LINE_MAX;
 use esp_amp::system::service::Supplicant;
 use esp_amp::MainCore;
 
-use super::{check, stop, MainBoard, TIMEOUT_MS};
+use super::{check, stop, MainBoard, OrFail, TIMEOUT_MS};
 use crate::protocol::print::*;
 
 /// A line built in place, to compare with what arrived.
@@ -62,12 +62,10 @@ fn expected(n: u32, fallback_bytes: usize) -> Option<Line> {
 /// Runs `print`.
 pub fn print<B: MainBoard>(b: &B, sub: &mut Subcore<'_, B::Port>, image: &[u8]) {
     let clock = b.clock();
-    let unwrap = |what: &str, e: &dyn core::fmt::Debug| -> ! { b.fail(7, format_args!("{what}: {e:?}")) };
-    let mut sys =
-        SysInfoAllocator::init(b.sys_info_pool(), b.rtc_pool()).unwrap_or_else(|e| unwrap("SysInfo", &e));
+    let mut sys = SysInfoAllocator::init(b.sys_info_pool(), b.rtc_pool()).or_fail(b, "SysInfo");
     let sw: SwIntr<'_, MainCore, _> =
-        SwIntr::init(b.sw_intr_header(), b.line()).unwrap_or_else(|e| unwrap("sw-interrupt header", &e));
-    let supplicant = Supplicant::create(&mut sys).unwrap_or_else(|e| unwrap("service queue", &e));
+        SwIntr::init(b.sw_intr_header(), b.line()).or_fail(b, "sw-interrupt header");
+    let supplicant = Supplicant::create(&mut sys).or_fail(b, "service queue");
     // The fallback line and its newline, if the subcore's port has somewhere to print it.
     let fallback_bytes = if b.subcore_print_fallback() { FALLBACK_LINE.len() + 1 } else { 0 };
     super::load_and_start(b, sub, image);

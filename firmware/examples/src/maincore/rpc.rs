@@ -20,7 +20,7 @@ use esp_amp::sys_info::SysInfoAllocator;
 use esp_amp::system::lifecycle::Subcore;
 use esp_amp::MainCore;
 
-use super::{check, stop, wait_for, MainBoard, TIMEOUT_MS};
+use super::{check, stop, wait_for, MainBoard, OrFail, TIMEOUT_MS};
 use crate::protocol::rpc::*;
 
 /// Sequential calls for the instruction count.
@@ -35,13 +35,11 @@ enum Pending<'c, 'h> {
 /// Runs `rpc`.
 pub fn rpc<B: MainBoard>(b: &B, sub: &mut Subcore<'_, B::Port>, image: &[u8]) {
     let clock = b.clock();
-    let unwrap = |what: &str, e: &dyn core::fmt::Debug| -> ! { b.fail(7, format_args!("{what}: {e:?}")) };
-    let mut sys =
-        SysInfoAllocator::init(b.sys_info_pool(), b.rtc_pool()).unwrap_or_else(|e| unwrap("SysInfo", &e));
+    let mut sys = SysInfoAllocator::init(b.sys_info_pool(), b.rtc_pool()).or_fail(b, "SysInfo");
     let sw: SwIntr<'_, MainCore, _> =
-        SwIntr::init(b.sw_intr_header(), b.line()).unwrap_or_else(|e| unwrap("sw-interrupt header", &e));
-    let mut dev: Rpmsg<'_, MainCore> = Rpmsg::create(&mut sys, QueueSpec::new(16, 64).unwrap())
-        .unwrap_or_else(|e| unwrap("RPMsg device", &e));
+        SwIntr::init(b.sw_intr_header(), b.line()).or_fail(b, "sw-interrupt header");
+    let mut dev: Rpmsg<'_, MainCore> =
+        Rpmsg::create(&mut sys, QueueSpec::new(16, 64).unwrap()).or_fail(b, "RPMsg device");
     dev.notify_with(&sw);
 
     // What the subcore told us through `Hello` and `Report`.
@@ -62,14 +60,13 @@ pub fn rpc<B: MainBoard>(b: &B, sub: &mut Subcore<'_, B::Port>, image: &[u8]) {
     });
     let (mut rq, mut rs) = ([0u8; 64], [0u8; 64]);
     let mut server: RpcServer<'_, 4> =
-        RpcServer::new(&dev, MAIN_SERVER, &mut rq, &mut rs).unwrap_or_else(|e| unwrap("server", &e));
+        RpcServer::new(&dev, MAIN_SERVER, &mut rq, &mut rs).or_fail(b, "server");
     let services = server
         .add_service(Hello::ID, &hello)
         .and_then(|()| server.add_service(Fib::ID, &fib_service))
         .and_then(|()| server.add_service(Report::ID, &report));
-    services.unwrap_or_else(|e| unwrap("services", &e));
-    let client: RpcClient<'_, IN_FLIGHT> =
-        RpcClient::new(&dev, MAIN_CLIENT, SUB_SERVER).unwrap_or_else(|e| unwrap("client", &e));
+    services.or_fail(b, "services");
+    let client: RpcClient<'_, IN_FLIGHT> = RpcClient::new(&dev, MAIN_CLIENT, SUB_SERVER).or_fail(b, "client");
     super::load_and_start(b, sub, image);
 
     b.with_interrupts(

@@ -17,7 +17,7 @@ use esp_amp::sys_info::SysInfoAllocator;
 use esp_amp::system::lifecycle::Subcore;
 use esp_amp::MainCore;
 
-use super::{check, stop, wait_for, MainBoard, TIMEOUT_MS};
+use super::{check, stop, wait_for, MainBoard, OrFail, TIMEOUT_MS};
 use crate::protocol::virtqueue::*;
 
 /// What the reply handler found: replies checked good, the next sequence number expected,
@@ -65,19 +65,16 @@ fn byte(k: u32, i: usize) -> u8 {
 /// Runs `virtqueue`.
 pub fn virtqueue<B: MainBoard>(b: &B, sub: &mut Subcore<'_, B::Port>, image: &[u8]) {
     let clock = b.clock();
-    let unwrap = |what: &str, e: &dyn core::fmt::Debug| -> ! { b.fail(7, format_args!("{what}: {e:?}")) };
-    let mut sys =
-        SysInfoAllocator::init(b.sys_info_pool(), b.rtc_pool()).unwrap_or_else(|e| unwrap("SysInfo", &e));
+    let mut sys = SysInfoAllocator::init(b.sys_info_pool(), b.rtc_pool()).or_fail(b, "SysInfo");
     let sw: SwIntr<'_, MainCore, _> =
-        SwIntr::init(b.sw_intr_header(), b.line()).unwrap_or_else(|e| unwrap("sw-interrupt header", &e));
-    let mut tx: Producer<'_, 16> = Producer::create(&mut sys, DOWN, spec(), Placement::Normal)
-        .unwrap_or_else(|e| unwrap("queue 0x0200", &e));
+        SwIntr::init(b.sw_intr_header(), b.line()).or_fail(b, "sw-interrupt header");
+    let mut tx: Producer<'_, 16> =
+        Producer::create(&mut sys, DOWN, spec(), Placement::Normal).or_fail(b, "queue 0x0200");
     tx.notify_with(&sw, intr(DOWN_INTR));
-    let rx: Consumer<'_, 16> =
-        Consumer::create(&mut sys, UP, spec()).unwrap_or_else(|e| unwrap("queue 0x0201", &e));
+    let rx: Consumer<'_, 16> = Consumer::create(&mut sys, UP, spec()).or_fail(b, "queue 0x0201");
     let tally = Tally { good: AtomicU32::new(0), next: AtomicU32::new(0), wrong: AtomicU32::new(0) };
     let replies = RxCallback::new(rx, |buf: RxBuf<'_, '_, 16>| tally.on_reply(buf));
-    sw.add_handler(intr(UP_INTR), &replies).unwrap_or_else(|e| unwrap("handler", &e));
+    sw.add_handler(intr(UP_INTR), &replies).or_fail(b, "handler");
     super::load_and_start(b, sub, image);
 
     b.with_interrupts(
