@@ -79,8 +79,9 @@ pub fn build_package_nightly(
     features: &[&str],
     target: &str,
     target_dir: &Path,
+    env: &[(&str, &std::ffi::OsStr)],
 ) -> io::Result<PathBuf> {
-    cargo_build(dir, package, features, target, target_dir, &[], false)
+    cargo_build(dir, package, features, target, target_dir, env, false)
 }
 
 fn cargo_build(

@@ -79,6 +79,7 @@ pub fn build(chip: Chip) -> std::io::Result<Built> {
         &[chip.name()],
         target(chip),
         &target_dir,
+        &[],
     )?;
     Ok(Built { main, sub: target_dir.join("subcore").join(target(chip)).join("release") })
 }
@@ -86,6 +87,36 @@ pub fn build(chip: Chip) -> std::io::Result<Built> {
 /// Builds the subcore examples for `chip` (through [`build`]); returns their directory.
 pub fn build_sub(chip: Chip) -> std::io::Result<PathBuf> {
     build(chip).map(|b| b.sub)
+}
+
+/// The pure-RTC variant (`ESP_AMP_SUBCORE_BUILD_TYPE_PURE_RTC_RAM_APP`): the whole LP image
+/// in RTC RAM, none in HP RAM. The default 4 KiB of `ULP_COPROC_RESERVE_MEM` leave 3.6 KiB
+/// for code, data and stack, less than the echo needs; this is the 14,500 bytes of the C
+/// version's test configuration.
+pub fn pure_rtc_config(chip: Chip) -> AmpConfig {
+    AmpConfig { pure_rtc_ram_app: true, ulp_coproc_reserve_mem: 14_500, ..AmpConfig::default_for(chip) }
+}
+
+/// Builds the LP examples for `chip` in the pure-RTC variant (the LP runtime's
+/// build script reads the same environment variables as C's Kconfig options); returns
+/// their directory.
+pub fn build_pure_rtc(chip: Chip) -> std::io::Result<PathBuf> {
+    let ws = repo_root().join("firmware/esp32");
+    let target_dir = repo_root().join("target/firmware-esp32").join(format!("{}-pure-rtc", chip.name()));
+    let config = pure_rtc_config(chip);
+    let reserve = config.ulp_coproc_reserve_mem.to_string();
+    let env: [(&str, &std::ffi::OsStr); 2] = [
+        ("ESP_AMP_SUBCORE_BUILD_TYPE_PURE_RTC_RAM_APP", "y".as_ref()),
+        ("ULP_COPROC_RESERVE_MEM", reserve.as_ref()),
+    ];
+    esp_amp_host::firmware::build_package_nightly(
+        &ws,
+        Some("lp-examples"),
+        &[chip.name()],
+        TARGET,
+        &target_dir,
+        &env,
+    )
 }
 
 /// Section sizes of one image.
@@ -162,7 +193,12 @@ fn symbol_problems<'a>(symbols: &'a [(&'static str, Option<u64>, u64)]) -> impl 
 
 /// Checks the ELF `file` against `chip`'s default layout and measures it.
 pub fn check(file: &[u8], chip: Chip) -> Result<Checked, String> {
-    let layout = MemoryLayout::new(chip, &AmpConfig::default_for(chip)).map_err(|e| format!("{e:?}"))?;
+    check_with(file, chip, &AmpConfig::default_for(chip))
+}
+
+/// Checks the ELF `file` against the layout of `chip` and `config`, and measures it.
+pub fn check_with(file: &[u8], chip: Chip, config: &AmpConfig) -> Result<Checked, String> {
+    let layout = MemoryLayout::new(chip, config).map_err(|e| format!("{e:?}"))?;
     let elf = object::File::parse(file).map_err(|e| e.to_string())?;
     let mut sizes = Sizes::default();
     for s in elf.sections() {
@@ -214,6 +250,8 @@ pub struct Results {
     /// The subcore images (LP cores, then HP core 1 of the P4).
     pub sub: Vec<Report<Checked>>,
     pub main: Vec<Report<MainChecked>>,
+    /// The LP images of the pure-RTC variant ([`pure_rtc_config`]).
+    pub pure_rtc: Vec<Report<Checked>>,
 }
 
 /// Builds, checks and measures every example for every chip: the maincore images, then
@@ -230,7 +268,17 @@ pub fn run_all() -> Result<Results, String> {
         }
         check_subcores(chip, &built.sub, &mut out)?;
     }
-    Ok(Results { sub: out, main: mains })
+    let mut pure_rtc = Vec::new();
+    for chip in LP_CHIPS {
+        let dir = build_pure_rtc(chip)
+            .map_err(|e| format!("building the pure-RTC LP examples for {}: {e}", chip.name()))?;
+        for bin in LP_EXAMPLES {
+            let path = dir.join(bin);
+            let file = std::fs::read(&path).map_err(|e| format!("{}: {e}", path.display()))?;
+            pure_rtc.push((chip, bin, check_with(&file, chip, &pure_rtc_config(chip))?));
+        }
+    }
+    Ok(Results { sub: out, main: mains, pure_rtc })
 }
 
 /// Checks every subcore example of `chip` in `dir` and writes its ESP image next to it.

@@ -130,7 +130,7 @@ fn soak(duration: Duration, progress: u64) -> ExitCode {
 
 fn esp32(enforce_budgets: bool, symbols: Option<usize>) -> ExitCode {
     use xtask::esp32::{ipc_code, run_all, BUDGET_ECHO_TOTAL, BUDGET_IPC};
-    let xtask::esp32::Results { sub: results, main: mains } = match run_all() {
+    let xtask::esp32::Results { sub: results, main: mains, pure_rtc } = match run_all() {
         Ok(r) => r,
         Err(e) => return fail(&e),
     };
@@ -183,6 +183,31 @@ fn esp32(enforce_budgets: bool, symbols: Option<usize>) -> ExitCode {
             s.rtc,
             s.loaded,
             ipc,
+            if problems.is_empty() { "ok".to_string() } else { problems.join("; ") }
+        );
+    }
+    println!(
+        "pure-RTC LP images (ESP_AMP_SUBCORE_BUILD_TYPE_PURE_RTC_RAM_APP=y, ULP_COPROC_RESERVE_MEM={}; \
+         everything in RTC RAM):",
+        xtask::esp32::pure_rtc_config(esp_amp::layout::Chip::Esp32C6).ulp_coproc_reserve_mem
+    );
+    println!(
+        "{:<9} {:<11} {:>6} {:>7} {:>5} {:>5} {:>7}  checks",
+        "chip", "example", ".text", ".rodata", ".data", ".bss", "loaded"
+    );
+    for (chip, bin, c) in &pure_rtc {
+        let s = c.sizes;
+        let problems = c.problems();
+        failed |= !problems.is_empty();
+        println!(
+            "{:<9} {:<11} {:>6} {:>7} {:>5} {:>5} {:>7}  {}",
+            chip.name(),
+            bin,
+            s.text,
+            s.rodata,
+            s.data,
+            s.bss,
+            s.loaded,
             if problems.is_empty() { "ok".to_string() } else { problems.join("; ") }
         );
     }

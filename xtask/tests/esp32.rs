@@ -9,7 +9,7 @@ use xtask::esp32::{
 
 #[test]
 fn every_example_pair_builds_links_and_matches_the_layout() {
-    let xtask::esp32::Results { sub: results, main: mains } = run_all().expect("build");
+    let xtask::esp32::Results { sub: results, main: mains, pure_rtc } = run_all().expect("build");
     // Maincores: linked out of the AMP regions, layout symbols right, an esptool app image
     // with an app descriptor for the right chip.
     assert_eq!(mains.len(), CHIPS.len() * MAIN_EXAMPLES.len());
@@ -69,6 +69,19 @@ fn every_example_pair_builds_links_and_matches_the_layout() {
         let entry = if LP_CHIPS.contains(chip) { 0x5000_0080 } else { 0x4FF6_B000 };
         assert_eq!(parsed.entry(), entry, "{} {bin}", chip.name());
     }
+    // The pure-RTC variant: the LP runtime's linker script puts everything in RTC RAM, the
+    // loader for that layout (no HP window) accepts each image, and refuses the default
+    // build, whose code lies in the HP subcore region.
+    assert_eq!(pure_rtc.len(), LP_CHIPS.len() * LP_EXAMPLES.len());
+    for (chip, bin, c) in &pure_rtc {
+        assert!(c.problems().is_empty(), "pure-RTC {} {bin}: {:?}", chip.name(), c.problems());
+        assert!(c.sizes.text > 0 && c.sizes.loaded > 0, "pure-RTC {} {bin}: {:?}", chip.name(), c.sizes);
+    }
+    let default_echo = std::fs::read(build_sub(Chip::Esp32C6).unwrap().join("rpmsg_echo")).unwrap();
+    let refused =
+        xtask::esp32::check_with(&default_echo, Chip::Esp32C6, &xtask::esp32::pure_rtc_config(Chip::Esp32C6))
+            .unwrap();
+    assert!(refused.loader.is_err(), "the pure-RTC loader must refuse an image with HP-RAM code");
     assert_eq!(xtask::esp32::partition_line("subcore", 6005), "subcore, data, 0x40, , 0x2000");
     // The size report names what is big, demangled.
     let echo = std::fs::read(build_sub(Chip::Esp32C6).unwrap().join("rpmsg_echo")).unwrap();
