@@ -163,54 +163,13 @@ fn esp32(enforce_budgets: bool, symbols: Option<usize>) -> ExitCode {
         );
     }
     println!("subcore images (LP core on C6/C5, HP core 1 on P4; rtc: the LP runtime in RTC RAM):");
-    println!(
-        "{:<9} {:<11} {:>6} {:>7} {:>5} {:>5} {:>5} {:>7} {:>7}  checks",
-        "chip", "example", ".text", ".rodata", ".data", ".bss", "rtc", "loaded", "ipc"
-    );
-    for (chip, bin, c) in &results {
-        let s = c.sizes;
-        let ipc = ipc_code(&results, *chip, bin).map_or("-".into(), |n| n.to_string());
-        let problems = c.problems();
-        failed |= !problems.is_empty();
-        println!(
-            "{:<9} {:<11} {:>6} {:>7} {:>5} {:>5} {:>5} {:>7} {:>7}  {}",
-            chip.name(),
-            bin,
-            s.text,
-            s.rodata,
-            s.data,
-            s.bss,
-            s.rtc,
-            s.loaded,
-            ipc,
-            if problems.is_empty() { "ok".to_string() } else { problems.join("; ") }
-        );
-    }
+    failed |= print_subcore_table(&results);
     println!(
         "pure-RTC LP images (ESP_AMP_SUBCORE_BUILD_TYPE_PURE_RTC_RAM_APP=y, ULP_COPROC_RESERVE_MEM={}; \
          everything in RTC RAM):",
         xtask::esp32::pure_rtc_config(esp_amp::layout::Chip::Esp32C6).ulp_coproc_reserve_mem
     );
-    println!(
-        "{:<9} {:<11} {:>6} {:>7} {:>5} {:>5} {:>7}  checks",
-        "chip", "example", ".text", ".rodata", ".data", ".bss", "loaded"
-    );
-    for (chip, bin, c) in &pure_rtc {
-        let s = c.sizes;
-        let problems = c.problems();
-        failed |= !problems.is_empty();
-        println!(
-            "{:<9} {:<11} {:>6} {:>7} {:>5} {:>5} {:>7}  {}",
-            chip.name(),
-            bin,
-            s.text,
-            s.rodata,
-            s.data,
-            s.bss,
-            s.loaded,
-            if problems.is_empty() { "ok".to_string() } else { problems.join("; ") }
-        );
-    }
+    failed |= print_subcore_table(&pure_rtc);
     if let Some((chip, bin, c)) = results.iter().find(|(_, b, _)| *b == "rpmsg_echo") {
         if let Ok(image) = &c.esp_image {
             println!(
@@ -254,6 +213,36 @@ fn esp32(enforce_budgets: bool, symbols: Option<usize>) -> ExitCode {
         return ExitCode::FAILURE;
     }
     ExitCode::SUCCESS
+}
+
+/// Prints one row per subcore image (sizes, IPC code against the `bare` image of the same
+/// rows, verdict); returns whether any image has a problem.
+fn print_subcore_table(rows: &[xtask::esp32::Report<xtask::esp32::Checked>]) -> bool {
+    println!(
+        "{:<9} {:<11} {:>6} {:>7} {:>5} {:>5} {:>5} {:>7} {:>7}  checks",
+        "chip", "example", ".text", ".rodata", ".data", ".bss", "rtc", "loaded", "ipc"
+    );
+    let mut failed = false;
+    for (chip, bin, c) in rows {
+        let s = c.sizes;
+        let ipc = xtask::esp32::ipc_code(rows, *chip, bin).map_or("-".into(), |n| n.to_string());
+        let problems = c.problems();
+        failed |= !problems.is_empty();
+        println!(
+            "{:<9} {:<11} {:>6} {:>7} {:>5} {:>5} {:>5} {:>7} {:>7}  {}",
+            chip.name(),
+            bin,
+            s.text,
+            s.rodata,
+            s.data,
+            s.bss,
+            s.rtc,
+            s.loaded,
+            ipc,
+            if problems.is_empty() { "ok".to_string() } else { problems.join("; ") }
+        );
+    }
+    failed
 }
 
 fn main() -> ExitCode {
