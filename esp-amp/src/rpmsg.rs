@@ -256,7 +256,8 @@ pub(crate) fn attach_pair<'r>(
 ) -> Result<[Attached<'r>; 2], RpmsgError> {
     let q0 = attach_queue(block, block.device_base(), rtc, cap)?;
     let q1 = attach_queue(block, block.device_base() + CONF_SIZE, rtc, cap)?;
-    let spans: [Span; 6] = [q0.spans[0], q0.spans[1], q0.spans[2], q1.spans[0], q1.spans[1], q1.spans[2]];
+    let ([a, b, c], [d, e, f]) = (q0.spans(), q1.spans());
+    let spans = [a, b, c, d, e, f];
     if !Span::disjoint(&spans) {
         return Err(QueueError::BadConf(crate::queue::ConfFault::Overlap).into());
     }
@@ -445,9 +446,10 @@ impl<'r, R: Role, const CAP: usize, const E: usize> Rpmsg<'r, R, CAP, E> {
             Err(QueueError::Empty) => return Polled::Empty,
             Err(_) => return Polled::Consumed, // garbage descriptor: counted by the queue
         };
+        // Both words exist: the item size is above the header size (checked at attach).
+        let (w0, w1) = (buf.word(0).unwrap_or(0), buf.word(1).unwrap_or(0));
+        let (src, dst, data_len, flags) = (w0 as u16, (w0 >> 16) as u16, w1 as u16, (w1 >> 16) as u16);
         let full = buf.full();
-        let field = |i: usize| u16::from_le_bytes([full[i], full[i + 1]]);
-        let (src, dst, data_len, flags) = (field(0), field(2), field(4), field(6));
         if buf.len() < HEADER_SIZE || usize::from(data_len) > full.len() - HEADER_SIZE {
             self.count(|s| s.dropped_bad_len = s.dropped_bad_len.wrapping_add(1));
         } else {
@@ -725,11 +727,8 @@ impl<const CAP: usize> TxMessage<'_, '_, CAP> {
         if len > max {
             return Err(QueueError::TooLarge { len, max }.into());
         }
-        let header = &mut self.buf[..HEADER_SIZE];
-        header[0..2].copy_from_slice(&src.addr.to_le_bytes());
-        header[2..4].copy_from_slice(&dst.to_le_bytes());
-        header[4..6].copy_from_slice(&(len as u16).to_le_bytes());
-        header[6..8].copy_from_slice(&0u16.to_le_bytes());
+        self.buf.set_word(0, u32::from(src.addr) | u32::from(dst) << 16);
+        self.buf.set_word(1, len as u32); // data_len, flags 0
         let size = self.buf.len();
         // C sends the whole item size, not the message length.
         self.buf.send(size)?;

@@ -249,9 +249,6 @@ pub(crate) struct Span {
 }
 
 impl Span {
-    pub(crate) fn new(start: u32, len: u32) -> Option<Self> {
-        Some(Span { start, end: start.checked_add(len)? })
-    }
     pub(crate) fn disjoint(spans: &[Span]) -> bool {
         spans
             .iter()
@@ -288,13 +285,25 @@ pub(crate) struct Attached<'r> {
     pub descs: ShmDescs<'r>,
     pub geo: Geometry,
     pub bufs: NonNull<u8>,
-    /// Configuration, descriptors, buffers (device addresses), for cross-queue overlap
-    /// checks.
-    pub spans: [Span; 3],
+    pub conf_addr: u32,
     /// The checked descriptor table: its device address and the block it lies in (HP, or
     /// RTC in the light-sleep placement), for read-only views.
     pub desc_addr: u32,
     pub desc_window: Shm<'r>,
+}
+
+impl Attached<'_> {
+    /// Configuration, descriptors, buffers (device addresses), for overlap checks. None
+    /// overflows: each lies inside a region whose end fits in `u32`.
+    pub fn spans(&self) -> [Span; 3] {
+        let n = u32::from(self.geo.n);
+        let span = |start: u32, len: u32| Span { start, end: start + len };
+        [
+            span(self.conf_addr, CONF_SIZE),
+            span(self.desc_addr, DESC_SIZE * n),
+            span(self.geo.buf_base, u32::from(self.geo.s) * n),
+        ]
+    }
 }
 
 /// Reads and checks the configuration at `conf_addr` inside `block` (the queue's HP
@@ -323,36 +332,31 @@ pub(crate) fn attach_queue<'r>(
     }
     let desc_bytes = DESC_SIZE * u32::from(n);
     let buf_bytes = u32::from(s) * u32::from(n);
-    let desc_shm = if block.contains(desc_addr, desc_bytes) {
+    let desc_outside = bad(ConfFault::DescOutside(desc_addr));
+    let desc_window = if block.contains(desc_addr, desc_bytes) {
         block
     } else {
-        rtc.filter(|r| r.contains(desc_addr, desc_bytes)).ok_or(bad(ConfFault::DescOutside(desc_addr)))?
+        rtc.filter(|r| r.contains(desc_addr, desc_bytes)).ok_or(desc_outside)?
     };
-    let descs =
-        desc_shm.local_ptr(desc_addr, desc_bytes, 4).map_err(|_| bad(ConfFault::DescOutside(desc_addr)))?;
-    let bufs =
-        block.local_ptr(buf_addr, buf_bytes, 4).map_err(|_| bad(ConfFault::BuffersOutside(buf_addr)))?;
-    // Spans cannot overflow: each lies inside a region whose end fits in u32.
-    let spans = [
-        Span::new(conf_addr, CONF_SIZE).ok_or(bad(ConfFault::Overlap))?,
-        Span::new(desc_addr, desc_bytes).ok_or(bad(ConfFault::Overlap))?,
-        Span::new(buf_addr, buf_bytes).ok_or(bad(ConfFault::Overlap))?,
-    ];
-    // Descriptors are written atomically while buffers are handed out as slices: the two
-    // must never alias.
-    if !Span::disjoint(&spans) {
-        return Err(bad(ConfFault::Overlap));
-    }
-    Ok(Attached {
+    let descs = desc_window.local_ptr(desc_addr, desc_bytes, 4).map_err(|_| desc_outside)?;
+    let buffers_outside = bad(ConfFault::BuffersOutside(buf_addr));
+    let bufs = block.local_ptr(buf_addr, buf_bytes, 4).map_err(|_| buffers_outside)?;
+    let a = Attached {
         // SAFETY: `descs` was checked above to cover `8·n` bytes, 4-byte aligned, inside a
         // region valid for `'r`.
         descs: unsafe { ShmDescs::new(descs) },
-        geo: Geometry::new(n, s, buf_addr).ok_or(bad(ConfFault::BuffersOutside(buf_addr)))?,
-        bufs: NonNull::new(bufs).ok_or(bad(ConfFault::BuffersOutside(buf_addr)))?,
-        spans,
+        geo: Geometry::new(n, s, buf_addr).ok_or(buffers_outside)?,
+        bufs: NonNull::new(bufs).ok_or(buffers_outside)?,
+        conf_addr,
         desc_addr,
-        desc_window: desc_shm,
-    })
+        desc_window,
+    };
+    // Descriptors are written atomically while buffers are handed out as slices: the two
+    // must never alias.
+    if !Span::disjoint(&a.spans()) {
+        return Err(bad(ConfFault::Overlap));
+    }
+    Ok(a)
 }
 
 /// The descriptor table of a queue in shared memory.
@@ -602,6 +606,17 @@ impl<const CAP: usize> TxBuf<'_, '_, CAP> {
     pub fn device_addr(&self) -> u32 {
         self.q.end.ring.geometry().addr_of(self.idx)
     }
+
+    /// Writes word `i` of the buffer, little-endian, with one aligned store (the header
+    /// of RPMsg). Nothing happens past the item size.
+    #[inline]
+    pub(crate) fn set_word(&mut self, i: usize, value: u32) {
+        if 4 * i + 4 <= self.q.item_size() {
+            // SAFETY: inside the buffer and 4-byte aligned (see `RxBuf::word`); this
+            // guard alone holds the buffer, and `&mut self` makes this the only access.
+            unsafe { self.q.end.buf(self.idx).cast::<u32>().add(i).write(value.to_le()) }
+        }
+    }
 }
 
 impl<const CAP: usize> Deref for TxBuf<'_, '_, CAP> {
@@ -765,6 +780,19 @@ impl<'q, 'r, const CAP: usize> RxBuf<'q, 'r, CAP> {
     pub fn full(&self) -> &[u8] {
         // SAFETY: as for `Deref`, over the whole checked buffer.
         unsafe { core::slice::from_raw_parts(self.q.end.buf(self.idx), self.q.item_size()) }
+    }
+
+    /// Word `i` of the whole buffer, little-endian, with one aligned load (the header
+    /// of RPMsg). `None` past the item size.
+    #[inline]
+    pub(crate) fn word(&self, i: usize) -> Option<u32> {
+        if 4 * i + 4 > self.q.item_size() {
+            return None;
+        }
+        // SAFETY: inside the buffer (checked just above), which starts 4-byte aligned
+        // (the buffer area is 4-aligned and the item size a multiple of 4, both checked at
+        // attach); readable as for `full`.
+        Some(u32::from_le(unsafe { self.q.end.buf(self.idx).cast::<u32>().add(i).read() }))
     }
 
     /// Gives up the guard without freeing; [`RxBuf::from_raw`] makes it again.

@@ -73,8 +73,9 @@ pub struct Geometry {
     pub n: u16,
     pub s: u16,
     pub buf_base: u32,
-    /// `ceil(2^40 / s)`: turns the division in `index_of` into a multiplication.
-    recip: u64,
+    /// `ceil(2^32 / s)`: turns the division in `index_of` into a multiplication (one
+    /// `mulhu` on RV32).
+    recip: u32,
 }
 
 impl Geometry {
@@ -90,9 +91,8 @@ impl Geometry {
         {
             return None;
         }
-        // ceil(2^40 / s) without a 64-bit division (see `div_u64_small`).
-        let (q, r) = crate::port::div_u64_small(1 << 40, s as u32);
-        Some(Geometry { n, s, buf_base, recip: q + (r != 0) as u64 })
+        // ceil(2^32 / s) = floor((2^32 - 1) / s) + 1; at most 2^30 as s >= 4.
+        Some(Geometry { n, s, buf_base, recip: u32::MAX / s as u32 + 1 })
     }
 
     /// The buffer index of `addr`, if `addr` is exactly the start of one of the buffers.
@@ -104,9 +104,10 @@ impl Geometry {
         if off >= u32::from(self.n) * s {
             return None;
         }
-        // Exact: off < 2^16 and s < 2^16, so off·s < 2^40 and the rounding error of the
-        // reciprocal (< off / 2^40) cannot reach the next multiple of 1/s.
-        let idx = ((u64::from(off) * self.recip) >> 40) as u32;
+        // Exact: off < n·s <= 2^16, so the rounding error of the reciprocal,
+        // off·(recip − 2^32/s) / 2^32 < off / 2^32 < 2^-16 <= 1/s, never reaches the next
+        // multiple of 1/s: the floor is off / s.
+        let idx = ((u64::from(off) * u64::from(self.recip)) >> 32) as u32;
         (idx * s == off).then_some(idx as u16)
     }
 
