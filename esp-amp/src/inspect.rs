@@ -30,7 +30,7 @@
 //! ```
 
 use crate::queue::ring::{Geometry, AVAIL, USED};
-use crate::queue::{attach_queue, Attached, QueueError, CONF_SIZE, DESC_SIZE, MAX_LEN};
+use crate::queue::{attach_queue, desc_window, Attached, QueueError, DESC_SIZE, MAX_LEN};
 use crate::rpmsg::{attach_pair, RpmsgError, HEADER_SIZE};
 use crate::shm::Shm;
 use crate::sys_info::{Pool, SysInfo, SysInfoId};
@@ -101,11 +101,14 @@ impl<'r> QueueView<'r> {
     /// placement). The checks are those of a live attach: power-of-two length, item size,
     /// descriptors and buffers inside the blocks, nothing overlapping.
     pub fn attach(block: Shm<'r>, conf_addr: u32, rtc: Option<Shm<'r>>) -> Result<Self, QueueError> {
-        Ok(Self::from_attached(block, conf_addr, attach_queue(block, conf_addr, rtc, MAX_LEN as usize)?))
+        Ok(Self::from_attached(block, rtc, attach_queue(block, conf_addr, rtc, MAX_LEN as usize)?))
     }
 
-    fn from_attached(block: Shm<'r>, conf_addr: u32, a: Attached<'r>) -> Self {
-        QueueView { block, descs: a.desc_window, geo: a.geo, conf_addr, desc_addr: a.desc_addr }
+    fn from_attached(block: Shm<'r>, rtc: Option<Shm<'r>>, a: Attached<'r>) -> Self {
+        let desc_bytes = DESC_SIZE * u32::from(a.geo.n);
+        // Found at attach; `block` again if not (it cannot be: the reads then fail safely).
+        let descs = desc_window(block, rtc, a.desc_addr, desc_bytes).unwrap_or(block);
+        QueueView { block, descs, geo: a.geo, conf_addr: a.conf_addr, desc_addr: a.desc_addr }
     }
 
     /// Number of descriptors.
@@ -269,13 +272,9 @@ impl<'r> RpmsgView<'r> {
     /// Checks the queue pair at the start of `block` (descriptors of queue 0 may be in
     /// `rtc`, the light-sleep placement).
     pub fn attach_block(block: Shm<'r>, rtc: Option<Shm<'r>>) -> Result<Self, RpmsgError> {
-        let base = block.device_base();
         let [q0, q1] = attach_pair(block, rtc, MAX_LEN as usize)?;
         Ok(RpmsgView {
-            queues: [
-                QueueView::from_attached(block, base, q0),
-                QueueView::from_attached(block, base + CONF_SIZE, q1),
-            ],
+            queues: [QueueView::from_attached(block, rtc, q0), QueueView::from_attached(block, rtc, q1)],
         })
     }
 

@@ -187,6 +187,25 @@ impl<'r> Shm<'r> {
         Ok(u32::from_le(unsafe { p.cast::<u32>().read_volatile() }))
     }
 
+    /// `N` consecutive volatile little-endian `u32` reads from `addr` (4-byte aligned),
+    /// with one bounds check: for headers and configurations read as a whole.
+    ///
+    /// ```
+    /// # use esp_amp::shm::Shm;
+    /// # let mut backing = [0u32; 4];
+    /// # // SAFETY: `backing` is valid, aligned and outlives `shm`.
+    /// # let shm = unsafe { Shm::from_raw(backing.as_mut_ptr().cast(), 0x1000, 16) };
+    /// shm.write_u32(0x1008, 9).unwrap();
+    /// assert_eq!(shm.read_words::<2>(0x1008), Ok([9, 0]));
+    /// assert!(shm.read_words::<2>(0x100C).is_err()); // the second word is outside
+    /// ```
+    pub fn read_words<const N: usize>(&self, addr: u32) -> Result<[u32; N], ShmError> {
+        let p = self.local_ptr(addr, 4 * N as u32, 4)?.cast::<u32>();
+        // SAFETY: `[p, p + 4·N)` is in bounds and aligned (checked above), valid for reads
+        // for `'r`; `i < N`.
+        Ok(core::array::from_fn(|i| u32::from_le(unsafe { p.add(i).read_volatile() })))
+    }
+
     /// Volatile little-endian `u16` read.
     pub fn read_u16(&self, addr: u32) -> Result<u16, ShmError> {
         let p = self.local_ptr(addr, 2, 2)?;

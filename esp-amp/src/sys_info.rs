@@ -191,13 +191,15 @@ impl<'r> SysInfo<'r> {
 
     /// Finds the first entry with `id` in `pool`.
     pub fn get(&self, id: SysInfoId, pool: Pool) -> Result<Block<'r>, SysInfoError> {
-        for entry in self.entries(pool)? {
-            let entry = entry?;
-            if entry.id == id {
-                return Ok(entry);
+        let mut entries = self.entries(pool)?;
+        loop {
+            match entries.next() {
+                Some(Ok(entry)) if entry.id == id => return Ok(entry),
+                Some(Ok(_)) => {}
+                Some(Err(e)) => return Err(e),
+                None => return Err(SysInfoError::NotFound(id)),
             }
         }
-        Err(SysInfoError::NotFound(id))
     }
 }
 
@@ -215,14 +217,9 @@ pub struct Entries<'r> {
 impl<'r> Entries<'r> {
     fn new(pool: Shm<'r>) -> Self {
         let base = pool.device_base();
-        let sentinel = (|| -> Result<Option<u32>, ShmError> {
-            let id = pool.read_u16(base)?;
-            let size = pool.read_u16(base + 2)?;
-            let next = pool.read_u32(base + 4)?;
-            Ok((id == SysInfoId::SENTINEL.0 && size == 0).then_some(next))
-        })();
-        match sentinel {
-            Ok(Some(next)) => {
+        // The sentinel: id 0xFFFF, size 0 (`{id: u16, size: u16}` as one word), next.
+        match pool.read_words::<2>(base) {
+            Ok([head, next]) if head == u32::from(SysInfoId::SENTINEL.0) => {
                 Entries { pool, next, min_next: base + HEADER_SIZE, bad_sentinel: false, failed: false }
             }
             _ => Entries { pool, next: base, min_next: base, bad_sentinel: true, failed: false },

@@ -286,10 +286,23 @@ pub(crate) struct Attached<'r> {
     pub geo: Geometry,
     pub bufs: NonNull<u8>,
     pub conf_addr: u32,
-    /// The checked descriptor table: its device address and the block it lies in (HP, or
-    /// RTC in the light-sleep placement), for read-only views.
+    /// Device address of the checked descriptor table (see [`desc_window`]).
     pub desc_addr: u32,
-    pub desc_window: Shm<'r>,
+}
+
+/// The block that holds `bytes` of descriptors at `desc_addr`: the queue's HP `block`, or
+/// its RTC block in the light-sleep placement.
+pub(crate) fn desc_window<'r>(
+    block: Shm<'r>,
+    rtc: Option<Shm<'r>>,
+    desc_addr: u32,
+    bytes: u32,
+) -> Option<Shm<'r>> {
+    if block.contains(desc_addr, bytes) {
+        Some(block)
+    } else {
+        rtc.filter(|r| r.contains(desc_addr, bytes))
+    }
 }
 
 impl Attached<'_> {
@@ -317,10 +330,9 @@ pub(crate) fn attach_queue<'r>(
 ) -> Result<Attached<'r>, QueueError> {
     let bad = |f| QueueError::BadConf(f);
     let rd = |e| bad(ConfFault::Unreadable(e));
-    let n = block.read_u16(conf_addr).map_err(rd)?;
-    let s = block.read_u16(conf_addr + 2).map_err(rd)?;
-    let buf_addr = block.read_u32(conf_addr + 4).map_err(rd)?;
-    let desc_addr = block.read_u32(conf_addr + 8).map_err(rd)?;
+    // `{len: u16, item_size: u16}`, `queue_buffer`, `queue_desc`.
+    let [sizes, buf_addr, desc_addr] = block.read_words::<3>(conf_addr).map_err(rd)?;
+    let (n, s) = (sizes as u16, (sizes >> 16) as u16);
     if !n.is_power_of_two() {
         return Err(bad(ConfFault::BadLen(n)));
     }
@@ -333,12 +345,10 @@ pub(crate) fn attach_queue<'r>(
     let desc_bytes = DESC_SIZE * u32::from(n);
     let buf_bytes = u32::from(s) * u32::from(n);
     let desc_outside = bad(ConfFault::DescOutside(desc_addr));
-    let desc_window = if block.contains(desc_addr, desc_bytes) {
-        block
-    } else {
-        rtc.filter(|r| r.contains(desc_addr, desc_bytes)).ok_or(desc_outside)?
-    };
-    let descs = desc_window.local_ptr(desc_addr, desc_bytes, 4).map_err(|_| desc_outside)?;
+    let descs = desc_window(block, rtc, desc_addr, desc_bytes)
+        .ok_or(desc_outside)?
+        .local_ptr(desc_addr, desc_bytes, 4)
+        .map_err(|_| desc_outside)?;
     let buffers_outside = bad(ConfFault::BuffersOutside(buf_addr));
     let bufs = block.local_ptr(buf_addr, buf_bytes, 4).map_err(|_| buffers_outside)?;
     let a = Attached {
@@ -349,7 +359,6 @@ pub(crate) fn attach_queue<'r>(
         bufs: NonNull::new(bufs).ok_or(buffers_outside)?,
         conf_addr,
         desc_addr,
-        desc_window,
     };
     // Descriptors are written atomically while buffers are handed out as slices: the two
     // must never alias.
@@ -568,13 +577,14 @@ impl<'r, const CAP: usize> Producer<'r, CAP> {
         if let Some((t, id)) = self.notify {
             t.trigger(id);
         }
+        #[cfg(feature = "reserve-ahead")]
         self.end.ring.reserve_next();
     }
 
     end_accessors!();
 
     /// Buffers taken from the ring and not yet sent: live guards, guards dropped unsent,
-    /// and the buffers reserved after a send for the next allocs.
+    /// and (feature `reserve-ahead`) the buffers reserved after a send for the next allocs.
     pub fn outstanding(&self) -> usize {
         self.end.ring.outstanding()
     }
@@ -607,15 +617,27 @@ impl<const CAP: usize> TxBuf<'_, '_, CAP> {
         self.q.end.ring.geometry().addr_of(self.idx)
     }
 
-    /// Writes word `i` of the buffer, little-endian, with one aligned store (the header
-    /// of RPMsg). Nothing happens past the item size.
+    /// Writes the first `N` words of the buffer, little-endian, with aligned stores (the
+    /// header of RPMsg). Nothing is written if the item size is below `4·N`.
     #[inline]
-    pub(crate) fn set_word(&mut self, i: usize, value: u32) {
-        if 4 * i + 4 <= self.q.item_size() {
-            // SAFETY: inside the buffer and 4-byte aligned (see `RxBuf::word`); this
-            // guard alone holds the buffer, and `&mut self` makes this the only access.
-            unsafe { self.q.end.buf(self.idx).cast::<u32>().add(i).write(value.to_le()) }
+    pub(crate) fn set_head_words<const N: usize>(&mut self, words: [u32; N]) {
+        if 4 * N <= self.q.item_size() {
+            let p = self.q.end.buf(self.idx).cast::<u32>();
+            for (i, w) in words.into_iter().enumerate() {
+                // SAFETY: inside the buffer and 4-byte aligned (see `RxBuf::head_words`);
+                // this guard alone holds the buffer, and `&mut self` makes this the only
+                // access.
+                unsafe { p.add(i).write(w.to_le()) }
+            }
         }
+    }
+
+    /// Sends the whole buffer (`item_size` bytes, as RPMsg does): no length to check.
+    #[inline]
+    pub(crate) fn send_full(self) {
+        let this = core::mem::ManuallyDrop::new(self);
+        // `item_size <= u16::MAX`.
+        this.q.publish(this.idx, this.q.item_size() as u16);
     }
 }
 
@@ -782,17 +804,18 @@ impl<'q, 'r, const CAP: usize> RxBuf<'q, 'r, CAP> {
         unsafe { core::slice::from_raw_parts(self.q.end.buf(self.idx), self.q.item_size()) }
     }
 
-    /// Word `i` of the whole buffer, little-endian, with one aligned load (the header
-    /// of RPMsg). `None` past the item size.
+    /// The first `N` words of the buffer, little-endian, with aligned loads (the header
+    /// of RPMsg). `None` if the item size is below `4·N`.
     #[inline]
-    pub(crate) fn word(&self, i: usize) -> Option<u32> {
-        if 4 * i + 4 > self.q.item_size() {
+    pub(crate) fn head_words<const N: usize>(&self) -> Option<[u32; N]> {
+        if 4 * N > self.q.item_size() {
             return None;
         }
-        // SAFETY: inside the buffer (checked just above), which starts 4-byte aligned
-        // (the buffer area is 4-aligned and the item size a multiple of 4, both checked at
-        // attach); readable as for `full`.
-        Some(u32::from_le(unsafe { self.q.end.buf(self.idx).cast::<u32>().add(i).read() }))
+        let p = self.q.end.buf(self.idx).cast::<u32>();
+        // SAFETY: `i < N` words are inside the buffer (checked just above), which starts
+        // 4-byte aligned (the buffer area is 4-aligned and the item size a multiple of 4,
+        // both checked at attach); readable as for `full`.
+        Some(core::array::from_fn(|i| u32::from_le(unsafe { p.add(i).read() })))
     }
 
     /// Gives up the guard without freeing; [`RxBuf::from_raw`] makes it again.

@@ -127,11 +127,12 @@ enum Own {
     /// A live guard on this side holds it.
     Held,
     /// Taken from the ring but in no guard (producer only): dropped unsent, or taken
-    /// ahead of need by [`Ring::reserve_next`]. The next alloc hands it out.
+    /// ahead of need by `Ring::reserve_next` (feature `reserve-ahead`). The next alloc hands it out.
     Kept,
 }
 
-/// Most buffers [`Ring::reserve_next`] takes ahead of need.
+/// Most buffers `Ring::reserve_next` takes ahead of need.
+#[cfg(feature = "reserve-ahead")]
 const RESERVE: usize = 8;
 
 /// One side's local state of a queue (spec §5.3) plus the ownership map that makes the
@@ -322,7 +323,8 @@ impl<T: DescTable, const CAP: usize> Ring<T, CAP> {
     /// the queue) if none are kept already. Their descriptors share the cache line of
     /// the slot just sent, so they are read while it is local, and the next sends need
     /// no shared read at all. Nothing is written to shared memory; [`Ring::alloc`] hands
-    /// them out in ring order.
+    /// them out in ring order. Only with the `reserve-ahead` feature.
+    #[cfg(feature = "reserve-ahead")]
     pub fn reserve_next(&self) {
         if self.kept_len.get() > 0 {
             return;
@@ -532,6 +534,7 @@ mod tests {
     }
 
     #[test]
+    #[cfg(feature = "reserve-ahead")]
     fn reserved_buffers_come_in_ring_order() {
         let geo = Geometry::new(8, 16, 0x1000).unwrap();
         let t = LocalTable::new(geo);
