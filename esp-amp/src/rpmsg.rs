@@ -636,7 +636,8 @@ impl<'r, R: Role, const CAP: usize, const E: usize> Rpmsg<'r, R, CAP, E> {
         }
         let mut msg = self.alloc()?;
         msg[..data.len()].copy_from_slice(data);
-        msg.send(src, dst, data.len())
+        msg.commit(src, dst, data.len());
+        Ok(())
     }
 
     /// Like [`Rpmsg::send`], but waits up to `timeout_ms` (`None` = forever) for a free
@@ -731,19 +732,24 @@ impl<const CAP: usize> TxMessage<'_, '_, CAP> {
 
     /// Sends the first `len` payload bytes from `src` to `dst`. `len` above the max
     /// payload fails with [`QueueError::TooLarge`] (the buffer is kept).
-    pub fn send(mut self, src: Endpoint, dst: u16, len: usize) -> Result<(), RpmsgError> {
+    pub fn send(self, src: Endpoint, dst: u16, len: usize) -> Result<(), RpmsgError> {
         let max = self.buf.len() - HEADER_SIZE;
         if len > max {
             return Err(QueueError::TooLarge { len, max }.into());
         }
+        self.commit(src, dst, len);
+        Ok(())
+    }
+
+    /// [`TxMessage::send`] with `len` checked by the caller.
+    fn commit(mut self, src: Endpoint, dst: u16, len: usize) {
         // `{src, dst}`, `{data_len, flags = 0}`.
-        self.buf.set_head_words([u32::from(src.addr) | u32::from(dst) << 16, len as u32]);
+        self.buf.set_head_words(u32::from(src.addr) | u32::from(dst) << 16, len as u32);
         // C sends the whole item size, not the message length.
         self.buf.send_full();
         let mut s = self.stats.get();
         s.sent = s.sent.wrapping_add(1);
         self.stats.set(s);
-        Ok(())
     }
 }
 

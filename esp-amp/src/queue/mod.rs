@@ -345,17 +345,24 @@ pub(crate) fn attach_queue<'r>(
     let desc_bytes = DESC_SIZE * u32::from(n);
     let buf_bytes = u32::from(s) * u32::from(n);
     let desc_outside = bad(ConfFault::DescOutside(desc_addr));
-    let descs = desc_window(block, rtc, desc_addr, desc_bytes)
-        .ok_or(desc_outside)?
-        .local_ptr(desc_addr, desc_bytes, 4)
-        .map_err(|_| desc_outside)?;
+    let descs = match (block.local_ptr(desc_addr, desc_bytes, 4), rtc) {
+        (Ok(p), _) => p,
+        (Err(_), Some(rtc)) => rtc.local_ptr(desc_addr, desc_bytes, 4).map_err(|_| desc_outside)?,
+        (Err(_), None) => return Err(desc_outside),
+    };
     let buffers_outside = bad(ConfFault::BuffersOutside(buf_addr));
+    // A SysInfo block holds at most 64 KiB, and `Geometry::index_of` relies on it.
+    if buf_bytes > 0x1_0000 {
+        return Err(buffers_outside);
+    }
     let bufs = block.local_ptr(buf_addr, buf_bytes, 4).map_err(|_| buffers_outside)?;
     let a = Attached {
         // SAFETY: `descs` was checked above to cover `8·n` bytes, 4-byte aligned, inside a
         // region valid for `'r`.
         descs: unsafe { ShmDescs::new(descs) },
-        geo: Geometry::new(n, s, buf_addr).ok_or(buffers_outside)?,
+        // `n` and `s` were checked above, and the `n·s <= 64 KiB` bytes at `buf_addr` lie
+        // in `block`, so inside the address space.
+        geo: Geometry::from_checked(n, s, buf_addr),
         bufs: NonNull::new(bufs).ok_or(buffers_outside)?,
         conf_addr,
         desc_addr,
@@ -617,17 +624,18 @@ impl<const CAP: usize> TxBuf<'_, '_, CAP> {
         self.q.end.ring.geometry().addr_of(self.idx)
     }
 
-    /// Writes the first `N` words of the buffer, little-endian, with aligned stores (the
-    /// header of RPMsg). Nothing is written if the item size is below `4·N`.
+    /// Writes the first two words of the buffer, little-endian, with aligned stores (the
+    /// header of RPMsg). Nothing is written if the item size is below 8 bytes.
     #[inline]
-    pub(crate) fn set_head_words<const N: usize>(&mut self, words: [u32; N]) {
-        if 4 * N <= self.q.item_size() {
+    pub(crate) fn set_head_words(&mut self, w0: u32, w1: u32) {
+        if self.q.item_size() >= 8 {
             let p = self.q.end.buf(self.idx).cast::<u32>();
-            for (i, w) in words.into_iter().enumerate() {
-                // SAFETY: inside the buffer and 4-byte aligned (see `RxBuf::head_words`);
-                // this guard alone holds the buffer, and `&mut self` makes this the only
-                // access.
-                unsafe { p.add(i).write(w.to_le()) }
+            // SAFETY: both words are inside the buffer, which starts 4-byte aligned (see
+            // `RxBuf::head_words`); this guard alone holds the buffer, and `&mut self`
+            // makes this the only access.
+            unsafe {
+                p.write(w0.to_le());
+                p.add(1).write(w1.to_le());
             }
         }
     }

@@ -91,8 +91,14 @@ impl Geometry {
         {
             return None;
         }
+        Some(Self::from_checked(n, s, buf_base))
+    }
+
+    /// [`Geometry::new`] for arguments already known to pass its checks.
+    pub(crate) const fn from_checked(n: u16, s: u16, buf_base: u32) -> Self {
+        debug_assert!(n.is_power_of_two() && s != 0 && s % 4 == 0);
         // ceil(2^32 / s) = floor((2^32 - 1) / s) + 1; at most 2^30 as s >= 4.
-        Some(Geometry { n, s, buf_base, recip: u32::MAX / s as u32 + 1 })
+        Geometry { n, s, buf_base, recip: u32::MAX / s as u32 + 1 }
     }
 
     /// The buffer index of `addr`, if `addr` is exactly the start of one of the buffers.
