@@ -509,33 +509,34 @@ impl<'r, R: Role, const CAP: usize, const E: usize> Rpmsg<'r, R, CAP, E> {
         }
     }
 
-    fn pending_at(&self, i: usize) -> &Cell<Pending> {
-        &self.pending[i]
+    /// The waiting messages, oldest first.
+    fn pending(&self) -> &[Cell<Pending>] {
+        // `pending_len <= CAP` always (at most `n <= CAP` buffers are held).
+        &self.pending[..self.pending_len.get().min(CAP)]
     }
 
     fn push_pending(&self, p: Pending) {
         // At most `n <= CAP` buffers can be held, so there is always room.
         let len = self.pending_len.get();
-        self.pending_at(len).set(p);
+        self.pending[len].set(p);
         self.pending_len.set(len + 1);
     }
 
     fn take_pending(&self, dst: u16) -> Option<Pending> {
-        let len = self.pending_len.get();
-        let at = (0..len).find(|&i| self.pending_at(i).get().dst == dst)?;
-        let p = self.pending_at(at).get();
-        self.remove_pending(at);
-        Some(p)
+        let at = self.pending().iter().position(|p| p.get().dst == dst)?;
+        Some(self.remove_pending(at))
     }
 
-    fn remove_pending(&self, at: usize) {
-        // A short copy down (few messages wait; at most `n <= CAP`), cheaper in code than
-        // a ring.
-        let len = self.pending_len.get();
-        for i in at..len - 1 {
-            self.pending_at(i).set(self.pending_at(i + 1).get());
+    /// Removes waiting message `at` (`< pending_len`) and returns it.
+    fn remove_pending(&self, at: usize) -> Pending {
+        // A short copy down (few messages wait), cheaper in code than a ring.
+        let pending = self.pending();
+        let p = pending[at].get();
+        for w in pending[at..].windows(2) {
+            w[0].set(w[1].get());
         }
-        self.pending_len.set(len - 1);
+        self.pending_len.set(pending.len() - 1);
+        p
     }
 
     /// Takes the oldest message waiting for `ept` (a mailbox): one already routed there,
@@ -569,8 +570,7 @@ impl<'r, R: Role, const CAP: usize, const E: usize> Rpmsg<'r, R, CAP, E> {
             }
         }
         let mut i = 0;
-        while i < self.pending_len.get() {
-            let p = self.pending_at(i).get();
+        while let Some(p) = self.pending().get(i).map(Cell::get) {
             if p.dst != ept.addr {
                 i += 1;
                 continue;
