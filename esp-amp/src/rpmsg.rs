@@ -209,7 +209,8 @@ impl<const CAP: usize> Drop for FreeBatch<'_, '_, CAP> {
 enum Polled {
     /// The ring was empty.
     Empty,
-    /// A slot held garbage; it was skipped (the queue counted it).
+    /// Nothing to hand over: the slot held garbage (skipped and counted by the queue), or,
+    /// from [`Rpmsg::poll_freeing`], its message was handled and the buffer given back.
     Skipped,
     /// A message was delivered to a callback or dropped: the caller gives back buffer
     /// `idx` (at once or in a [`FreeBatch`]).

@@ -133,7 +133,8 @@ enum Own {
     /// A live guard on this side holds it.
     Held,
     /// Taken from the ring but in no guard (producer only): dropped unsent, or taken
-    /// ahead of need by `Ring::reserve_next` (feature `reserve-ahead`). The next alloc hands it out.
+    /// ahead of need by `Ring::reserve_next` (feature `reserve-ahead`). The next alloc
+    /// hands it out.
     Kept,
 }
 
