@@ -221,9 +221,7 @@ enum Polled {
     Mine(Pending),
 }
 
-// Word-aligned, so that moving one is three word copies rather than six halfword ones.
 #[derive(Clone, Copy, Default)]
-#[repr(C, align(4))]
 struct Pending {
     idx: u16,
     len: u16,

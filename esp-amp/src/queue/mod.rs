@@ -812,18 +812,19 @@ impl<'q, 'r, const CAP: usize> RxBuf<'q, 'r, CAP> {
         unsafe { core::slice::from_raw_parts(self.q.end.buf(self.idx), self.q.item_size()) }
     }
 
-    /// The first `N` words of the buffer, little-endian, with aligned loads (the header
-    /// of RPMsg). `None` if the item size is below `4·N`.
+    /// The first two words of the buffer, little-endian, with aligned loads (the header
+    /// of RPMsg; the counterpart of `TxBuf::set_head_words`). `None` if the item size is
+    /// below 8 bytes.
     #[inline]
-    pub(crate) fn head_words<const N: usize>(&self) -> Option<[u32; N]> {
-        if 4 * N > self.q.item_size() {
+    pub(crate) fn head_words(&self) -> Option<[u32; 2]> {
+        if self.q.item_size() < 8 {
             return None;
         }
         let p = self.q.end.buf(self.idx).cast::<u32>();
-        // SAFETY: `i < N` words are inside the buffer (checked just above), which starts
+        // SAFETY: both words are inside the buffer (checked just above), which starts
         // 4-byte aligned (the buffer area is 4-aligned and the item size a multiple of 4,
         // both checked at attach); readable as for `full`.
-        Some(core::array::from_fn(|i| u32::from_le(unsafe { p.add(i).read() })))
+        Some(unsafe { [u32::from_le(p.read()), u32::from_le(p.add(1).read())] })
     }
 
     /// Gives up the guard without freeing; [`RxBuf::from_raw`] makes it again.
