@@ -45,6 +45,8 @@ cargo test --workspace --all-features
 
 step "loom models"
 RUSTFLAGS="--cfg loom" cargo test -p esp-amp --test loom --release
+# and the consumer's batched frees (the host port's configuration)
+RUSTFLAGS="--cfg loom" cargo test -p esp-amp --test loom --release --features batch-free
 
 # The no_std core must build for the subcore targets. Prefer the stable rust-std from
 # rust-toolchain.toml; where the dist server does not ship it, build `core` from source

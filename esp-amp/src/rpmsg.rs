@@ -166,45 +166,6 @@ pub struct RpmsgStats {
     pub queue_faults: u32,
 }
 
-/// Most buffers [`Rpmsg::poll_all`] holds before giving them back.
-const FREE_BATCH: usize = 8;
-
-/// Buffers handled by a poll, given back together when `cap` are collected or when the
-/// batch is dropped (also on unwinding, so none is lost).
-struct FreeBatch<'q, 'r, const CAP: usize> {
-    rx: &'q Consumer<'r, CAP>,
-    idx: [u16; FREE_BATCH],
-    len: usize,
-    cap: usize,
-}
-
-impl<'q, 'r, const CAP: usize> FreeBatch<'q, 'r, CAP> {
-    fn new(rx: &'q Consumer<'r, CAP>, cap: usize) -> Self {
-        FreeBatch { rx, idx: [0; FREE_BATCH], len: 0, cap: cap.min(FREE_BATCH) }
-    }
-
-    fn give_back(&mut self, idx: u16) {
-        self.idx[self.len] = idx;
-        self.len += 1;
-        if self.len >= self.cap {
-            self.flush();
-        }
-    }
-
-    fn flush(&mut self) {
-        for &i in &self.idx[..self.len] {
-            RxBuf::free_raw(self.rx, i);
-        }
-        self.len = 0;
-    }
-}
-
-impl<const CAP: usize> Drop for FreeBatch<'_, '_, CAP> {
-    fn drop(&mut self) {
-        self.flush();
-    }
-}
-
 /// What one poll did.
 enum Polled {
     /// The ring was empty.
@@ -213,7 +174,7 @@ enum Polled {
     /// from [`Rpmsg::poll_freeing`], its message was handled and the buffer given back.
     Skipped,
     /// A message was delivered to a callback or dropped: the caller gives back buffer
-    /// `idx` (at once or in a [`FreeBatch`]).
+    /// `idx`.
     Done(u16),
     /// A message was queued in a mailbox.
     Queued,
@@ -490,22 +451,12 @@ impl<'r, R: Role, const CAP: usize, const E: usize> Rpmsg<'r, R, CAP, E> {
     }
 
     /// Polls until the ring is empty; returns how many slots were consumed.
-    ///
-    /// Buffers of messages handled here (callbacks, drops) are given back a few at a
-    /// time, at the latest when the call returns: the consumer then writes each shared
-    /// descriptor line once per batch instead of once per message, which is what keeps
-    /// that line from bouncing between the cores.
     pub fn poll_all(&self) -> usize {
-        let mut done = FreeBatch::new(&self.rx, (self.rx.len() / 4).clamp(1, FREE_BATCH));
         let mut n = 0;
-        loop {
-            match self.poll_one(None) {
-                Polled::Empty => return n,
-                Polled::Done(idx) => done.give_back(idx),
-                _ => {}
-            }
+        while self.poll_freeing(None).is_some() {
             n += 1;
         }
+        n
     }
 
     /// The waiting messages, oldest first.

@@ -1,6 +1,7 @@
 //! loom models of the software-interrupt, event and queue protocols.
 //!
-//! Run with: `RUSTFLAGS="--cfg loom" cargo test -p esp-amp --test loom --release`
+//! Run with: `RUSTFLAGS="--cfg loom" cargo test -p esp-amp --test loom --release` (add
+//! `--features batch-free` for the batched-free model)
 //! (the README's test command does this). The protocol steps under test are the very
 //! functions the crate uses (`sw_intr::post`/`drain`, `event::try_wait_word`, `queue::ring::Ring`).
 #![cfg(loom)]
@@ -218,6 +219,90 @@ fn queue_producer_vs_consumer_no_loss_dup_or_reorder() {
         }
         producer.join().unwrap();
         assert_eq!(ring.recv(), Err(RingError::Empty), "duplicated");
+        assert_eq!(ring.faults(), 0);
+    });
+}
+
+/// With `batch-free` the consumer writes its frees two at a time (an 8-slot queue) or when
+/// it finds the ring empty. The producer sends more messages than there are buffers, so it
+/// depends on those deferred frees: nothing may be lost, duplicated or reordered, and the
+/// producer must never wait for ever.
+#[cfg(feature = "batch-free")]
+#[test]
+fn queue_with_batched_frees_no_loss_dup_or_reorder() {
+    const N: usize = 8;
+    const MESSAGES: u16 = 9;
+    const GEO8: Geometry = Geometry::new(N as u16, 16, 0x100).unwrap();
+    struct Table {
+        addr: [AtomicU32; N],
+        len: [AtomicU16; N],
+        flags: [AtomicU16; N],
+        payload: [AtomicU32; N],
+    }
+    struct View(Arc<Table>);
+    impl DescTable for View {
+        fn flags(&self, slot: u16) -> u16 {
+            self.0.flags[slot as usize].load(Ordering::Acquire)
+        }
+        fn set_flags(&self, slot: u16, flags: u16) {
+            self.0.flags[slot as usize].store(flags, Ordering::Release)
+        }
+        fn addr_len(&self, slot: u16) -> (u32, u16) {
+            (self.0.addr[slot as usize].load(Relaxed), self.0.len[slot as usize].load(Relaxed))
+        }
+        fn set_addr_len(&self, slot: u16, addr: u32, len: u16) {
+            self.0.addr[slot as usize].store(addr, Relaxed);
+            self.0.len[slot as usize].store(len, Relaxed);
+        }
+    }
+    let mut builder = loom::model::Builder::new();
+    builder.preemption_bound = Some(2);
+    builder.check(|| {
+        let q = Arc::new(Table {
+            addr: core::array::from_fn(|i| AtomicU32::new(GEO8.addr_of(i as u16))),
+            len: core::array::from_fn(|_| AtomicU16::new(16)),
+            flags: core::array::from_fn(|_| AtomicU16::new(0)),
+            payload: core::array::from_fn(|_| AtomicU32::new(0)),
+        });
+        let producer = {
+            let q = q.clone();
+            thread::spawn(move || {
+                let ring: Ring<_, N> = Ring::new(View(q.clone()), GEO8);
+                for seq in 1..=MESSAGES {
+                    let idx = loop {
+                        match ring.alloc() {
+                            Ok(i) => break i,
+                            Err(RingError::Empty) => thread::yield_now(),
+                            Err(e) => panic!("{e:?}"),
+                        }
+                    };
+                    q.payload[idx as usize].store(u32::from(seq) * 0x101, Relaxed);
+                    ring.send(idx, seq);
+                }
+                assert_eq!(ring.faults(), 0);
+            })
+        };
+        let ring: Ring<_, N> = Ring::new(View(q.clone()), GEO8);
+        let mut expected = 1u16;
+        while expected <= MESSAGES {
+            match ring.recv() {
+                Ok((idx, len)) => {
+                    assert_eq!(len, expected, "lost, duplicated or reordered");
+                    assert_eq!(
+                        q.payload[idx as usize].load(Relaxed),
+                        u32::from(len) * 0x101,
+                        "stale payload"
+                    );
+                    expected += 1;
+                    ring.free(idx); // written with the next one, or when the ring is empty
+                }
+                Err(RingError::Empty) => thread::yield_now(),
+                Err(e) => panic!("{e:?}"),
+            }
+        }
+        producer.join().unwrap();
+        assert_eq!(ring.recv(), Err(RingError::Empty), "duplicated");
+        assert_eq!(ring.outstanding(), 0, "a free was never written");
         assert_eq!(ring.faults(), 0);
     });
 }

@@ -132,15 +132,20 @@ enum Own {
     Away,
     /// A live guard on this side holds it.
     Held,
-    /// Taken from the ring but in no guard (producer only): dropped unsent, or taken
-    /// ahead of need by `Ring::reserve_next` (feature `reserve-ahead`). The next alloc
-    /// hands it out.
+    /// In no guard and not yet in a slot. Producer: dropped unsent, or taken ahead of
+    /// need by `Ring::reserve_next` (feature `reserve-ahead`); the next alloc hands it
+    /// out. Consumer (feature `batch-free`): freed, waiting for `Ring::flush_frees` to
+    /// write its slot.
     Kept,
 }
 
 /// Most buffers `Ring::reserve_next` takes ahead of need.
 #[cfg(feature = "reserve-ahead")]
 const RESERVE: usize = 8;
+
+/// Most freed buffers the consumer collects before it writes their slots (`batch-free`).
+#[cfg(feature = "batch-free")]
+const FREE_BATCH: usize = 8;
 
 /// One side's local state of a queue (spec §5.3) plus the ownership map that makes the
 /// guards sound: a buffer is handed out only if no live guard holds it.
@@ -154,8 +159,9 @@ pub struct Ring<T, const CAP: usize> {
     free_flip: Cell<bool>,
     used_flip: Cell<bool>,
     own: [Cell<Own>; CAP],
-    /// The `Kept` buffers, oldest first: a FIFO of `kept_len` from `kept_head`. It never
-    /// overflows: at most `n <= CAP` buffers exist.
+    /// The `Kept` buffers, oldest first: a FIFO of `kept_len` from `kept_head` (one side
+    /// is either producer or consumer, so the two uses never mix). It never overflows: at
+    /// most `n <= CAP` buffers exist.
     kept: [Cell<u16>; CAP],
     kept_head: Cell<usize>,
     kept_len: Cell<usize>,
@@ -281,24 +287,30 @@ impl<T: DescTable, const CAP: usize> Ring<T, CAP> {
     /// slot's buffer. Returns its index; the caller holds it until [`Ring::send`] or
     /// [`Ring::park`].
     pub fn alloc(&self) -> Result<u16, RingError> {
-        let idx = match self.kept_len.get() {
-            0 => self.take_free()?,
-            len => {
-                let head = self.kept_head.get();
-                self.kept_head.set((head + 1) % CAP);
-                self.kept_len.set(len - 1);
-                self.kept[head].get()
-            }
+        let idx = match self.unkeep() {
+            Some(idx) => idx,
+            None => self.take_free()?,
         };
         self.own(idx).set(Own::Held);
         Ok(idx)
     }
 
+    /// Appends `idx` to the `Kept` FIFO.
     fn keep(&self, idx: u16) {
         self.own(idx).set(Own::Kept);
         let tail = (self.kept_head.get() + self.kept_len.get()) % CAP;
         self.kept[tail].set(idx);
         self.kept_len.set(self.kept_len.get() + 1);
+    }
+
+    /// Takes the oldest `Kept` buffer out of the FIFO (its owner state is the caller's).
+    #[inline]
+    fn unkeep(&self) -> Option<u16> {
+        let len = self.kept_len.get().checked_sub(1)?;
+        let head = self.kept_head.get();
+        self.kept_head.set((head + 1) % CAP);
+        self.kept_len.set(len);
+        Some(self.kept[head].get())
     }
 
     /// The next free slot's buffer, checked (the slot is consumed even when it held
@@ -366,6 +378,10 @@ impl<T: DescTable, const CAP: usize> Ring<T, CAP> {
         let slot = self.mask(self.free_index.get());
         let flags = self.table.flags(slot);
         if !is_filled(flags, self.free_flip.get()) {
+            // Nothing more to read for now: give back what was freed meanwhile, so a
+            // consumer that goes idle leaves no buffer behind.
+            #[cfg(feature = "batch-free")]
+            self.flush_frees();
             return Err(RingError::Empty);
         }
         let (addr, len) = self.table.addr_len(slot);
@@ -386,10 +402,50 @@ impl<T: DescTable, const CAP: usize> Ring<T, CAP> {
     }
 
     /// Gives held buffer `idx` back to the producer (spec `free`).
+    ///
+    /// With the `batch-free` feature the slot is written later: when a quarter of the
+    /// queue (at most 8) has been freed, or when [`Ring::recv`] finds the ring empty, or
+    /// on [`Ring::flush_frees`]. The consumer then writes each shared descriptor line once
+    /// per batch instead of once per message, and the producer, which polls that line,
+    /// finds several free slots at once instead of one at a time. The batch is at most a
+    /// quarter of the queue, so the producer always has the rest, and a consumer that
+    /// keeps receiving flushes it at the latest when it runs dry.
     pub fn free(&self, idx: u16) {
         debug_assert_eq!(self.own(idx).get(), Own::Held);
-        self.own(idx).set(Own::Away);
-        self.free_addr(self.geo.addr_of(idx));
+        #[cfg(feature = "batch-free")]
+        {
+            self.keep(idx);
+            if self.kept_len.get() >= usize::from(self.geo.n / 4).clamp(1, FREE_BATCH) {
+                self.flush_frees();
+            }
+        }
+        #[cfg(not(feature = "batch-free"))]
+        {
+            self.own(idx).set(Own::Away);
+            self.free_addr(self.geo.addr_of(idx));
+        }
+    }
+
+    /// Writes the slots of the buffers freed so far, oldest first (feature `batch-free`;
+    /// without it every free is written at once).
+    #[cfg(feature = "batch-free")]
+    pub fn flush_frees(&self) {
+        while let Some(idx) = self.unkeep() {
+            self.own(idx).set(Own::Away);
+            self.free_addr(self.geo.addr_of(idx));
+        }
+    }
+
+    /// The buffer the next filled slot points to, if any and valid, without taking it
+    /// (feature `batch-free`: the consumer prefetches it). Only a hint: it is checked
+    /// again when received.
+    #[cfg(feature = "batch-free")]
+    pub fn peek_next(&self) -> Option<u16> {
+        let slot = self.mask(self.free_index.get());
+        if !is_filled(self.table.flags(slot), self.free_flip.get()) {
+            return None;
+        }
+        self.geo.index_of(self.table.addr_len(slot).0)
     }
 
     fn free_addr(&self, addr: u32) {
@@ -405,7 +461,8 @@ impl<T: DescTable, const CAP: usize> Ring<T, CAP> {
         is_filled(self.table.flags(self.mask(self.free_index.get())), self.free_flip.get())
     }
 
-    /// Buffers taken from the ring and not yet given back: in live guards or kept.
+    /// Buffers taken from the ring and not yet given back: in live guards or kept (on the
+    /// consumer with `batch-free`: freed but not yet written back).
     pub fn outstanding(&self) -> usize {
         self.own[..usize::from(self.geo.n)].iter().filter(|o| o.get() != Own::Away).count()
     }
@@ -538,6 +595,67 @@ mod tests {
         assert_eq!(p.alloc(), Ok(b));
         p.send(b, 3);
         assert_eq!(p.outstanding(), 0);
+    }
+
+    #[test]
+    #[cfg(feature = "batch-free")]
+    fn frees_are_written_in_batches_and_when_the_ring_runs_dry() {
+        let geo = Geometry::new(8, 16, 0x1000).unwrap(); // batch: n/4 = 2
+        let t = LocalTable::new(geo);
+        let p: Ring<_, 8> = Ring::new(&t, geo);
+        let c: Ring<_, 8> = Ring::new(&t, geo);
+        for len in 1..=3 {
+            let b = p.alloc().unwrap();
+            p.send(b, len);
+        }
+        let got: Vec<u16> = (0..3).map(|_| c.recv().unwrap().0).collect();
+        let freed = |slot: usize| t.flags[slot].load(Ordering::Relaxed) == AVAIL | USED;
+        // Freed out of order: the first free waits, the second completes the batch.
+        c.free(got[2]);
+        assert!(!freed(0), "written before the batch was full");
+        assert_eq!(c.outstanding(), 3, "a freed, unwritten buffer is still this side's");
+        c.free(got[0]);
+        assert!(freed(0) && freed(1));
+        assert_eq!((&t).addr_len(0), (geo.addr_of(got[2]), 16), "oldest free first");
+        assert_eq!((&t).addr_len(1), (geo.addr_of(got[0]), 16));
+        // A lone free is written when a receive finds nothing more to read.
+        c.free(got[1]);
+        assert!(!freed(2));
+        assert_eq!(c.recv(), Err(RingError::Empty));
+        assert!(freed(2));
+        assert_eq!(c.outstanding(), 0);
+        // `flush_frees` writes at once.
+        let b = p.alloc().unwrap();
+        p.send(b, 4);
+        let (b, _) = c.recv().unwrap();
+        c.free(b);
+        assert!(!freed(3));
+        c.flush_frees();
+        assert!(freed(3));
+        // The producer gets every buffer back: the four it never used, then the freed
+        // ones in the order their slots were written.
+        let all: Vec<u16> = (0..8).map(|_| p.alloc().unwrap()).collect();
+        assert_eq!(all[4..], [got[2], got[0], got[1], b]);
+        assert_eq!(p.alloc(), Err(RingError::Empty));
+        assert_eq!((p.faults(), c.faults()), (0, 0));
+    }
+
+    #[test]
+    #[cfg(feature = "batch-free")]
+    fn peek_next_names_the_next_filled_buffer_without_taking_it() {
+        let t = LocalTable::new(GEO);
+        let p: Ring<_, 4> = Ring::new(&t, GEO);
+        let c: Ring<_, 4> = Ring::new(&t, GEO);
+        assert_eq!(c.peek_next(), None);
+        let b = p.alloc().unwrap();
+        p.send(b, 1);
+        assert_eq!(c.peek_next(), Some(b));
+        assert_eq!(c.recv(), Ok((b, 1)), "peeking took nothing");
+        // A garbage address is no hint (and is still caught when received).
+        (&t).set_addr_len(1, 0xDEAD, 1);
+        (&t).set_flags(1, filled_flags(true));
+        assert_eq!(c.peek_next(), None);
+        assert!(matches!(c.recv(), Err(RingError::Peer(PeerFault::BadAddress { .. }))));
     }
 
     #[test]
