@@ -124,22 +124,39 @@ fn event_notify_vs_wait_any_clear() {
     event_model(WaitFor::Any, 0b11);
 }
 
-/// A two-slot descriptor table in loom atomics, with one payload word per buffer that the
-/// producer writes with `Relaxed`: only the ring's own Release/Acquire on the flags can
-/// make it visible to the consumer.
-struct LoomQueue {
-    addr: [AtomicU32; 2],
-    len: [AtomicU16; 2],
-    flags: [AtomicU16; 2],
-    payload: [AtomicU32; 2],
+/// An `N`-slot descriptor table in loom atomics, initialised like `queue_main_init`, with
+/// one payload word per buffer that the producer writes with `Relaxed`: only the ring's
+/// own Release/Acquire on the flags can make it visible to the consumer.
+struct LoomQueue<const N: usize> {
+    addr: [AtomicU32; N],
+    len: [AtomicU16; N],
+    flags: [AtomicU16; N],
+    payload: [AtomicU32; N],
+}
+
+impl<const N: usize> LoomQueue<N> {
+    fn new(geo: Geometry) -> Arc<Self> {
+        Arc::new(LoomQueue {
+            addr: core::array::from_fn(|i| AtomicU32::new(geo.addr_of(i as u16))),
+            len: core::array::from_fn(|_| AtomicU16::new(geo.s)),
+            flags: core::array::from_fn(|_| AtomicU16::new(0)),
+            payload: core::array::from_fn(|_| AtomicU32::new(0)),
+        })
+    }
+
+    /// Checks that buffer `idx` holds the payload of message `seq` (its sequence number
+    /// is also its length).
+    fn assert_payload(&self, idx: u16, seq: u16) {
+        assert_eq!(self.payload[idx as usize].load(Relaxed), u32::from(seq) * 0x101, "stale payload");
+    }
 }
 
 const GEO: Geometry = Geometry::new(2, 16, 0x100).unwrap();
 
 /// The table as one side sees it.
-struct Side(Arc<LoomQueue>);
+struct Side<const N: usize>(Arc<LoomQueue<N>>);
 
-impl DescTable for Side {
+impl<const N: usize> DescTable for Side<N> {
     fn flags(&self, slot: u16) -> u16 {
         self.0.flags[slot as usize].load(Ordering::Acquire)
     }
@@ -155,6 +172,31 @@ impl DescTable for Side {
     }
 }
 
+/// The producer thread: sends messages `1..=messages` (the length is the sequence number),
+/// retrying while no buffer is free.
+fn spawn_producer<const N: usize>(
+    q: &Arc<LoomQueue<N>>,
+    geo: Geometry,
+    messages: u16,
+) -> thread::JoinHandle<()> {
+    let q = q.clone();
+    thread::spawn(move || {
+        let ring: Ring<_, N> = Ring::new(Side(q.clone()), geo);
+        for seq in 1..=messages {
+            let idx = loop {
+                match ring.alloc() {
+                    Ok(i) => break i,
+                    Err(RingError::Empty) => thread::yield_now(),
+                    Err(e) => panic!("{e:?}"),
+                }
+            };
+            q.payload[idx as usize].store(u32::from(seq) * 0x101, Relaxed);
+            ring.send(idx, seq);
+        }
+        assert_eq!(ring.faults(), 0);
+    })
+}
+
 /// Producer sends messages 1..=3 through a two-buffer queue while the consumer receives
 /// them, holding two at a time when it can and freeing them in reverse order (so buffer
 /// addresses come back permuted). Every message arrives once, in order, intact.
@@ -163,30 +205,8 @@ fn queue_producer_vs_consumer_no_loss_dup_or_reorder() {
     let mut builder = loom::model::Builder::new();
     builder.preemption_bound = Some(3);
     builder.check(|| {
-        let q = Arc::new(LoomQueue {
-            addr: [AtomicU32::new(GEO.addr_of(0)), AtomicU32::new(GEO.addr_of(1))],
-            len: [AtomicU16::new(16), AtomicU16::new(16)],
-            flags: [AtomicU16::new(0), AtomicU16::new(0)],
-            payload: [AtomicU32::new(0), AtomicU32::new(0)],
-        });
-        let producer = {
-            let q = q.clone();
-            thread::spawn(move || {
-                let ring: Ring<_, 2> = Ring::new(Side(q.clone()), GEO);
-                for seq in 1..=3u16 {
-                    let idx = loop {
-                        match ring.alloc() {
-                            Ok(i) => break i,
-                            Err(RingError::Empty) => thread::yield_now(),
-                            Err(e) => panic!("{e:?}"),
-                        }
-                    };
-                    q.payload[idx as usize].store(u32::from(seq) * 0x101, Relaxed);
-                    ring.send(idx, seq);
-                }
-                assert_eq!(ring.faults(), 0);
-            })
-        };
+        let q = LoomQueue::<2>::new(GEO);
+        let producer = spawn_producer(&q, GEO, 3);
         let ring: Ring<_, 2> = Ring::new(Side(q.clone()), GEO);
         let mut expected = 1u16;
         let mut held: Vec<u16> = Vec::new();
@@ -194,11 +214,7 @@ fn queue_producer_vs_consumer_no_loss_dup_or_reorder() {
             match ring.recv() {
                 Ok((idx, len)) => {
                     assert_eq!(len, expected, "lost, duplicated or reordered");
-                    assert_eq!(
-                        q.payload[idx as usize].load(Relaxed),
-                        u32::from(len) * 0x101,
-                        "stale payload"
-                    );
+                    q.assert_payload(idx, len);
                     held.push(idx);
                     expected += 1;
                     if held.len() == 2 || expected > 3 {
@@ -233,66 +249,18 @@ fn queue_with_batched_frees_no_loss_dup_or_reorder() {
     const N: usize = 8;
     const MESSAGES: u16 = 9;
     const GEO8: Geometry = Geometry::new(N as u16, 16, 0x100).unwrap();
-    struct Table {
-        addr: [AtomicU32; N],
-        len: [AtomicU16; N],
-        flags: [AtomicU16; N],
-        payload: [AtomicU32; N],
-    }
-    struct View(Arc<Table>);
-    impl DescTable for View {
-        fn flags(&self, slot: u16) -> u16 {
-            self.0.flags[slot as usize].load(Ordering::Acquire)
-        }
-        fn set_flags(&self, slot: u16, flags: u16) {
-            self.0.flags[slot as usize].store(flags, Ordering::Release)
-        }
-        fn addr_len(&self, slot: u16) -> (u32, u16) {
-            (self.0.addr[slot as usize].load(Relaxed), self.0.len[slot as usize].load(Relaxed))
-        }
-        fn set_addr_len(&self, slot: u16, addr: u32, len: u16) {
-            self.0.addr[slot as usize].store(addr, Relaxed);
-            self.0.len[slot as usize].store(len, Relaxed);
-        }
-    }
     let mut builder = loom::model::Builder::new();
     builder.preemption_bound = Some(2);
     builder.check(|| {
-        let q = Arc::new(Table {
-            addr: core::array::from_fn(|i| AtomicU32::new(GEO8.addr_of(i as u16))),
-            len: core::array::from_fn(|_| AtomicU16::new(16)),
-            flags: core::array::from_fn(|_| AtomicU16::new(0)),
-            payload: core::array::from_fn(|_| AtomicU32::new(0)),
-        });
-        let producer = {
-            let q = q.clone();
-            thread::spawn(move || {
-                let ring: Ring<_, N> = Ring::new(View(q.clone()), GEO8);
-                for seq in 1..=MESSAGES {
-                    let idx = loop {
-                        match ring.alloc() {
-                            Ok(i) => break i,
-                            Err(RingError::Empty) => thread::yield_now(),
-                            Err(e) => panic!("{e:?}"),
-                        }
-                    };
-                    q.payload[idx as usize].store(u32::from(seq) * 0x101, Relaxed);
-                    ring.send(idx, seq);
-                }
-                assert_eq!(ring.faults(), 0);
-            })
-        };
-        let ring: Ring<_, N> = Ring::new(View(q.clone()), GEO8);
+        let q = LoomQueue::<N>::new(GEO8);
+        let producer = spawn_producer(&q, GEO8, MESSAGES);
+        let ring: Ring<_, N> = Ring::new(Side(q.clone()), GEO8);
         let mut expected = 1u16;
         while expected <= MESSAGES {
             match ring.recv() {
                 Ok((idx, len)) => {
                     assert_eq!(len, expected, "lost, duplicated or reordered");
-                    assert_eq!(
-                        q.payload[idx as usize].load(Relaxed),
-                        u32::from(len) * 0x101,
-                        "stale payload"
-                    );
+                    q.assert_payload(idx, len);
                     expected += 1;
                     ring.free(idx); // written with the next one, or when the ring is empty
                 }

@@ -441,11 +441,10 @@ impl<T: DescTable, const CAP: usize> Ring<T, CAP> {
     /// again when received.
     #[cfg(feature = "batch-free")]
     pub fn peek_next(&self) -> Option<u16> {
-        let slot = self.mask(self.free_index.get());
-        if !is_filled(self.table.flags(slot), self.free_flip.get()) {
+        if !self.has_filled() {
             return None;
         }
-        self.geo.index_of(self.table.addr_len(slot).0)
+        self.geo.index_of(self.table.addr_len(self.mask(self.free_index.get())).0)
     }
 
     fn free_addr(&self, addr: u32) {
