@@ -45,8 +45,8 @@ use core::task::Poll;
 use crate::event::Trigger;
 use crate::port::Platform;
 use crate::queue::{
-    attach_queue, write_queue, Attached, Consumer, Placement, Producer, QueueError, QueueSpec, RxBuf, Span,
-    TxBuf, CONF_SIZE, DESC_SIZE,
+    attach_queue_unchecked, write_queue, Attached, Consumer, Placement, Producer, QueueError, QueueSpec,
+    RxBuf, Span, TxBuf, CONF_SIZE, DESC_SIZE,
 };
 use crate::role::Role;
 use crate::shm::Shm;
@@ -170,26 +170,30 @@ pub struct RpmsgStats {
 enum Polled {
     /// The ring was empty.
     Empty,
-    /// Nothing to hand over: the slot held garbage (skipped and counted by the queue), or,
-    /// from [`Rpmsg::poll_freeing`], its message was handled and the buffer given back.
-    Skipped,
+    /// A slot was consumed and nothing is left to do: it held garbage (skipped and counted
+    /// by the queue), or its message was queued in a mailbox.
+    Consumed,
     /// A message was delivered to a callback or dropped: the caller gives back buffer
     /// `idx`.
     Done(u16),
-    /// A message was queued in a mailbox.
-    Queued,
-    /// A message for the mailbox the caller asked for, handed over without queueing.
-    Mine(Pending),
 }
 
+/// A routed mailbox message, as three words so that queueing and dequeueing it are plain
+/// word copies (smaller subcore code than six halfwords).
 #[derive(Clone, Copy, Default)]
 struct Pending {
-    idx: u16,
-    len: u16,
-    src: u16,
-    dst: u16,
-    data_len: u16,
-    flags: u16,
+    /// The buffer: `idx | len << 16` ([`RxBuf::into_raw`]).
+    buf: u32,
+    /// Header word 0: `src | dst << 16`.
+    addrs: u32,
+    /// Header word 1: `data_len | flags << 16` (`data_len` checked against the buffer).
+    sizes: u32,
+}
+
+impl Pending {
+    fn dst(&self) -> u16 {
+        (self.addrs >> 16) as u16
+    }
 }
 
 /// One RPMsg device: a TX producer, an RX consumer, up to `E` endpoints; queues of up to
@@ -211,14 +215,15 @@ pub struct Rpmsg<'r, R: Role, const CAP: usize = 32, const E: usize = 8> {
 }
 
 /// Checks the queue pair at the start of `block` (queue 0's descriptors may be in `rtc`):
-/// both configurations, nothing of one overlapping the other, room for the header.
+/// both configurations, no two of their six areas (configuration, descriptors, buffers)
+/// overlapping, room for the header.
 pub(crate) fn attach_pair<'r>(
     block: Shm<'r>,
     rtc: Option<Shm<'r>>,
     cap: usize,
 ) -> Result<[Attached<'r>; 2], RpmsgError> {
-    let q0 = attach_queue(block, block.device_base(), rtc, cap)?;
-    let q1 = attach_queue(block, block.device_base() + CONF_SIZE, rtc, cap)?;
+    let q0 = attach_queue_unchecked(block, block.device_base(), rtc, cap)?;
+    let q1 = attach_queue_unchecked(block, block.device_base() + CONF_SIZE, rtc, cap)?;
     let ([a, b, c], [d, e, f]) = (q0.spans(), q1.spans());
     if !Span::disjoint(&[a, b, c, d, e, f]) {
         return Err(QueueError::BadConf(crate::queue::ConfFault::Overlap).into());
@@ -367,7 +372,7 @@ impl<'r, R: Role, const CAP: usize, const E: usize> Rpmsg<'r, R, CAP, E> {
         slot.set(None);
         let mut dropped = 0;
         while let Some(p) = self.take_pending(ept.addr) {
-            RxBuf::free_raw(&self.rx, p.idx);
+            RxBuf::free_raw(&self.rx, p.buf as u16);
             dropped += 1;
         }
         self.count(|s| s.dropped_deleted = s.dropped_deleted.wrapping_add(dropped as u32));
@@ -396,33 +401,33 @@ impl<'r, R: Role, const CAP: usize, const E: usize> Rpmsg<'r, R, CAP, E> {
     /// `false` when the ring was empty, `true` when a slot was consumed (delivered,
     /// dropped, or skipped as garbage).
     pub fn poll(&self) -> bool {
-        self.poll_freeing(None).is_some()
+        self.poll_freeing()
     }
 
-    /// [`Rpmsg::poll_one`], giving a handled buffer back at once. `None` when the ring
+    /// [`Rpmsg::poll_one`], giving a handled buffer back at once. `false` when the ring
     /// was empty.
-    fn poll_freeing(&self, want: Option<u16>) -> Option<Polled> {
-        match self.poll_one(want) {
-            Polled::Empty => None,
+    fn poll_freeing(&self) -> bool {
+        match self.poll_one() {
+            Polled::Empty => false,
+            Polled::Consumed => true,
             Polled::Done(idx) => {
                 RxBuf::free_raw(&self.rx, idx);
-                Some(Polled::Skipped)
+                true
             }
-            other => Some(other),
         }
     }
 
-    /// One slot from the ring, routed. A mailbox message for `want` is returned as
-    /// [`Polled::Mine`] instead of being queued.
-    fn poll_one(&self, want: Option<u16>) -> Polled {
+    /// One slot from the ring, routed.
+    fn poll_one(&self) -> Polled {
         let buf = match self.rx.try_recv() {
             Ok(b) => b,
             Err(QueueError::Empty) => return Polled::Empty,
-            Err(_) => return Polled::Skipped, // garbage descriptor: counted by the queue
+            Err(_) => return Polled::Consumed, // garbage descriptor: counted by the queue
         };
         // Both words exist: the item size is above the header size (checked at attach).
-        let [w0, w1] = buf.head_words().unwrap_or_default();
-        let (src, dst, data_len, flags) = (w0 as u16, (w0 >> 16) as u16, w1 as u16, (w1 >> 16) as u16);
+        let [addrs, sizes] = buf.head_words().unwrap_or_default();
+        let (src, dst, data_len, flags) =
+            (addrs as u16, (addrs >> 16) as u16, sizes as u16, (sizes >> 16) as u16);
         let full = buf.full();
         if buf.len() < HEADER_SIZE || usize::from(data_len) > full.len() - HEADER_SIZE {
             self.count(|s| s.dropped_bad_len = s.dropped_bad_len.wrapping_add(1));
@@ -437,12 +442,9 @@ impl<'r, R: Role, const CAP: usize, const E: usize> Rpmsg<'r, R, CAP, E> {
                 Some((_, Receiver::Mailbox)) => {
                     self.count(|s| s.delivered = s.delivered.wrapping_add(1));
                     let (idx, len) = buf.into_raw();
-                    let p = Pending { idx, len, src, dst, data_len, flags };
-                    if want == Some(dst) {
-                        return Polled::Mine(p);
-                    }
+                    let p = Pending { buf: u32::from(idx) | u32::from(len) << 16, addrs, sizes };
                     self.push_pending(p);
-                    return Polled::Queued;
+                    return Polled::Consumed;
                 }
             }
         }
@@ -453,7 +455,7 @@ impl<'r, R: Role, const CAP: usize, const E: usize> Rpmsg<'r, R, CAP, E> {
     /// Polls until the ring is empty; returns how many slots were consumed.
     pub fn poll_all(&self) -> usize {
         let mut n = 0;
-        while self.poll_freeing(None).is_some() {
+        while self.poll_freeing() {
             n += 1;
         }
         n
@@ -473,7 +475,7 @@ impl<'r, R: Role, const CAP: usize, const E: usize> Rpmsg<'r, R, CAP, E> {
     }
 
     fn take_pending(&self, dst: u16) -> Option<Pending> {
-        let at = self.pending().iter().position(|p| p.get().dst == dst)?;
+        let at = self.pending().iter().position(|p| p.get().dst() == dst)?;
         Some(self.remove_pending(at))
     }
 
@@ -493,16 +495,14 @@ impl<'r, R: Role, const CAP: usize, const E: usize> Rpmsg<'r, R, CAP, E> {
     /// else the ring is polled (routing what it finds) until a message for `ept` turns up
     /// or the ring is empty.
     pub fn try_recv(&self, ept: Endpoint) -> Option<Message<'_, 'r, CAP>> {
-        let p = match self.take_pending(ept.addr) {
-            Some(p) => p,
-            None => loop {
-                // Nothing for `ept` was pending before, so a message for it is the oldest.
-                if let Polled::Mine(p) = self.poll_freeing(Some(ept.addr))? {
-                    break p;
-                }
-            },
-        };
-        Some(Message::from_pending(&self.rx, p))
+        loop {
+            if let Some(p) = self.take_pending(ept.addr) {
+                return Some(Message::from_pending(&self.rx, p));
+            }
+            if !self.poll_freeing() {
+                return None;
+            }
+        }
     }
 
     /// Polls the ring (routing what it finds, at most one ring's worth of slots), then
@@ -515,13 +515,13 @@ impl<'r, R: Role, const CAP: usize, const E: usize> Rpmsg<'r, R, CAP, E> {
         mut pick: impl FnMut(&Message<'_, 'r, CAP>) -> Pick,
     ) -> Option<Message<'_, 'r, CAP>> {
         for _ in 0..self.rx.len() {
-            if self.poll_freeing(None).is_none() {
+            if !self.poll_freeing() {
                 break;
             }
         }
         let mut i = 0;
         while let Some(p) = self.pending().get(i).map(Cell::get) {
-            if p.dst != ept.addr {
+            if p.dst() != ept.addr {
                 i += 1;
                 continue;
             }
@@ -611,34 +611,31 @@ impl<'r, R: Role, const CAP: usize, const E: usize> Rpmsg<'r, R, CAP, E> {
 /// A received message waiting in a mailbox, in place; given back when dropped.
 pub struct Message<'d, 'r, const CAP: usize = 32> {
     buf: RxBuf<'d, 'r, CAP>,
-    src: u16,
-    dst: u16,
-    flags: u16,
-    data_len: u16,
+    /// The header words as routed ([`Pending`]).
+    addrs: u32,
+    sizes: u32,
 }
 
 impl<'d, 'r, const CAP: usize> Message<'d, 'r, CAP> {
     fn from_pending(rx: &'d Consumer<'r, CAP>, p: Pending) -> Self {
         Message {
-            buf: RxBuf::from_raw(rx, (p.idx, p.len)),
-            src: p.src,
-            dst: p.dst,
-            flags: p.flags,
-            data_len: p.data_len,
+            buf: RxBuf::from_raw(rx, (p.buf as u16, (p.buf >> 16) as u16)),
+            addrs: p.addrs,
+            sizes: p.sizes,
         }
     }
 
     /// Sender's endpoint address.
     pub fn src(&self) -> u16 {
-        self.src
+        self.addrs as u16
     }
     /// Our endpoint address.
     pub fn dst(&self) -> u16 {
-        self.dst
+        (self.addrs >> 16) as u16
     }
     /// `data_flags` of the header.
     pub fn flags(&self) -> u16 {
-        self.flags
+        (self.sizes >> 16) as u16
     }
 }
 
@@ -646,15 +643,15 @@ impl<const CAP: usize> Deref for Message<'_, '_, CAP> {
     type Target = [u8];
     fn deref(&self) -> &[u8] {
         // `data_len <= item_size − 8` was checked when the message was routed.
-        &self.buf.full()[HEADER_SIZE..HEADER_SIZE + usize::from(self.data_len)]
+        &self.buf.full()[HEADER_SIZE..HEADER_SIZE + usize::from(self.sizes as u16)]
     }
 }
 
 impl<const CAP: usize> core::fmt::Debug for Message<'_, '_, CAP> {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
         f.debug_struct("Message")
-            .field("src", &self.src)
-            .field("dst", &self.dst)
+            .field("src", &self.src())
+            .field("dst", &self.dst())
             .field("len", &self.len())
             .finish()
     }

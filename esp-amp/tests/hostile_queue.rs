@@ -157,3 +157,21 @@ fn rpmsg_attach_rejects_overlapping_queues() {
     let err = Rpmsg::<'_, SubCore>::attach(&sys.info()).err().unwrap();
     assert_eq!(err.to_string(), "bad shared queue configuration: Overlap");
 }
+
+#[test]
+fn rpmsg_attach_rejects_a_queue_overlapping_itself() {
+    // The pair check covers the areas within each queue too: Q1's buffers moved onto its
+    // own descriptors, then Q0's descriptors onto its own configuration.
+    for (field, target) in [(12 + 4, 12 + 8), (8, 0)] {
+        let region = Region::zeroed();
+        let shm = region.shm();
+        let mut sys = SysInfoAllocator::init(pool(shm), None).unwrap();
+        Rpmsg::<'_, MainCore>::create(&mut sys, QueueSpec::new(4, 32).unwrap()).unwrap();
+        let block = sys.info().get(SysInfoId::VQUEUE, Pool::Hp).unwrap().addr();
+        // `target` names a field holding an address, or 0 for the configuration itself.
+        let to = if target == 0 { block } else { shm.read_u32(block + target).unwrap() };
+        shm.write_u32(block + field, to).unwrap();
+        let err = Rpmsg::<'_, SubCore>::attach(&sys.info()).err().unwrap();
+        assert_eq!(err.to_string(), "bad shared queue configuration: Overlap", "field {field}");
+    }
+}

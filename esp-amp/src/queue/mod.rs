@@ -322,7 +322,7 @@ impl Attached<'_> {
 /// Reads and checks the configuration at `conf_addr` inside `block` (the queue's HP
 /// SysInfo block); descriptors may instead be in `rtc` (its RTC block), as the C subcore
 /// follows `queue_desc` wherever it points.
-pub(crate) fn attach_queue<'r>(
+pub(crate) fn attach_queue_unchecked<'r>(
     block: Shm<'r>,
     conf_addr: u32,
     rtc: Option<Shm<'r>>,
@@ -367,10 +367,21 @@ pub(crate) fn attach_queue<'r>(
         conf_addr,
         desc_addr,
     };
+    Ok(a)
+}
+
+/// [`attach_queue_unchecked`] plus the check that the queue's three areas are disjoint.
+pub(crate) fn attach_queue<'r>(
+    block: Shm<'r>,
+    conf_addr: u32,
+    rtc: Option<Shm<'r>>,
+    cap: usize,
+) -> Result<Attached<'r>, QueueError> {
+    let a = attach_queue_unchecked(block, conf_addr, rtc, cap)?;
     // Descriptors are written atomically while buffers are handed out as slices: the two
     // must never alias.
     if !Span::disjoint(&a.spans()) {
-        return Err(bad(ConfFault::Overlap));
+        return Err(QueueError::BadConf(ConfFault::Overlap));
     }
     Ok(a)
 }
