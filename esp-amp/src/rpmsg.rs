@@ -432,18 +432,19 @@ impl<'r, R: Role, const CAP: usize, const E: usize> Rpmsg<'r, R, CAP, E> {
         if buf.len() < HEADER_SIZE || usize::from(data_len) > full.len() - HEADER_SIZE {
             self.count(|s| s.dropped_bad_len = s.dropped_bad_len.wrapping_add(1));
         } else {
-            match self.slot_of(dst).and_then(|s| s.get()) {
-                None => self.count(|s| s.dropped_unknown = s.dropped_unknown.wrapping_add(1)),
-                Some((_, Receiver::Callback(cb))) => {
-                    self.count(|s| s.delivered = s.delivered.wrapping_add(1));
+            let Some((_, rx)) = self.slot_of(dst).and_then(|s| s.get()) else {
+                self.count(|s| s.dropped_unknown = s.dropped_unknown.wrapping_add(1));
+                return Polled::Done(buf.into_raw().0);
+            };
+            self.count(|s| s.delivered = s.delivered.wrapping_add(1));
+            match rx {
+                Receiver::Callback(cb) => {
                     let data = &full[HEADER_SIZE..HEADER_SIZE + usize::from(data_len)];
                     cb(Inbound { src, dst, flags, data });
                 }
-                Some((_, Receiver::Mailbox)) => {
-                    self.count(|s| s.delivered = s.delivered.wrapping_add(1));
+                Receiver::Mailbox => {
                     let (idx, len) = buf.into_raw();
-                    let p = Pending { buf: u32::from(idx) | u32::from(len) << 16, addrs, sizes };
-                    self.push_pending(p);
+                    self.push_pending(Pending { buf: u32::from(idx) | u32::from(len) << 16, addrs, sizes });
                     return Polled::Consumed;
                 }
             }

@@ -515,11 +515,6 @@ macro_rules! end_accessors {
         pub fn faults(&self) -> u32 {
             self.end.ring.faults()
         }
-
-        /// The most recent peer fault.
-        pub fn last_fault(&self) -> Option<PeerFault> {
-            self.end.ring.last_fault()
-        }
     };
 }
 

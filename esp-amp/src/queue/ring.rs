@@ -165,8 +165,8 @@ pub struct Ring<T, const CAP: usize> {
     kept: [Cell<u16>; CAP],
     kept_head: Cell<usize>,
     kept_len: Cell<usize>,
+    /// Peer faults so far (each fault itself goes to the caller, in the error).
     faults: Cell<u32>,
-    last_fault: Cell<Option<PeerFault>>,
 }
 
 #[inline]
@@ -238,7 +238,6 @@ impl<T: DescTable, const CAP: usize> Ring<T, CAP> {
             kept_head: Cell::new(0),
             kept_len: Cell::new(0),
             faults: Cell::new(0),
-            last_fault: Cell::new(None),
         }
     }
 
@@ -250,13 +249,8 @@ impl<T: DescTable, const CAP: usize> Ring<T, CAP> {
         self.faults.get()
     }
 
-    pub fn last_fault(&self) -> Option<PeerFault> {
-        self.last_fault.get()
-    }
-
     fn fault(&self, f: PeerFault) -> PeerFault {
         self.faults.set(self.faults.get().wrapping_add(1));
-        self.last_fault.set(Some(f));
         f
     }
 
