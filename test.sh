@@ -42,6 +42,8 @@ python3 -c "import venv, ensurepip" 2>/dev/null || { need python3 python3; pytho
 
 step "tests (unit, doc, compat, hostile input, cross-process, demo, QEMU two-hart examples)"
 cargo test --workspace --all-features
+# The core crate as the firmware builds it: without the host port's features.
+cargo test -p esp-amp
 
 step "loom models"
 RUSTFLAGS="--cfg loom" cargo test -p esp-amp --test loom --release

@@ -30,7 +30,7 @@ use crate::qemu::repo_root;
 pub const TARGET: &str = "riscv32imac-unknown-none-elf";
 
 /// The LP-core examples (binaries of `firmware/esp32/lp-examples`), built for each chip.
-pub const LP_EXAMPLES: [&str; 6] = ["bare", "rpmsg_echo", "basic", "virtqueue", "rpc", "print"];
+pub const LP_EXAMPLES: [&str; 7] = ["bare", "rpmsg_echo", "basic", "virtqueue", "rpc", "print", "stack"];
 pub const LP_CHIPS: [Chip; 2] = [Chip::Esp32C6, Chip::Esp32C5];
 /// The chips whose subcore is a second HP core (`firmware/esp32/hp-examples`, the same
 /// examples), and their target (both P4 cores).

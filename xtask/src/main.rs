@@ -82,7 +82,8 @@ enum Task {
     /// size budgets.
     #[command(after_help = "Examples:\n  cargo xtask esp32\n  cargo xtask esp32 --symbols 20")]
     Esp32 {
-        /// Fail when a size budget is exceeded (otherwise only link checks fail).
+        /// Fail when a held size budget is exceeded: the echo image, the IPC code the echo
+        /// links (otherwise only link checks fail; the whole-stack reading is reported only).
         #[arg(long)]
         enforce_budgets: bool,
         /// Also list the N largest symbols of the C6 `rpmsg_echo` image.
@@ -198,15 +199,27 @@ fn esp32(enforce_budgets: bool, symbols: Option<usize>) -> ExitCode {
         }
     }
     let echo = results.iter().find(|(c, b, _)| *c == c6 && *b == "rpmsg_echo").map(|r| r.2.sizes.loaded);
-    let ipc = ipc_code(&results, c6, "rpmsg_echo");
     let mut over = false;
-    for (what, got, budget) in [
-        ("C6 RPMsg-echo image (loaded bytes)", echo, BUDGET_ECHO_TOTAL),
-        ("C6 IPC code (.text+.rodata)", ipc, BUDGET_IPC),
+    // The first two are held by the esp32 test; the third reads the IPC budget as the whole
+    // stack (all six layers) and is reported only.
+    for (what, got, budget, enforced) in [
+        ("C6 RPMsg-echo image (loaded bytes)", echo, BUDGET_ECHO_TOTAL, true),
+        (
+            "C6 IPC code linked by rpmsg_echo (SysInfo, sw-interrupt, queue, RPMsg; .text+.rodata)",
+            ipc_code(&results, c6, "rpmsg_echo"),
+            BUDGET_IPC,
+            true,
+        ),
+        (
+            "C6 IPC code linked by stack (the same + events and an RPC server; reported only)",
+            ipc_code(&results, c6, "stack"),
+            BUDGET_IPC,
+            false,
+        ),
     ] {
         let got = got.unwrap_or(u64::MAX);
         let verdict = if got <= budget { "met" } else { "NOT MET" };
-        over |= got > budget;
+        over |= enforced && got > budget;
         println!("budget: {what}: {got} of {budget} bytes: {verdict}");
     }
     if failed || (enforce_budgets && over) {

@@ -166,3 +166,21 @@ fn print_pair_on_two_parallel_harts() {
 fn print_pair_under_icount() {
     check_print(Mode::Icount);
 }
+
+fn check_stack(mode: Mode) {
+    let out = run("stack", mode);
+    assert_lines(
+        &out,
+        &["stack: GO/READY events, then 200 SUM calls answered right and an unknown command refused"],
+    );
+}
+
+#[test]
+fn stack_pair_on_two_parallel_harts() {
+    check_stack(Mode::Parallel);
+}
+
+#[test]
+fn stack_pair_under_icount() {
+    check_stack(Mode::Icount);
+}

@@ -3,7 +3,7 @@
 //! - [`protocol`]: what the two halves of each example agree on (ids, endpoints, message
 //!   formats, expected values);
 //! - [`sub`]: the subcore halves, generic over a [`Board`]: `basic`, `virtqueue`, `rpc`,
-//!   `print`. A port's binary is one line: `amp_examples::sub::rpc(&MyBoard)`;
+//!   `print`, `stack`. A port's binary is one line: `amp_examples::sub::rpc(&MyBoard)`;
 //! - [`maincore`]: the maincore halves, generic over a [`maincore::MainBoard`]. A port's binary
 //!   makes its subcore handle and calls `amp_examples::maincore::rpc(&board, &mut sub, IMAGE)`.
 #![no_std]
@@ -12,6 +12,7 @@ pub mod protocol {
     pub mod basic;
     pub mod print;
     pub mod rpc;
+    pub mod stack;
     pub mod virtqueue;
 }
 pub mod maincore;

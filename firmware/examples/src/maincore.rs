@@ -7,11 +7,13 @@
 mod basic;
 mod print;
 mod rpc;
+mod stack;
 mod virtqueue;
 
 pub use basic::basic;
 pub use print::print;
 pub use rpc::rpc;
+pub use stack::stack;
 pub use virtqueue::virtqueue;
 
 use esp_amp::layout::Region;

@@ -1,0 +1,62 @@
+//! `stack`: every IPC layer at once with as little application code as possible, so its
+//! image sizes the whole subcore stack as linked (SysInfo, software interrupts, events,
+//! queue, RPMsg and an RPC server). It waits for the maincore's `GO` event, answers
+//! `READY`, then serves `SUM` until stopped.
+
+use esp_amp::event::{DefaultEvents, Events, WaitFor};
+use esp_amp::port::Platform;
+use esp_amp::rpc::{Reply, Request, RpcServer, Status};
+use esp_amp::rpmsg::Rpmsg;
+use esp_amp::sw_intr::{SwIntr, SwIntrId};
+use esp_amp::sys_info::SysInfo;
+use esp_amp::SubCore;
+
+use crate::protocol::stack::*;
+use crate::Board;
+
+/// `SUM`: two bytes in, their wrapping sum out.
+fn sum(req: &Request<'_>, resp: &mut [u8]) -> Reply {
+    match *req.data() {
+        [a, b] => {
+            resp[0] = a.wrapping_add(b);
+            Reply::ok(1)
+        }
+        _ => Reply::new(Status::EXEC_FAILED, 1),
+    }
+}
+
+pub fn stack<B: Board>(b: &B) -> ! {
+    b.report_panics();
+    let clock = b.clock();
+    let info = SysInfo::attach(b.sys_info_pool(), b.rtc_pool());
+    let Ok(sw) = SwIntr::<'_, SubCore, _>::attach(b.sw_intr_header(), b.line()) else {
+        panic!("no software-interrupt header")
+    };
+    let Ok(ev) = DefaultEvents::attach(&info) else { panic!("no events") };
+    let (rx, tx) = (ev.incoming::<SubCore>(), ev.outgoing::<SubCore>());
+    let events: Events<'_, _> = Events::new(&sw, clock);
+    let Ok(()) = sw.add_handler(SwIntrId::EVENT, &events) else { panic!("event handler") };
+    let Ok(mut dev) = Rpmsg::<'_, SubCore>::attach(&info) else { panic!("no RPMsg device") };
+    dev.notify_with(&sw);
+    let (mut rq, mut rs) = ([0u8; 8], [0u8; 8]);
+    let Ok(mut server) = RpcServer::<'_, 1>::new(&dev, SUB_SERVER, &mut rq, &mut rs) else { panic!("server") };
+    let Ok(()) = server.add_service(SUM, &sum) else { panic!("service") };
+
+    b.with_interrupts(
+        &|| {
+            sw.isr();
+        },
+        || {
+            let Ok(_) = events.wait(&rx, GO, WaitFor::All, true, None) else { panic!("GO") };
+            events.notify(&tx, READY);
+            loop {
+                // Taken before polling: an interrupt during the poll ends the wait at once.
+                // The maincore calls one at a time, so a response always finds a buffer.
+                let epoch = clock.irq_epoch();
+                if server.poll(&dev) == 0 {
+                    clock.wait_irq(epoch, None);
+                }
+            }
+        },
+    )
+}

@@ -1,0 +1,13 @@
+//! Maincore of the `stack` pair (hart 0): `amp_examples::maincore::stack` against the
+//! subcore ELF of the same name. Prints `PASS` and exits 0 through the test device, or
+//! exits non-zero with the reason.
+#![no_std]
+#![no_main]
+
+esp_amp_qemu::entry!(main);
+
+static SUBCORE_ELF: &[u8] = include_bytes!(concat!(env!("SUB_DIR"), "/stack"));
+
+fn main() -> ! {
+    qemu_main::run("stack", |b, sub| amp_examples::maincore::stack(b, sub, SUBCORE_ELF))
+}
