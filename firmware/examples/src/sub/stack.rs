@@ -39,7 +39,9 @@ pub fn stack<B: Board>(b: &B) -> ! {
     let Ok(mut dev) = Rpmsg::<'_, SubCore>::attach(&info) else { panic!("no RPMsg device") };
     dev.notify_with(&sw);
     let (mut rq, mut rs) = ([0u8; 8], [0u8; 8]);
-    let Ok(mut server) = RpcServer::<'_, 1>::new(&dev, SUB_SERVER, &mut rq, &mut rs) else { panic!("server") };
+    let Ok(mut server) = RpcServer::<'_, 1>::new(&dev, SUB_SERVER, &mut rq, &mut rs) else {
+        panic!("server")
+    };
     let Ok(()) = server.add_service(SUM, &sum) else { panic!("service") };
 
     b.with_interrupts(
