@@ -191,6 +191,16 @@ struct Pending {
 }
 
 impl Pending {
+    /// A message in buffer `raw` ([`RxBuf::into_raw`]) with header words `addrs`, `sizes`.
+    fn new((idx, len): (u16, u16), addrs: u32, sizes: u32) -> Self {
+        Pending { buf: u32::from(idx) | u32::from(len) << 16, addrs, sizes }
+    }
+
+    /// The buffer, for [`RxBuf::from_raw`].
+    fn raw(&self) -> (u16, u16) {
+        (self.buf as u16, (self.buf >> 16) as u16)
+    }
+
     fn dst(&self) -> u16 {
         (self.addrs >> 16) as u16
     }
@@ -372,7 +382,7 @@ impl<'r, R: Role, const CAP: usize, const E: usize> Rpmsg<'r, R, CAP, E> {
         slot.set(None);
         let mut dropped = 0;
         while let Some(p) = self.take_pending(ept.addr) {
-            RxBuf::free_raw(&self.rx, p.buf as u16);
+            RxBuf::free_raw(&self.rx, p.raw().0);
             dropped += 1;
         }
         self.count(|s| s.dropped_deleted = s.dropped_deleted.wrapping_add(dropped as u32));
@@ -443,8 +453,7 @@ impl<'r, R: Role, const CAP: usize, const E: usize> Rpmsg<'r, R, CAP, E> {
                     cb(Inbound { src, dst, flags, data });
                 }
                 Receiver::Mailbox => {
-                    let (idx, len) = buf.into_raw();
-                    self.push_pending(Pending { buf: u32::from(idx) | u32::from(len) << 16, addrs, sizes });
+                    self.push_pending(Pending::new(buf.into_raw(), addrs, sizes));
                     return Polled::Consumed;
                 }
             }
@@ -619,11 +628,7 @@ pub struct Message<'d, 'r, const CAP: usize = 32> {
 
 impl<'d, 'r, const CAP: usize> Message<'d, 'r, CAP> {
     fn from_pending(rx: &'d Consumer<'r, CAP>, p: Pending) -> Self {
-        Message {
-            buf: RxBuf::from_raw(rx, (p.buf as u16, (p.buf >> 16) as u16)),
-            addrs: p.addrs,
-            sizes: p.sizes,
-        }
+        Message { buf: RxBuf::from_raw(rx, p.raw()), addrs: p.addrs, sizes: p.sizes }
     }
 
     /// Sender's endpoint address.
