@@ -471,8 +471,8 @@ fn rpc_calls(count: u32, in_flight: usize) -> f64 {
                 resp[..4].copy_from_slice(&sum.to_le_bytes());
                 Reply::ok(4)
             };
-            let (mut rq, mut rs) = ([0u8; 16], [0u8; 16]);
-            let mut server: RpcServer<'_, 1> = RpcServer::new(&sub, SUB_EPT, &mut rq, &mut rs).unwrap();
+            let mut rq = [0u8; 16];
+            let mut server: RpcServer<'_, 1> = RpcServer::new(&sub, SUB_EPT, &mut rq).unwrap();
             server.add_service(CMD, &add).unwrap();
             ready.wait();
             while !done.load(Ordering::Relaxed) {

@@ -63,8 +63,8 @@ pub fn run_server<R: Role, P: Platform, const CAP: usize, const E: usize>(
         stop.store(true, Ordering::Relaxed);
         Reply::NONE
     };
-    let (mut req_buf, mut resp_buf) = ([0u8; 256], [0u8; 256]);
-    let mut server: RpcServer<'_, 4> = RpcServer::new(dev, SERVER_EPT, &mut req_buf, &mut resp_buf)?;
+    let mut req_buf = [0u8; 256];
+    let mut server: RpcServer<'_, 4> = RpcServer::new(dev, SERVER_EPT, &mut req_buf)?;
     server.add_service(cmd::ADD, &add)?;
     server.add_service(cmd::UPPER, &upper)?;
     server.add_service(cmd::LOG, &log_text)?;

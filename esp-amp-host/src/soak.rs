@@ -226,7 +226,7 @@ counters! {
     DrainTimeouts: Error, "gave up waiting for the peer's last messages";
     SendFull: Backpressure, "rpmsg stream: send found the queue full";
     CallFull: Backpressure, "rpc: call found no slot or buffer";
-    ReplyWaited: Backpressure, "rpc server: response waited for a buffer";
+    ReplyWaited: Backpressure, "rpc server: no buffer for a response, request left waiting";
     Sleeps: Backpressure, "loop slept waiting for an interrupt";
     HwInFlight: HighWater, "rpc: most calls in flight";
     HwBatch: HighWater, "rpmsg stream: most waiting in one pass (of 32)";
@@ -393,8 +393,8 @@ impl<R: Role> Side<'_, '_, R> {
                 }
             }
         };
-        let (mut req_buf, mut resp_buf) = ([0u8; 128], [0u8; 128]);
-        let mut server: RpcServer<'_, 2> = RpcServer::new(dev, me.server_ept(), &mut req_buf, &mut resp_buf)?;
+        let mut req_buf = [0u8; 128];
+        let mut server: RpcServer<'_, 2> = RpcServer::new(dev, me.server_ept(), &mut req_buf)?;
         server.add_service(XFORM, &xform)?;
 
         // RPC client: responses come back in call order.

@@ -695,7 +695,7 @@ impl<const CAP: usize> TxMessage<'_, '_, CAP> {
     }
 
     /// [`TxMessage::send`] with `len` checked by the caller.
-    fn commit(mut self, src: Endpoint, dst: u16, len: usize) {
+    pub(crate) fn commit(mut self, src: Endpoint, dst: u16, len: usize) {
         // `{src, dst}`, `{data_len, flags = 0}`.
         self.buf.set_head_words(u32::from(src.addr) | u32::from(dst) << 16, len as u32);
         // C sends the whole item size, not the message length.

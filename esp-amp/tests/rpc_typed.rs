@@ -61,8 +61,8 @@ fn typed_round_trips() {
         _ => Err(Status(0x0042)),
     });
     let reset = Typed::<Reset, _>::new(|()| Ok(()));
-    let (mut rq, mut rs) = ([0u8; 48], [0u8; 48]);
-    let mut server: RpcServer<2> = RpcServer::new(&sub, SERVER, &mut rq, &mut rs).unwrap();
+    let mut rq = [0u8; 48];
+    let mut server: RpcServer<2> = RpcServer::new(&sub, SERVER, &mut rq).unwrap();
     server.add_service(Read::ID, &read).unwrap();
     server.add_service(Reset::ID, &reset).unwrap();
     let client: RpcClient<4> = RpcClient::new(&main, CLIENT, SERVER).unwrap();
@@ -93,8 +93,8 @@ fn undecodable_request_and_oversize_request() {
     let region = Region::zeroed();
     let (main, sub) = pair(&region);
     let read = Typed::<Read, _>::new(|_: u8| Err(Status::EXEC_FAILED));
-    let (mut rq, mut rs) = ([0u8; 48], [0u8; 48]);
-    let mut server: RpcServer<2> = RpcServer::new(&sub, SERVER, &mut rq, &mut rs).unwrap();
+    let mut rq = [0u8; 48];
+    let mut server: RpcServer<2> = RpcServer::new(&sub, SERVER, &mut rq).unwrap();
     server.add_service(Read::ID, &read).unwrap();
     let client: RpcClient = RpcClient::new(&main, CLIENT, SERVER).unwrap();
     // A raw call with an empty body: a `u8` cannot decode from it.

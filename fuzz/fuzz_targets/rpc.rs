@@ -44,8 +44,8 @@ fuzz_target!(|data: &[u8]| {
     let main: Rpmsg<'_, MainCore> = Rpmsg::create(&mut sys, QueueSpec::new(8, 64).unwrap()).unwrap();
     let sub: Rpmsg<'_, SubCore> = Rpmsg::attach(&sys.info()).unwrap();
     let div = Typed::<Div, _>::new(|(a, b): (i32, i32)| a.checked_div(b).ok_or(Status::EXEC_FAILED));
-    let (mut rq, mut rs) = ([0u8; 48], [0u8; 48]);
-    let mut server: RpcServer<'_, 4> = RpcServer::new(&sub, SERVER, &mut rq, &mut rs).unwrap();
+    let mut rq = [0u8; 48];
+    let mut server: RpcServer<'_, 4> = RpcServer::new(&sub, SERVER, &mut rq).unwrap();
     server.add_service(ADD, &add).unwrap();
     server.add_service(Div::ID, &div).unwrap();
     let client: RpcClient<'_, 4> = RpcClient::new(&main, CLIENT, SERVER).unwrap();

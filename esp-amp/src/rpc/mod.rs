@@ -6,8 +6,8 @@
 //! echoes `msg_id` and `cmd_id` and carries the handler's status. So the largest request or
 //! response body is `item_size − 16` ([`max_body`]).
 //!
-//! - [`RpcServer`] owns its request and response buffers and a service table of fixed
-//!   capacity; an unknown command is answered with [`Status::INVALID_CMD`] and one zero
+//! - [`RpcServer`] owns its request buffer and a service table of fixed capacity; its
+//!   handlers write their answers straight into the response message (zero-copy); an unknown command is answered with [`Status::INVALID_CMD`] and one zero
 //!   byte, as in C; a handler that answers with length 0 sends nothing (one-way command).
 //! - [`RpcClient`] has a fixed number of request slots, so several requests can be in
 //!   flight; responses are matched by `msg_id` *and* the server's address *and* `cmd_id`
@@ -44,8 +44,8 @@
 //!     }
 //!     _ => Reply::new(Status::EXEC_FAILED, 1),
 //! };
-//! let (mut req_buf, mut resp_buf) = ([0u8; 32], [0u8; 32]);
-//! let mut server: RpcServer<4> = RpcServer::new(&sub, 1, &mut req_buf, &mut resp_buf).unwrap();
+//! let mut req_buf = [0u8; 32];
+//! let mut server: RpcServer<4> = RpcServer::new(&sub, 1, &mut req_buf).unwrap();
 //! server.add_service(0x10, &add).unwrap();
 //!
 //! // Maincore: a client at endpoint 0 talking to server 1.

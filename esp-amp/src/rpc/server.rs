@@ -3,10 +3,10 @@
 use core::future::poll_fn;
 use core::task::Poll;
 
-use super::{body_limit, PacketHeader, RpcError, Status, HEADER_SIZE};
+use super::{PacketHeader, RpcError, Status, HEADER_SIZE};
 use crate::port::Platform;
 use crate::role::Role;
-use crate::rpmsg::{Endpoint, Message, Receiver, Rpmsg};
+use crate::rpmsg::{Endpoint, Message, Receiver, Rpmsg, TxMessage};
 use crate::signal::IrqSignal;
 
 /// A request as the handler sees it: copied out of shared memory into the server's own
@@ -61,8 +61,9 @@ impl Reply {
     }
 }
 
-/// A service: gets the request and a response buffer (at most the largest body that fits
-/// one message), writes its answer there and says how much of it to send.
+/// A service: gets the request and a response buffer (the body of the response message,
+/// as large as fits one message; what it holds before the handler writes is unspecified),
+/// writes its answer there and says how much of it to send.
 ///
 /// Implemented for every `Fn(&Request, &mut [u8]) -> Reply + Sync`. On bare metal it may
 /// run in interrupt context: keep it short.
@@ -96,50 +97,39 @@ pub struct ServerStats {
     /// Handlers that returned a length beyond their buffer: answered
     /// [`Status::EXEC_FAILED`] with no body.
     pub bad_reply_len: u32,
-    /// Attempts to send a response that found no free buffer (it is sent by a later
-    /// poll; C drops it).
+    /// Polls that found no free buffer for a response and so took no request (the
+    /// requests wait in the ring for a later poll; C drops such a response).
     pub reply_waited: u32,
-}
-
-/// A response built but not sent yet (no free buffer).
-#[derive(Clone, Copy, Debug)]
-struct Outgoing {
-    client: u16,
-    head: PacketHeader,
 }
 
 /// An RPC server on one RPMsg endpoint, with up to `SVC` services.
 ///
 /// Requests are handled by [`RpcServer::poll`] (or [`serve_timeout`](RpcServer::serve_timeout),
-/// or [`serve`](RpcServer::serve) in a task), each in turn: the request is copied into the
-/// request buffer and its RPMsg buffer given back, the handler writes into the response
-/// buffer, and the response is sent to the request's source. When no buffer is free for a
-/// response, it waits in the server, which takes no new request until a later poll has
-/// sent it: nothing is dropped, and the peer is slowed down instead.
+/// or [`serve`](RpcServer::serve) in a task), each in turn: a free RPMsg buffer is taken for
+/// the response first, the request is copied into the request buffer and its RPMsg buffer
+/// given back, the handler writes its answer straight into the response buffer (zero-copy),
+/// and the response goes to the request's source. While no buffer is free for a response,
+/// the server takes no request: nothing is dropped, and the peer is slowed down instead.
 ///
 /// Every method takes the device the server was created on.
 pub struct RpcServer<'h, const SVC: usize = 8> {
     ept: Endpoint,
     services: [Option<(u16, &'h dyn Handler)>; SVC],
     req: &'h mut [u8],
-    resp: &'h mut [u8],
-    outgoing: Option<Outgoing>,
     stats: ServerStats,
 }
 
 impl<'h, const SVC: usize> RpcServer<'h, SVC> {
-    /// Creates the server's endpoint `addr` (a mailbox) on `dev`. `req` and `resp` are
-    /// the request and response buffers; neither may be empty ([`RpcError::InvalidArg`]).
-    /// Bytes of `resp` beyond the largest body that fits one message are not used; a
-    /// device whose messages cannot hold a one-byte body is refused
-    /// ([`RpcError::InvalidSize`]).
+    /// Creates the server's endpoint `addr` (a mailbox) on `dev`. `req` is the request
+    /// buffer; it may not be empty ([`RpcError::InvalidArg`]), and a request larger than it
+    /// is refused ([`Status::EXEC_FAILED`]). A device whose messages cannot hold a one-byte
+    /// response body is refused ([`RpcError::InvalidSize`]).
     pub fn new<R: Role, const CAP: usize, const E: usize>(
         dev: &Rpmsg<'_, R, CAP, E>,
         addr: u16,
         req: &'h mut [u8],
-        resp: &'h mut [u8],
     ) -> Result<Self, RpcError> {
-        if req.is_empty() || resp.is_empty() {
+        if req.is_empty() {
             return Err(RpcError::InvalidArg);
         }
         // A response must hold the RPC header and one byte (an INVALID_CMD answer).
@@ -148,7 +138,7 @@ impl<'h, const SVC: usize> RpcServer<'h, SVC> {
             return Err(RpcError::InvalidSize { len: HEADER_SIZE + 1, max });
         }
         let ept = dev.create_endpoint(addr, Receiver::Mailbox)?;
-        Ok(RpcServer { ept, services: [None; SVC], req, resp, outgoing: None, stats: ServerStats::default() })
+        Ok(RpcServer { ept, services: [None; SVC], req, stats: ServerStats::default() })
     }
 
     /// Deletes the endpoint; requests still waiting are given back unanswered. Returns how
@@ -194,20 +184,20 @@ impl<'h, const SVC: usize> RpcServer<'h, SVC> {
     }
 
     /// Handles the requests waiting now (at most one queue's worth); returns how many.
-    /// First sends a response left waiting for a buffer; while that still cannot go,
-    /// takes no request and returns 0.
+    /// Takes a request only when a buffer is free for its response; returns 0 at once when
+    /// none is.
     pub fn poll<R: Role, const CAP: usize, const E: usize>(&mut self, dev: &Rpmsg<'_, R, CAP, E>) -> usize {
         let mut served = 0;
         for _ in 0..dev.queue_len() {
-            if !self.flush(dev) {
+            let Ok(out) = dev.alloc() else {
+                bump(&mut self.stats.reply_waited);
                 break;
-            }
+            };
+            // Without a request the buffer is dropped unsent: kept for the next alloc.
             let Some(msg) = dev.try_recv(self.ept) else { break };
             served += 1;
-            self.handle(dev, msg);
+            self.handle(msg, out);
         }
-        // The last response may still be waiting; one more try costs nothing.
-        self.flush(dev);
         served
     }
 
@@ -219,7 +209,7 @@ impl<'h, const SVC: usize> RpcServer<'h, SVC> {
         platform: &P,
         timeout_ms: Option<u32>,
     ) -> Result<usize, RpcError> {
-        // The 1 ms nap retries a response waiting for a buffer: frees raise no interrupt.
+        // The 1 ms nap retries when no response buffer was free: frees raise no interrupt.
         crate::queue::wait_until::<_, _, RpcError>(platform, timeout_ms, Some(1), || {
             let n = self.poll(dev);
             (n > 0).then_some(Ok(n))
@@ -227,8 +217,8 @@ impl<'h, const SVC: usize> RpcServer<'h, SVC> {
     }
 
     /// Waits for at least one request and handles what is there; `signal` must be the
-    /// handler of [`SwIntrId::RPMSG`](crate::sw_intr::SwIntrId::RPMSG). A response waiting
-    /// for a buffer is retried at the next wake-up.
+    /// handler of [`SwIntrId::RPMSG`](crate::sw_intr::SwIntrId::RPMSG). Requests that found
+    /// no free response buffer are retried at the next wake-up.
     pub async fn serve<R: Role, const CAP: usize, const E: usize, const W: usize>(
         &mut self,
         dev: &Rpmsg<'_, R, CAP, E>,
@@ -244,11 +234,7 @@ impl<'h, const SVC: usize> RpcServer<'h, SVC> {
         .await
     }
 
-    fn handle<R: Role, const CAP: usize, const E: usize>(
-        &mut self,
-        dev: &Rpmsg<'_, R, CAP, E>,
-        msg: Message<'_, '_, CAP>,
-    ) {
+    fn handle<const CAP: usize>(&mut self, msg: Message<'_, '_, CAP>, mut out: TxMessage<'_, '_, CAP>) {
         bump(&mut self.stats.requests);
         let client = msg.src();
         let (head, body) = match PacketHeader::parse(&msg) {
@@ -258,64 +244,47 @@ impl<'h, const SVC: usize> RpcServer<'h, SVC> {
                 return;
             }
         };
-        let answer = |status, msg_len| PacketHeader { status, msg_len, ..head };
         let handler = self.handler(head.cmd_id);
-        let Some(req) = self.req.get_mut(..body.len()) else {
-            drop(msg);
-            bump(&mut self.stats.oversize);
-            self.outgoing = Some(Outgoing { client, head: answer(Status::EXEC_FAILED, 0) });
-            return;
-        };
-        req.copy_from_slice(body);
-        // Given back before the handler runs, as in C: the client can reuse it at once.
-        drop(msg);
-        let limit = self.resp.len().min(body_limit(dev));
-        let reply = match handler {
+        // The header and at least one byte fit (checked in `new`), unless `dev` is not the
+        // device the server was created on: then the request goes unanswered.
+        let Some((head_bytes, resp)) = out.split_at_mut_checked(HEADER_SIZE) else { return };
+        let Some(first) = resp.first_mut() else { return };
+        let (status, len) = match self.req.get_mut(..body.len()) {
             None => {
-                bump(&mut self.stats.invalid_cmd);
-                self.resp[0] = 0;
-                Reply::new(Status::INVALID_CMD, 1)
+                bump(&mut self.stats.oversize);
+                (Status::EXEC_FAILED, 0)
             }
-            Some(h) => {
-                let request = Request { client, msg_id: head.msg_id, cmd_id: head.cmd_id, data: req };
-                let r = h.handle(&request, &mut self.resp[..limit]);
-                if r.len > limit {
-                    bump(&mut self.stats.bad_reply_len);
-                    Reply::new(Status::EXEC_FAILED, 0)
-                } else if r.len == 0 {
-                    bump(&mut self.stats.one_way);
-                    return;
-                } else {
-                    r
+            Some(req) => {
+                req.copy_from_slice(body);
+                // Given back before the handler runs, as in C: the client can reuse it at once.
+                drop(msg);
+                match handler {
+                    None => {
+                        bump(&mut self.stats.invalid_cmd);
+                        *first = 0;
+                        (Status::INVALID_CMD, 1)
+                    }
+                    Some(h) => {
+                        let request = Request { client, msg_id: head.msg_id, cmd_id: head.cmd_id, data: req };
+                        let r = h.handle(&request, resp);
+                        if r.len > resp.len() {
+                            bump(&mut self.stats.bad_reply_len);
+                            (Status::EXEC_FAILED, 0)
+                        } else if r.len == 0 {
+                            bump(&mut self.stats.one_way);
+                            return;
+                        } else {
+                            (r.status, r.len)
+                        }
+                    }
                 }
             }
         };
-        // `reply.len <= limit <= u16::MAX` (a body fits one buffer).
-        self.outgoing = Some(Outgoing { client, head: answer(reply.status, reply.len as u16) });
-    }
-
-    /// Sends the waiting response, if any. `false` when it is still waiting for a buffer.
-    fn flush<R: Role, const CAP: usize, const E: usize>(&mut self, dev: &Rpmsg<'_, R, CAP, E>) -> bool {
-        let Some(out) = self.outgoing else { return true };
-        let mut m = match dev.alloc() {
-            Ok(m) => m,
-            Err(_) => {
-                bump(&mut self.stats.reply_waited);
-                return false;
-            }
-        };
-        self.outgoing = None;
-        let len = usize::from(out.head.msg_len);
-        // Both fit: `len` was checked against the max body when the response was built.
-        let (Some(packet), Some(body)) = (m.get_mut(..HEADER_SIZE + len), self.resp.get(..len)) else {
-            return true;
-        };
-        packet[..HEADER_SIZE].copy_from_slice(&out.head.to_bytes());
-        packet[HEADER_SIZE..].copy_from_slice(body);
-        if m.send(self.ept, out.client, HEADER_SIZE + len).is_ok() {
-            bump(&mut self.stats.responses);
-        }
-        true
+        // `len <= resp.len() <= u16::MAX` (a body fits one buffer).
+        let answer = PacketHeader { status, msg_len: len as u16, ..head };
+        head_bytes.copy_from_slice(&answer.to_bytes());
+        out.commit(self.ept, client, HEADER_SIZE + len);
+        bump(&mut self.stats.responses);
     }
 }
 

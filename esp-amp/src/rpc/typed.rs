@@ -27,8 +27,8 @@
 //! }
 //!
 //! let div = Typed::<Div, _>::new(|(a, b): (i32, i32)| a.checked_div(b).ok_or(Status::EXEC_FAILED));
-//! let (mut rq, mut rs) = ([0u8; 32], [0u8; 32]);
-//! let mut server: RpcServer<2> = RpcServer::new(&sub, 1, &mut rq, &mut rs).unwrap();
+//! let mut rq = [0u8; 32];
+//! let mut server: RpcServer<2> = RpcServer::new(&sub, 1, &mut rq).unwrap();
 //! server.add_service(Div::ID, &div).unwrap();
 //!
 //! let client: RpcClient<2> = RpcClient::new(&main, 0, 1).unwrap();

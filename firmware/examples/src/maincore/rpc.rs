@@ -58,9 +58,8 @@ pub fn rpc<B: MainBoard>(b: &B, sub: &mut Subcore<'_, B::Port>, image: &[u8]) {
         reported.store(true, Ordering::Relaxed);
         Ok(())
     });
-    let (mut rq, mut rs) = ([0u8; 64], [0u8; 64]);
-    let mut server: RpcServer<'_, 4> =
-        RpcServer::new(&dev, MAIN_SERVER, &mut rq, &mut rs).or_fail(b, "server");
+    let mut rq = [0u8; 64];
+    let mut server: RpcServer<'_, 4> = RpcServer::new(&dev, MAIN_SERVER, &mut rq).or_fail(b, "server");
     let services = server
         .add_service(Hello::ID, &hello)
         .and_then(|()| server.add_service(Fib::ID, &fib_service))

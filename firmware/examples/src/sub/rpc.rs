@@ -33,8 +33,8 @@ pub fn rpc<B: Board>(b: &B) -> ! {
     let mut dev: Rpmsg<'_, SubCore> = Rpmsg::attach(&info).unwrap();
     dev.notify_with(&sw);
     let div = Typed::<Div, _>::new(|(a, b): (i32, i32)| a.checked_div(b).ok_or(Status::EXEC_FAILED));
-    let (mut rq, mut rs) = ([0u8; 64], [0u8; 64]);
-    let mut server: RpcServer<'_, 4> = RpcServer::new(&dev, SUB_SERVER, &mut rq, &mut rs).unwrap();
+    let mut rq = [0u8; 64];
+    let mut server: RpcServer<'_, 4> = RpcServer::new(&dev, SUB_SERVER, &mut rq).unwrap();
     server.add_service(ADD, &add).unwrap();
     server.add_service(Div::ID, &div).unwrap();
     let client: RpcClient<'_, IN_FLIGHT> = RpcClient::new(&dev, SUB_CLIENT, MAIN_SERVER).unwrap();

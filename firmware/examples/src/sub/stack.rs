@@ -7,7 +7,7 @@ use esp_amp::event::{DefaultEvents, Events, WaitFor};
 use esp_amp::port::Platform;
 use esp_amp::rpc::{Reply, Request, RpcServer, Status};
 use esp_amp::rpmsg::Rpmsg;
-use esp_amp::sw_intr::{SwIntr, SwIntrId};
+use esp_amp::sw_intr::SwIntr;
 use esp_amp::sys_info::SysInfo;
 use esp_amp::SubCore;
 
@@ -34,14 +34,13 @@ pub fn stack<B: Board>(b: &B) -> ! {
     };
     let Ok(ev) = DefaultEvents::attach(&info) else { panic!("no events") };
     let (rx, tx) = (ev.incoming::<SubCore>(), ev.outgoing::<SubCore>());
+    // Blocking waits only: any interrupt ends `wait_irq`, so `events` is not registered as
+    // the EVENT handler (that wakes async waiters, which this subcore has none of).
     let events: Events<'_, _> = Events::new(&sw, clock);
-    let Ok(()) = sw.add_handler(SwIntrId::EVENT, &events) else { panic!("event handler") };
     let Ok(mut dev) = Rpmsg::<'_, SubCore>::attach(&info) else { panic!("no RPMsg device") };
     dev.notify_with(&sw);
-    let (mut rq, mut rs) = ([0u8; 8], [0u8; 8]);
-    let Ok(mut server) = RpcServer::<'_, 1>::new(&dev, SUB_SERVER, &mut rq, &mut rs) else {
-        panic!("server")
-    };
+    let mut rq = [0u8; 8];
+    let Ok(mut server) = RpcServer::<'_, 1>::new(&dev, SUB_SERVER, &mut rq) else { panic!("server") };
     let Ok(()) = server.add_service(SUM, &sum) else { panic!("service") };
 
     b.with_interrupts(
