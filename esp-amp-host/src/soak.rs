@@ -217,7 +217,7 @@ counters! {
     QueueFaults: Error, "queues: descriptor faults";
     LineGap: Error, "print: lines missing, repeated or reordered";
     LineCorrupt: Error, "print: lines corrupt";
-    PrintDroppedBytes: Error, "print: bytes dropped (no buffer for 10 ms)";
+    PrintDroppedBytes: Error, "print: bytes dropped (no buffer for 250 ms)";
     PrintFallbackBytes: Error, "print: bytes to the fallback";
     SupplicantUnknown: Error, "supplicant: unknown service requests";
     SupplicantMalformed: Error, "supplicant: malformed requests";
@@ -940,7 +940,9 @@ pub fn run_subcore() -> Result<()> {
     let sw: &'static SwIntr<'static, SubCore, &'static HostCore<'static>> =
         Box::leak(Box::new(SwIntr::attach(region.sw_intr_header(), core)?));
     let info = SysInfo::attach(region.sys_info_pool(), region.rtc_pool());
-    set_global(Printer::new(Some(service::attach(&info)?)).with_platform(core));
+    // A host process can be descheduled for more than C's 10 ms: that is no lost line, so
+    // the wait is longer here (the soak counts drops as errors).
+    set_global(Printer::new(Some(service::attach(&info)?)).with_platform(core).with_reserve_timeout(250));
     let notify: &'static (dyn Fn() + Sync) = Box::leak(Box::new(move || sw.trigger(SwIntrId::PANIC)));
     install_panic_hook(PanicSink {
         dump: PanicDump::new(region.panic_dump())?,

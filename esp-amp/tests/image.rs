@@ -234,6 +234,44 @@ fn a_corrupted_byte_fails_the_checksum() {
 }
 
 #[test]
+fn the_appended_sha256_is_written_and_checked() {
+    let (l, t) = c6();
+    let hp = l.subcore_hp.unwrap().start;
+    let mut buf = vec![0u8; 256];
+    let mut w = EspImageWriter::new(&mut buf, RESET, 13).unwrap();
+    w.segment(RESET, &[1, 2, 3, 4]).unwrap();
+    w.segment(hp, b"abcdefgh").unwrap();
+    let len = w.finish_with_sha256().unwrap();
+    let file = &buf[..len];
+    assert_eq!(file[23], 1, "the header announces the digest");
+    // Header 24, two segments 8 + 4 and 8 + 8, padding and checksum to 64, digest 32.
+    assert_eq!(len, 64 + 32);
+    assert!(plan(file, &t).is_ok());
+
+    // Two data bytes changed so that the XOR checksum still holds: only the digest sees it.
+    let mut f = file.to_vec();
+    f[24 + 8 + 12] ^= 0x01;
+    f[24 + 8 + 13] ^= 0x01;
+    assert!(matches!(plan(&f, &t), Err(LoadError::Image(ImageError::Sha256 { .. }))));
+    let e = Image::parse(&f).unwrap_err();
+    assert!(e.to_string().contains("SHA-256 mismatch"), "{e}");
+    // A damaged digest.
+    let mut f = file.to_vec();
+    f[len - 1] ^= 0x80;
+    assert!(matches!(Image::parse(&f), Err(ImageError::Sha256 { .. })));
+    // Announced but cut short: refused at every length, never a panic.
+    for cut in 64..len {
+        assert!(matches!(Image::parse(&file[..cut]), Err(ImageError::Truncated { .. })), "cut {cut}");
+    }
+    // The writer refuses a buffer without room for the digest.
+    let mut small = vec![0u8; 64 + 31];
+    let mut w = EspImageWriter::new(&mut small, RESET, 13).unwrap();
+    w.segment(RESET, &[1, 2, 3, 4]).unwrap();
+    w.segment(hp, b"abcdefgh").unwrap();
+    assert!(w.finish_with_sha256().is_err());
+}
+
+#[test]
 fn the_chip_id_and_the_entry_rule_are_enforced() {
     let (l, t) = c6();
     let hp = l.subcore_hp.unwrap();

@@ -105,6 +105,32 @@ fn a_full_queue_drops_bytes_after_10_ms_and_printing_resumes() {
 }
 
 #[test]
+fn the_line_start_wait_can_be_set() {
+    // The clock time two dropped bytes cost, with the default wait or `timeout`.
+    let wait_for_two_drops = |timeout: Option<u32>| {
+        let region = TestRegion::zeroed();
+        let mut sys = SysInfoAllocator::init(pool(region.shm()), None).unwrap();
+        let _supplicant = Supplicant::create(&mut sys).unwrap();
+        let clock = Clock::default();
+        let mut p = Printer::new(Some(service::attach(&sys.info()).unwrap())).with_platform(&clock);
+        if let Some(ms) = timeout {
+            p = p.with_reserve_timeout(ms);
+        }
+        for i in 0..16 {
+            writeln!(p, "line {i}").unwrap();
+        }
+        let start = clock.now_ms();
+        p.write_str("x\n").unwrap();
+        assert_eq!(p.stats().dropped, 2);
+        clock.now_ms() - start
+    };
+    let default = wait_for_two_drops(None);
+    let longer = wait_for_two_drops(Some(40));
+    assert!((2 * 10..2 * 20).contains(&default), "{default}");
+    assert!((2 * 40..2 * 50).contains(&longer), "{longer}");
+}
+
+#[test]
 fn without_the_service_bytes_go_to_the_fallback() {
     let seen = Mutex::new(Vec::new());
     let fallback = |b: &[u8]| seen.lock().unwrap().extend_from_slice(b);

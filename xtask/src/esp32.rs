@@ -11,7 +11,8 @@
 //!   `esp_amp_panic_dump_start`, and on LP cores `esp_amp_rtc_pool_start`) equal the
 //!   layout's addresses;
 //! - the ESP app image made of the ELF (`<example>.bin` next to it: what a flash partition
-//!   holds, for a separate build) is accepted by the loader too.
+//!   holds, for a separate build, with the SHA-256 appended) is accepted by the loader too,
+//!   and `esptool image-info` finds its checksum and digest valid.
 //!
 //! Sizes: `.text`, `.rodata`, `.data`, `.bss` and the LP runtime in RTC RAM, the loaded
 //! bytes, and the IPC code as linked (an example minus the `bare` runtime-only image).
@@ -286,10 +287,14 @@ fn check_subcores(chip: Chip, dir: &Path, out: &mut Vec<Report<Checked>>) -> Res
     for bin in LP_EXAMPLES {
         let path = dir.join(bin);
         let file = std::fs::read(&path).map_err(|e| format!("{}: {e}", path.display()))?;
-        let checked = check(&file, chip)?;
+        let mut checked = check(&file, chip)?;
         if let Ok(image) = &checked.esp_image {
             let bin_path = dir.join(format!("{bin}.bin"));
             std::fs::write(&bin_path, image).map_err(|e| format!("{}: {e}", bin_path.display()))?;
+            // esptool must agree with the project's writer on the checksum and the digest.
+            if let Err(e) = crate::esptool::image_info(chip.name(), &bin_path) {
+                checked.esp_image = Err(e);
+            }
         }
         out.push((chip, bin, checked));
     }
@@ -387,6 +392,10 @@ fn main_image(elf: &Path, bin: &Path, chip: Chip, entry: u64) -> Result<(PathBuf
     let input = fill_text_gap(elf)?;
     crate::esptool::elf2image(chip.name(), &input, &bin)?;
     let bytes = std::fs::read(&bin).map_err(|e| format!("{}: {e}", bin.display()))?;
+    // The parser checks the appended SHA-256; elf2image appends one unless told not to.
+    if bytes.get(23) != Some(&1) {
+        return Err("esptool wrote no SHA-256 (header byte 23 is not 1)".into());
+    }
     let image = Image::parse(&bytes).map_err(|e| e.to_string())?;
     if image.chip_id() != Some(esp_chip_id(chip)) {
         return Err(format!("chip id {:?}, expected {}", image.chip_id(), esp_chip_id(chip)));

@@ -40,11 +40,17 @@ pub fn esptool() -> Result<PathBuf, String> {
     Ok(exe)
 }
 
-/// `esptool --chip <chip> elf2image --output <bin> <elf>`, then `image-info`, which must
-/// find the checksum and the SHA-256 valid.
+/// `esptool --chip <chip> elf2image --output <bin> <elf>`, then [`image_info`].
 pub fn elf2image(chip: &str, elf: &Path, bin: &Path) -> Result<(), String> {
     let exe = esptool()?;
     run(Command::new(&exe).args(["--chip", chip, "elf2image", "--output"]).arg(bin).arg(elf))?;
+    image_info(chip, bin)
+}
+
+/// `esptool --chip <chip> image-info <bin>`, which must find the checksum and the appended
+/// SHA-256 valid: an independent check of images the project writes itself.
+pub fn image_info(chip: &str, bin: &Path) -> Result<(), String> {
+    let exe = esptool()?;
     let info = run(Command::new(&exe).args(["--chip", chip, "image-info"]).arg(bin))?;
     let valid = info.lines().filter(|l| l.contains("(valid)")).count();
     if valid < 2 {

@@ -13,7 +13,9 @@
 //!
 //! Then each segment as `{load_addr: u32, data_len: u32}` plus its data; then zero padding
 //! up to the last byte of a 16-byte line, which is the checksum (0xEF XOR every data
-//! byte); then the SHA-256 if announced.
+//! byte); then the SHA-256 of everything before it, if announced. Parsing checks both.
+
+use sha2::{Digest, Sha256};
 
 use super::{Format, Image, ImageError, Segment, MAX_SEGMENTS};
 
@@ -23,6 +25,8 @@ pub const MAGIC: u8 = 0xE9;
 pub const HEADER_SIZE: usize = 24;
 /// Size of a segment header.
 pub const SEGMENT_HEADER_SIZE: usize = 8;
+/// Size of the SHA-256 appended when header byte 23 is 1.
+pub const SHA256_SIZE: usize = 32;
 /// Seed of the checksum.
 pub const CHECKSUM_SEED: u8 = 0xEF;
 
@@ -72,8 +76,17 @@ pub(super) fn parse(file: &[u8]) -> Result<Image<'_>, ImageError> {
     if stored != sum {
         return Err(ImageError::Checksum { stored, computed: sum });
     }
-    if hash_appended && file.len() < at + 1 + 32 {
-        return Err(ImageError::Truncated { what: "the appended SHA-256", offset: at as u32 + 1 });
+    if hash_appended {
+        let hashed = at + 1;
+        let stored = file
+            .get(hashed..hashed + SHA256_SIZE)
+            .ok_or(ImageError::Truncated { what: "the appended SHA-256", offset: hashed as u32 })?;
+        // It covers every byte before it: header, segments, padding and checksum.
+        let computed = Sha256::digest(&file[..hashed]);
+        if computed.as_slice() != stored {
+            let first4 = |d: &[u8]| [d[0], d[1], d[2], d[3]];
+            return Err(ImageError::Sha256 { stored: first4(stored), computed: first4(&computed) });
+        }
     }
     Ok(image)
 }
@@ -102,7 +115,8 @@ impl core::fmt::Display for WriteError {
 impl core::error::Error for WriteError {}
 
 /// Writes an ESP app image into a caller's buffer, as `elf2image` lays it out (segment
-/// data padded to 4 bytes, checksum, no SHA-256). See [`crate::image`] for an example.
+/// data padded to 4 bytes, checksum, and with [`finish_with_sha256`](Self::finish_with_sha256)
+/// the appended SHA-256). See [`crate::image`] for an example.
 pub struct EspImageWriter<'b> {
     buf: &'b mut [u8],
     pos: usize,
@@ -150,22 +164,42 @@ impl<'b> EspImageWriter<'b> {
     }
 
     /// Writes the segment count, the padding and the checksum; returns the image length.
-    pub fn finish(self) -> Result<usize, WriteError> {
+    pub fn finish(mut self) -> Result<usize, WriteError> {
+        self.close(false)
+    }
+
+    /// [`finish`](Self::finish), then the SHA-256 of the image, announced in the header (as
+    /// `elf2image` appends it by default); returns the length with the digest.
+    /// [`Image::parse`] checks it.
+    pub fn finish_with_sha256(mut self) -> Result<usize, WriteError> {
+        let len = self.close(true)?;
+        let digest = Sha256::digest(&self.buf[..len]);
+        self.buf[len..len + SHA256_SIZE].copy_from_slice(&digest);
+        Ok(len + SHA256_SIZE)
+    }
+
+    /// Header fields, padding and checksum, with room checked for the digest if `sha256`.
+    fn close(&mut self, sha256: bool) -> Result<usize, WriteError> {
         let at = checksum_offset(self.pos);
-        let tail = self.buf.get_mut(self.pos..=at).ok_or(WriteError::BufferTooSmall)?;
-        tail.fill(0);
-        tail[tail.len() - 1] = self.sum;
+        let room = at + 1 + if sha256 { SHA256_SIZE } else { 0 };
+        if self.buf.len() < room {
+            return Err(WriteError::BufferTooSmall);
+        }
+        self.buf[self.pos..at].fill(0);
+        self.buf[at] = self.sum;
         self.buf[1] = self.count;
+        self.buf[23] = u8::from(sha256);
         Ok(at + 1)
     }
 }
 
 /// Writes `image` (typically an ELF file) as an ESP app image into `out`, as `elf2image`
-/// would, with each segment's zero-filled tail written out. Returns the length.
+/// would by default: each segment's zero-filled tail written out, the checksum, and the
+/// SHA-256 appended (checked when the image is parsed). Returns the length.
 pub fn write_image(image: &Image<'_>, chip_id: u16, out: &mut [u8]) -> Result<usize, WriteError> {
     let mut w = EspImageWriter::new(out, image.entry(), chip_id)?;
     for seg in image.segments() {
         w.segment_zero_extended(seg.addr, seg.data, seg.mem_len as usize)?;
     }
-    w.finish()
+    w.finish_with_sha256()
 }

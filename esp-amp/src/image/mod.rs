@@ -88,6 +88,9 @@ pub enum ImageError {
     AddressOverflow { segment: u8, addr: u32, len: u32 },
     /// The ESP image checksum byte does not match the segment data.
     Checksum { stored: u8, computed: u8 },
+    /// The SHA-256 appended to the ESP image does not match the image (`stored` and
+    /// `computed` are the first four bytes of each digest, for the message).
+    Sha256 { stored: [u8; 4], computed: [u8; 4] },
     /// ELF: not 32-bit (`class` is `EI_CLASS`).
     ElfClass { class: u8 },
     /// ELF: not little-endian (`data` is `EI_DATA`).
@@ -118,6 +121,11 @@ impl core::fmt::Display for ImageError {
             ImageError::Checksum { stored, computed } => {
                 write!(f, "checksum mismatch: stored 0x{stored:02x}, computed 0x{computed:02x} (corrupted image)")
             }
+            ImageError::Sha256 { stored, computed } => write!(
+                f,
+                "SHA-256 mismatch: stored {:02x}{:02x}{:02x}{:02x}…, computed {:02x}{:02x}{:02x}{:02x}… (corrupted image)",
+                stored[0], stored[1], stored[2], stored[3], computed[0], computed[1], computed[2], computed[3]
+            ),
             ImageError::ElfClass { class } => write!(f, "ELF class {class} is not 32-bit (1)"),
             ImageError::ElfEndianness { data } => write!(f, "ELF data encoding {data} is not little-endian (1)"),
             ImageError::ElfType { e_type } => write!(f, "ELF type {e_type} is not an executable (2)"),

@@ -3,7 +3,8 @@
 //!
 //! Line assembly and drop rules are C's, byte for byte:
 //! - NUL bytes are ignored;
-//! - at the first byte of a line a queue buffer is reserved, retrying for up to 10 ms;
+//! - at the first byte of a line a queue buffer is reserved, retrying for up to 10 ms
+//!   (C's figure; [`Printer::with_reserve_timeout`] changes it);
 //!   if none frees up, that byte is dropped (and counted), and the next byte tries again;
 //! - a line is sent when it reaches 123 bytes or ends with `\n`; the `\n` becomes a NUL,
 //!   a NUL terminator follows, and `param_len` is the line length + 1;
@@ -21,7 +22,7 @@ use crate::queue::{wait_until, QueueError};
 
 /// A line is sent at this many bytes (C's `pos == 123`).
 pub const LINE_MAX: usize = 123;
-/// How long a line start waits for a free buffer.
+/// How long a line start waits for a free buffer, by default (C's figure).
 pub const RESERVE_TIMEOUT_MS: u32 = 10;
 
 /// Where bytes go while the service queue is not up.
@@ -32,7 +33,7 @@ pub type Fallback<'r> = &'r (dyn Fn(&[u8]) + Sync);
 pub struct PrintStats {
     /// Lines sent.
     pub lines: u32,
-    /// Bytes dropped because no buffer freed up within 10 ms.
+    /// Bytes dropped because no buffer freed up in time (10 ms by default).
     pub dropped: u32,
     /// Bytes written to the fallback.
     pub fallback: u32,
@@ -42,6 +43,7 @@ pub struct PrintStats {
 pub struct Printer<'r> {
     tx: Option<ServiceProducer<'r>>,
     platform: Option<&'r (dyn Platform + Sync)>,
+    reserve_timeout_ms: u32,
     fallback: Option<Fallback<'r>>,
     line: [u8; LINE_MAX + 1],
     pos: usize,
@@ -57,6 +59,7 @@ impl<'r> Printer<'r> {
         Printer {
             tx,
             platform: None,
+            reserve_timeout_ms: RESERVE_TIMEOUT_MS,
             fallback: None,
             line: [0; LINE_MAX + 1],
             pos: 0,
@@ -65,9 +68,17 @@ impl<'r> Printer<'r> {
         }
     }
 
-    /// The clock for the 10 ms wait at a line start.
+    /// The clock for the wait at a line start (10 ms by default).
     pub fn with_platform(mut self, platform: &'r (dyn Platform + Sync)) -> Self {
         self.platform = Some(platform);
+        self
+    }
+
+    /// How long a line start waits for a free buffer ([`RESERVE_TIMEOUT_MS`] unless set):
+    /// longer where the maincore may be descheduled for a while (a host process), shorter
+    /// where a print must never hold the subcore up.
+    pub fn with_reserve_timeout(mut self, ms: u32) -> Self {
+        self.reserve_timeout_ms = ms;
         self
     }
 
@@ -95,7 +106,7 @@ impl<'r> Printer<'r> {
             return;
         };
         if !self.reserved {
-            self.reserved = reserve(tx, self.platform);
+            self.reserved = reserve(tx, self.platform, self.reserve_timeout_ms);
             if !self.reserved {
                 self.stats.dropped += 1;
                 return;
@@ -119,16 +130,16 @@ impl<'r> Printer<'r> {
     }
 }
 
-/// Reserves a buffer for a new line: alloc (retrying for 10 ms when there is a clock),
-/// then drop it unsent, which parks it for the next alloc.
-fn reserve(tx: &ServiceProducer<'_>, platform: Option<&(dyn Platform + Sync)>) -> bool {
+/// Reserves a buffer for a new line: alloc (retrying for `timeout_ms` when there is a
+/// clock), then drop it unsent, which parks it for the next alloc.
+fn reserve(tx: &ServiceProducer<'_>, platform: Option<&(dyn Platform + Sync)>, timeout_ms: u32) -> bool {
     let attempt = || match tx.alloc() {
         Ok(_parked) => Some(Ok(())),
         Err(QueueError::Full | QueueError::Peer(_)) => None,
         Err(e) => Some(Err(e)),
     };
     match platform {
-        Some(p) => wait_until(&p, Some(RESERVE_TIMEOUT_MS), Some(1), attempt).is_ok(),
+        Some(p) => wait_until(&p, Some(timeout_ms), Some(1), attempt).is_ok(),
         None => matches!(attempt(), Some(Ok(()))),
     }
 }
