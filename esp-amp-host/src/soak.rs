@@ -57,6 +57,9 @@ const RPC_MAX: usize = 96;
 /// Every this many calls, one names a command the server does not have.
 const UNKNOWN_EVERY: u64 = 64;
 const XFORM: u16 = 0x0051;
+/// How long a print line start waits for a buffer. A host process can be descheduled for
+/// more than C's 10 ms, which is no lost line; the soak counts drops as errors.
+const PRINT_WAIT_MS: u32 = 250;
 const UNKNOWN: u16 = 0x0BAD;
 /// The control block: the two states, then each side's counters.
 const CTRL_ID: SysInfoId = SysInfoId(0x0500);
@@ -217,7 +220,7 @@ counters! {
     QueueFaults: Error, "queues: descriptor faults";
     LineGap: Error, "print: lines missing, repeated or reordered";
     LineCorrupt: Error, "print: lines corrupt";
-    PrintDroppedBytes: Error, "print: bytes dropped (no buffer for 250 ms)";
+    PrintDroppedBytes: Error, "print: bytes dropped (no buffer within the print wait)";
     PrintFallbackBytes: Error, "print: bytes to the fallback";
     SupplicantUnknown: Error, "supplicant: unknown service requests";
     SupplicantMalformed: Error, "supplicant: malformed requests";
@@ -940,9 +943,9 @@ pub fn run_subcore() -> Result<()> {
     let sw: &'static SwIntr<'static, SubCore, &'static HostCore<'static>> =
         Box::leak(Box::new(SwIntr::attach(region.sw_intr_header(), core)?));
     let info = SysInfo::attach(region.sys_info_pool(), region.rtc_pool());
-    // A host process can be descheduled for more than C's 10 ms: that is no lost line, so
-    // the wait is longer here (the soak counts drops as errors).
-    set_global(Printer::new(Some(service::attach(&info)?)).with_platform(core).with_reserve_timeout(250));
+    set_global(
+        Printer::new(Some(service::attach(&info)?)).with_platform(core).with_reserve_timeout(PRINT_WAIT_MS),
+    );
     let notify: &'static (dyn Fn() + Sync) = Box::leak(Box::new(move || sw.trigger(SwIntrId::PANIC)));
     install_panic_hook(PanicSink {
         dump: PanicDump::new(region.panic_dump())?,

@@ -7,8 +7,9 @@
 //! response body is `item_size − 16` ([`max_body`]).
 //!
 //! - [`RpcServer`] owns its request buffer and a service table of fixed capacity; its
-//!   handlers write their answers straight into the response message (zero-copy); an unknown command is answered with [`Status::INVALID_CMD`] and one zero
-//!   byte, as in C; a handler that answers with length 0 sends nothing (one-way command).
+//!   handlers write their answers straight into the response message (zero-copy); an
+//!   unknown command is answered with [`Status::INVALID_CMD`] and one zero byte, as in C;
+//!   a handler that answers with length 0 sends nothing (one-way command).
 //! - [`RpcClient`] has a fixed number of request slots, so several requests can be in
 //!   flight; responses are matched by `msg_id` *and* the server's address *and* `cmd_id`
 //!   (C matches only the last `msg_id`). A response stays zero-copy in its RPMsg buffer
