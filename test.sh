@@ -1,9 +1,15 @@
 #!/usr/bin/env bash
 # Runs every check and test of the project. This is the README's test command and what
 # CI runs (.ci/run). It installs what it needs: the toolchain from rust-toolchain.toml,
-# and nightly + miri for the miri run (set ESP_AMP_SKIP_MIRI=1 to skip that part).
+# and the pinned nightly (with clippy and miri) for the steps that need one (set
+# ESP_AMP_SKIP_MIRI=1 to skip the miri part).
 set -euo pipefail
 cd "$(dirname "$0")"
+
+# Every nightly step uses the one pinned nightly (esp_amp_host::firmware::NIGHTLY, which
+# the firmware builds use too), so a new nightly's lints or miri cannot turn CI red.
+NIGHTLY="$(sed -n 's/^pub const NIGHTLY: &str = "\(.*\)";$/\1/p' esp-amp-host/src/firmware.rs)"
+[ -n "$NIGHTLY" ] || { echo "no NIGHTLY pin in esp-amp-host/src/firmware.rs" >&2; exit 1; }
 
 step() { printf '\n==> %s\n' "$*"; }
 
@@ -52,14 +58,14 @@ RUSTFLAGS="--cfg loom" cargo test -p esp-amp --test loom --release --features ba
 
 # The no_std core must build for the subcore targets. Prefer the stable rust-std from
 # rust-toolchain.toml; where the dist server does not ship it, build `core` from source
-# with nightly (the product itself needs nothing but stable).
+# with the pinned nightly (the product itself needs nothing but stable).
 for target in riscv32imac-unknown-none-elf riscv32imafc-unknown-none-elf; do
     step "no_std build for $target"
     if rustup target list --installed | grep -qx "$target"; then
         cargo build -p esp-amp --release --target "$target" --all-features
     else
-        rustup toolchain install nightly --profile minimal --component rust-src >/dev/null
-        cargo +nightly build -p esp-amp --release --target "$target" --all-features -Zbuild-std=core
+        rustup toolchain install "$NIGHTLY" --profile minimal --component rust-src >/dev/null
+        cargo +"$NIGHTLY" build -p esp-amp --release --target "$target" --all-features -Zbuild-std=core
     fi
 done
 
@@ -67,10 +73,10 @@ done
 # each package on its own (their runtime features must not be unified).
 step "firmware (QEMU, ESP32 LP core, shared RISC-V code): format and clippy"
 (cd firmware/qemu && cargo fmt --all --check)
-rustup toolchain install nightly --profile minimal --component rust-src,clippy >/dev/null
+rustup toolchain install "$NIGHTLY" --profile minimal --component rust-src,clippy >/dev/null
 for package in qemu-sub qemu-main; do
     (cd firmware/qemu && ESP_AMP_QEMU_SUB_DIR="$PWD/../../target/firmware-qemu/riscv32imac-unknown-none-elf/release" \
-        cargo +nightly clippy --quiet --release --target riscv32imac-unknown-none-elf -Zbuild-std=core \
+        cargo +"$NIGHTLY" clippy --quiet --release --target riscv32imac-unknown-none-elf -Zbuild-std=core \
         --target-dir ../../target/firmware-qemu/clippy -p "$package" -- -D warnings)
 done
 # The ESP32 firmware (its own workspace; `cargo xtask esp32` builds it for each chip, the
@@ -81,7 +87,7 @@ for entry in esp32c6:riscv32imac:lp esp32c5:riscv32imac:lp esp32p4:riscv32imafc:
     IFS=: read -r chip arch sub <<<"$entry"
     for packages in "-p $sub-examples -p esp-amp-$sub" "-p main-examples -p esp-amp-esp32"; do
         # shellcheck disable=SC2086 # two package flags per entry
-        (cd firmware/esp32 && cargo +nightly clippy --quiet --release --target "$arch-unknown-none-elf" \
+        (cd firmware/esp32 && cargo +"$NIGHTLY" clippy --quiet --release --target "$arch-unknown-none-elf" \
             -Zbuild-std=core -Zbuild-std-features=compiler-builtins-mem \
             --target-dir "../../target/firmware-esp32/clippy-$chip" --features "$chip" $packages -- -D warnings)
     done
@@ -92,7 +98,7 @@ cargo xtask esp32
 # What the firmware ports share: the RISC-V pieces (trap entry, exception dump) and the
 # examples (protocols, subcore halves generic over the port).
 for shared in riscv examples; do
-    (cd "firmware/$shared" && cargo fmt --check && cargo +nightly clippy --quiet --release \
+    (cd "firmware/$shared" && cargo fmt --check && cargo +"$NIGHTLY" clippy --quiet --release \
         --target riscv32imac-unknown-none-elf -Zbuild-std=core --target-dir "../../target/firmware-$shared" -- -D warnings)
 done
 
@@ -101,16 +107,16 @@ done
 # runs are `cargo xtask fuzz --runs 10000000`, figures in docs/reliability.md).
 step "fuzz (short run of every target)"
 need c++ g++ # libFuzzer is C++
-rustup toolchain install nightly --profile minimal --component rust-src >/dev/null
+rustup toolchain install "$NIGHTLY" --profile minimal --component rust-src >/dev/null
 command -v cargo-fuzz >/dev/null || cargo install cargo-fuzz --locked --quiet
-(cd fuzz && cargo fmt --check && cargo +nightly clippy --quiet --all-targets -- -D warnings)
+(cd fuzz && cargo fmt --check && cargo +"$NIGHTLY" clippy --quiet --all-targets -- -D warnings)
 cargo xtask fuzz --runs "${ESP_AMP_FUZZ_RUNS:-20000}"
 
 if [ "${ESP_AMP_SKIP_MIRI:-0}" != 1 ]; then
     step "miri (esp-amp core crate)"
-    rustup toolchain install nightly --profile minimal --component miri,rust-src >/dev/null
+    rustup toolchain install "$NIGHTLY" --profile minimal --component miri,rust-src >/dev/null
     # Isolation off: the compat tests read the golden images from ../shared.
-    MIRIFLAGS="-Zmiri-disable-isolation" cargo +nightly miri test -p esp-amp --all-features
+    MIRIFLAGS="-Zmiri-disable-isolation" cargo +"$NIGHTLY" miri test -p esp-amp --all-features
 fi
 
 step "all checks passed"

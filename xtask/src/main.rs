@@ -311,7 +311,8 @@ fn fuzz(names: Vec<String>, runs: u64, seeds_only: bool) -> ExitCode {
             Ok(r) => r,
             Err(e) => {
                 return fail(&format!(
-                    "cargo +nightly fuzz run {target}: {e} (install with `cargo install cargo-fuzz`)"
+                    "cargo +{} fuzz run {target}: {e} (install with `cargo install cargo-fuzz`)",
+                    esp_amp_host::firmware::NIGHTLY
                 ))
             }
         };
