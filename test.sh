@@ -93,7 +93,7 @@ for entry in esp32c6:riscv32imac:lp esp32c5:riscv32imac:lp esp32p4:riscv32imafc:
     done
 done
 # The size report and budgets of every ESP32 image (the builds are the xtask tests'; the
-# echo's image and IPC budgets are asserted there, the whole-stack reading is reported).
+# echo's image and IPC budgets and the whole stack's ceiling are asserted there).
 cargo xtask esp32
 # What the firmware ports share: the RISC-V pieces (trap entry, exception dump) and the
 # examples (protocols, subcore halves generic over the port).

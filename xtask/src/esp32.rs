@@ -52,6 +52,11 @@ pub fn target(chip: Chip) -> &'static str {
 /// The budgets of issue 7 (bytes).
 pub const BUDGET_ECHO_TOTAL: u64 = 6 * 1024;
 pub const BUDGET_IPC: u64 = 3000;
+/// The IPC code `stack` links (the whole stack: the echo's layers plus events and an RPC
+/// server) is over [`BUDGET_IPC`] (4,068 bytes with the pinned nightly); it is held here
+/// instead, so it can shrink but not grow unnoticed. Raising it is a deliberate change
+/// that updates docs/benchmarks.md.
+pub const CEILING_STACK_IPC: u64 = 4_100;
 
 /// The maincore examples (binaries of `firmware/esp32/main-examples`), built for each chip;
 /// each embeds the subcore example of the same name.

@@ -83,7 +83,8 @@ enum Task {
     #[command(after_help = "Examples:\n  cargo xtask esp32\n  cargo xtask esp32 --symbols 20")]
     Esp32 {
         /// Fail when a held size budget is exceeded: the echo image, the IPC code the echo
-        /// links (otherwise only link checks fail; the whole-stack reading is reported only).
+        /// links, the ceiling of the IPC code `stack` links (otherwise only link checks
+        /// fail; the whole stack against the 3,000-byte budget is reported only).
         #[arg(long)]
         enforce_budgets: bool,
         /// Also list the N largest symbols of the C6 `rpmsg_echo` image.
@@ -130,7 +131,7 @@ fn soak(duration: Duration, progress: u64) -> ExitCode {
 }
 
 fn esp32(enforce_budgets: bool, symbols: Option<usize>) -> ExitCode {
-    use xtask::esp32::{ipc_code, run_all, BUDGET_ECHO_TOTAL, BUDGET_IPC};
+    use xtask::esp32::{ipc_code, run_all, BUDGET_ECHO_TOTAL, BUDGET_IPC, CEILING_STACK_IPC};
     let xtask::esp32::Results { sub: results, main: mains, pure_rtc } = match run_all() {
         Ok(r) => r,
         Err(e) => return fail(&e),
@@ -201,7 +202,8 @@ fn esp32(enforce_budgets: bool, symbols: Option<usize>) -> ExitCode {
     let echo = results.iter().find(|(c, b, _)| *c == c6 && *b == "rpmsg_echo").map(|r| r.2.sizes.loaded);
     let mut over = false;
     // The first two are held by the esp32 test; the third reads the IPC budget as the whole
-    // stack (all six layers) and is reported only.
+    // stack (all six layers): not met, it is held under its own ceiling instead.
+    let stack = ipc_code(&results, c6, "stack");
     for (what, got, budget, enforced) in [
         ("C6 RPMsg-echo image (loaded bytes)", echo, BUDGET_ECHO_TOTAL, true),
         (
@@ -210,15 +212,15 @@ fn esp32(enforce_budgets: bool, symbols: Option<usize>) -> ExitCode {
             BUDGET_IPC,
             true,
         ),
-        (
-            "C6 IPC code linked by stack (the same + events and an RPC server; reported only)",
-            ipc_code(&results, c6, "stack"),
-            BUDGET_IPC,
-            false,
-        ),
+        ("C6 IPC code linked by stack (the same + events and an RPC server)", stack, BUDGET_IPC, false),
+        ("C6 IPC code linked by stack, its ceiling (no growth)", stack, CEILING_STACK_IPC, true),
     ] {
         let got = got.unwrap_or(u64::MAX);
-        let verdict = if got <= budget { "met" } else { "NOT MET" };
+        let verdict = match (got <= budget, enforced) {
+            (true, _) => "met",
+            (false, true) => "NOT MET",
+            (false, false) => "NOT MET (reported; the ceiling below holds it)",
+        };
         over |= enforced && got > budget;
         println!("budget: {what}: {got} of {budget} bytes: {verdict}");
     }
