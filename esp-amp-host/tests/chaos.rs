@@ -327,6 +327,8 @@ fn chaos_subcore() {
     let shared = region.shared();
     let ept = dev.create_endpoint(SUB_EPT, Receiver::Mailbox).unwrap();
     let done = AtomicBool::new(false);
+    // `flood`: set once the flood thread has raised its first interrupt.
+    let raised = AtomicBool::new(false);
     let (mut echoed, mut injected) = (0u32, 0u32);
     let mut rng = 0x2545_F491_4F6C_DD1Du64;
     let mut held = Vec::new();
@@ -336,7 +338,7 @@ fn chaos_subcore() {
         });
         write(2, 1);
         if mode == "flood" {
-            let (sw, done) = (&sw, &done);
+            let (sw, done, raised) = (&sw, &done, &raised);
             let write = &write;
             s.spawn(move || {
                 let mut n = 0u32;
@@ -346,8 +348,14 @@ fn chaos_subcore() {
                     n += 1;
                     write(1, n);
                     sw.trigger(SwIntrId::user(FLOOD_INTR).unwrap());
+                    raised.store(true, Ordering::Relaxed);
                 }
             });
+            // Not before the flood has begun: on a loaded machine the flood thread could
+            // otherwise first run after the last echo, and there would be no flood at all.
+            while !raised.load(Ordering::Relaxed) {
+                std::thread::yield_now();
+            }
             // Echo until the maincore stops us; the flood count is written as we go.
             loop {
                 if let Some(m) = dev.try_recv(ept) {
@@ -406,7 +414,7 @@ fn chaos_subcore() {
                 loop {
                     match dev.alloc() {
                         Ok(msg) => {
-                            msg.send_raw(header).unwrap();
+                            msg.send_raw(header);
                             break;
                         }
                         Err(_) => std::hint::spin_loop(),

@@ -673,14 +673,13 @@ impl<const CAP: usize> TxMessage<'_, '_, CAP> {
     /// Sends with the 8-byte header `{src, dst, data_len, flags}` exactly as given, not
     /// checked against the buffer: for bridges that forward headers, and for tests that
     /// play a faulty peer (the receiver drops and counts what does not fit). The payload
-    /// is whatever was written into the buffer.
-    pub fn send_raw(mut self, header: [u8; HEADER_SIZE]) -> Result<(), RpmsgError> {
+    /// is whatever was written into the buffer. Cannot fail: the whole buffer is sent.
+    pub fn send_raw(mut self, header: [u8; HEADER_SIZE]) {
         self.buf[..HEADER_SIZE].copy_from_slice(&header);
         self.buf.send_full();
         let mut s = self.stats.get();
         s.sent = s.sent.wrapping_add(1);
         self.stats.set(s);
-        Ok(())
     }
 
     /// Sends the first `len` payload bytes from `src` to `dst`. `len` above the max
