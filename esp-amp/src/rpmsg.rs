@@ -515,6 +515,21 @@ impl<'r, R: Role, const CAP: usize, const E: usize> Rpmsg<'r, R, CAP, E> {
         }
     }
 
+    /// `true` if a message waits for mailbox `ept`, after polling the ring (routing what it
+    /// finds, at most one ring's worth of slots); nothing is taken.
+    pub(crate) fn has_message(&self, ept: Endpoint) -> bool {
+        self.poll_ring();
+        self.pending().iter().any(|p| p.get().dst() == ept.addr)
+    }
+
+    fn poll_ring(&self) {
+        for _ in 0..self.rx.len() {
+            if !self.poll_freeing() {
+                break;
+            }
+        }
+    }
+
     /// Polls the ring (routing what it finds, at most one ring's worth of slots), then
     /// walks `ept`'s mailbox oldest first and lets `pick` decide about each message: take
     /// it (returned, the walk stops), keep it waiting, or give it back (dropped). For
@@ -524,11 +539,7 @@ impl<'r, R: Role, const CAP: usize, const E: usize> Rpmsg<'r, R, CAP, E> {
         ept: Endpoint,
         mut pick: impl FnMut(&Message<'_, 'r, CAP>) -> Pick,
     ) -> Option<Message<'_, 'r, CAP>> {
-        for _ in 0..self.rx.len() {
-            if !self.poll_freeing() {
-                break;
-            }
-        }
+        self.poll_ring();
         let mut i = 0;
         while let Some(p) = self.pending().get(i).map(Cell::get) {
             if p.dst() != ept.addr {

@@ -460,3 +460,63 @@ fn async_serve_and_async_response_are_woken_by_the_interrupt() {
         other => panic!("no response: {other:?}"),
     };
 }
+
+#[test]
+fn async_serve_polls_again_while_requests_wait_for_a_response_buffer() {
+    use esp_amp::signal::IrqSignal;
+    use std::future::Future;
+    use std::pin::pin;
+    use std::sync::atomic::AtomicBool;
+    use std::sync::Arc;
+    use std::task::{Context, Poll, Wake, Waker};
+
+    struct Flag(AtomicBool);
+    impl Wake for Flag {
+        fn wake(self: Arc<Self>) {
+            self.0.store(true, Ordering::SeqCst);
+        }
+    }
+    // Two buffers each way: the server's two responses take all of its buffers.
+    let region = Region::zeroed();
+    let mut sys = SysInfoAllocator::init(pool(region.shm()), None).unwrap();
+    let main: Rpmsg<'_, MainCore> = Rpmsg::create(&mut sys, QueueSpec::new(2, ITEM).unwrap()).unwrap();
+    let sub: Rpmsg<'_, SubCore> = Rpmsg::attach(&sys.info()).unwrap();
+    let mut rq = [0u8; 48];
+    let mut server: RpcServer = RpcServer::new(&sub, SERVER, &mut rq).unwrap();
+    server.add_service(ECHO, &echo).unwrap();
+    let client: RpcClient = RpcClient::new(&main, CLIENT, SERVER).unwrap();
+    let sub_irq: IrqSignal = IrqSignal::new();
+    let flag = Arc::new(Flag(false.into()));
+    let waker = Waker::from(flag.clone());
+    let mut cx = Context::from_waker(&waker);
+
+    let mut first = [client.call(&main, ECHO, b"a").unwrap(), client.call(&main, ECHO, b"b").unwrap()];
+    assert_eq!(pin!(server.serve(&sub, &sub_irq)).poll(&mut cx), Poll::Ready(2));
+    // Two more requests (the server gave their buffers back); both responses are still
+    // unread, so the server has no buffer to answer them in.
+    let mut second = [client.call(&main, ECHO, b"c").unwrap(), client.call(&main, ECHO, b"d").unwrap()];
+    flag.0.store(false, Ordering::SeqCst);
+    {
+        let mut serve = pin!(server.serve(&sub, &sub_irq));
+        assert!(serve.as_mut().poll(&mut cx).is_pending());
+        // The client reads the first two responses (freeing their buffers) and sends
+        // nothing more: no interrupt reaches the server. Its task must have asked to be
+        // polled again by itself.
+        for (call, want) in first.iter_mut().zip([b"a", b"b"]) {
+            assert_eq!(&call.try_response(&main).unwrap()[..], want);
+        }
+        assert!(
+            flag.0.load(Ordering::SeqCst),
+            "the server task would wait for an interrupt that never comes"
+        );
+        assert_eq!(serve.as_mut().poll(&mut cx), Poll::Ready(2));
+    }
+    for (call, want) in second.iter_mut().zip([b"c", b"d"]) {
+        assert_eq!(&call.try_response(&main).unwrap()[..], want);
+    }
+    assert_eq!(server.stats().reply_waited, 1);
+    // With nothing waiting, an idle server sleeps until the interrupt.
+    flag.0.store(false, Ordering::SeqCst);
+    assert!(pin!(server.serve(&sub, &sub_irq)).poll(&mut cx).is_pending());
+    assert!(!flag.0.load(Ordering::SeqCst), "an idle server must not spin");
+}

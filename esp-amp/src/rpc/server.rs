@@ -217,8 +217,10 @@ impl<'h, const SVC: usize> RpcServer<'h, SVC> {
     }
 
     /// Waits for at least one request and handles what is there; `signal` must be the
-    /// handler of [`SwIntrId::RPMSG`](crate::sw_intr::SwIntrId::RPMSG). Requests that found
-    /// no free response buffer are retried at the next wake-up.
+    /// handler of [`SwIntrId::RPMSG`](crate::sw_intr::SwIntrId::RPMSG). No interrupt
+    /// announces a freed buffer, so while requests wait for a free response buffer the task
+    /// wakes itself and polls again, yielding to the executor in between (the client frees
+    /// its responses as it reads them).
     pub async fn serve<R: Role, const CAP: usize, const E: usize, const W: usize>(
         &mut self,
         dev: &Rpmsg<'_, R, CAP, E>,
@@ -226,8 +228,16 @@ impl<'h, const SVC: usize> RpcServer<'h, SVC> {
     ) -> usize {
         poll_fn(|cx| {
             signal.register(cx.waker());
+            let waited = self.stats.reply_waited;
             match self.poll(dev) {
-                0 => Poll::Pending,
+                0 => {
+                    // Waiting for the signal alone could wait for ever: the client may
+                    // have sent everything and now only reads (and frees) responses.
+                    if self.stats.reply_waited != waited && dev.has_message(self.ept) {
+                        cx.waker().wake_by_ref();
+                    }
+                    Poll::Pending
+                }
                 n => Poll::Ready(n),
             }
         })
