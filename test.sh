@@ -115,8 +115,12 @@ cargo xtask fuzz --runs "${ESP_AMP_FUZZ_RUNS:-20000}"
 if [ "${ESP_AMP_SKIP_MIRI:-0}" != 1 ]; then
     step "miri (esp-amp core crate)"
     rustup toolchain install "$NIGHTLY" --profile minimal --component miri,rust-src >/dev/null
-    # Isolation off: the compat tests read the golden images from ../shared.
-    MIRIFLAGS="-Zmiri-disable-isolation" cargo +"$NIGHTLY" miri test -p esp-amp --all-features
+    # Isolation off: the compat tests read the golden images from ../shared. A target
+    # directory per pinned nightly: miri builds its own sysroot per toolchain, and crates
+    # built against another toolchain's sysroot fail with "can't find crate" (cargo does
+    # not notice the sysroot changed).
+    MIRIFLAGS="-Zmiri-disable-isolation" cargo +"$NIGHTLY" miri test -p esp-amp --all-features \
+        --target-dir "target/miri-$NIGHTLY"
 fi
 
 step "all checks passed"

@@ -417,22 +417,24 @@ fn server_runs_in_the_rpmsg_interrupt_handler() {
     assert_eq!(&call.try_response(&main).unwrap()[..], &42u16.to_le_bytes());
 }
 
+/// A waker that records that it was woken.
+struct Flag(std::sync::atomic::AtomicBool);
+
+impl std::task::Wake for Flag {
+    fn wake(self: std::sync::Arc<Self>) {
+        self.0.store(true, Ordering::SeqCst);
+    }
+}
+
 #[test]
 fn async_serve_and_async_response_are_woken_by_the_interrupt() {
     use esp_amp::signal::IrqSignal;
     use esp_amp::sw_intr::{SwIntrHandler, SwIntrId};
     use std::future::Future;
     use std::pin::pin;
-    use std::sync::atomic::AtomicBool;
     use std::sync::Arc;
-    use std::task::{Context, Poll, Wake, Waker};
+    use std::task::{Context, Poll, Waker};
 
-    struct Flag(AtomicBool);
-    impl Wake for Flag {
-        fn wake(self: Arc<Self>) {
-            self.0.store(true, Ordering::SeqCst);
-        }
-    }
     let region = Region::zeroed();
     let (main, sub) = pair(&region);
     let mut rq = [0u8; 48];
@@ -466,16 +468,9 @@ fn async_serve_polls_again_while_requests_wait_for_a_response_buffer() {
     use esp_amp::signal::IrqSignal;
     use std::future::Future;
     use std::pin::pin;
-    use std::sync::atomic::AtomicBool;
     use std::sync::Arc;
-    use std::task::{Context, Poll, Wake, Waker};
+    use std::task::{Context, Poll, Waker};
 
-    struct Flag(AtomicBool);
-    impl Wake for Flag {
-        fn wake(self: Arc<Self>) {
-            self.0.store(true, Ordering::SeqCst);
-        }
-    }
     // Two buffers each way: the server's two responses take all of its buffers.
     let region = Region::zeroed();
     let mut sys = SysInfoAllocator::init(pool(region.shm()), None).unwrap();
