@@ -131,7 +131,7 @@ fn soak(duration: Duration, progress: u64) -> ExitCode {
 }
 
 fn esp32(enforce_budgets: bool, symbols: Option<usize>) -> ExitCode {
-    use xtask::esp32::{ipc_code, run_all, BUDGET_ECHO_TOTAL, BUDGET_IPC, CEILING_STACK_IPC};
+    use xtask::esp32::{budgets, run_all};
     let xtask::esp32::Results { sub: results, main: mains, pure_rtc } = match run_all() {
         Ok(r) => r,
         Err(e) => return fail(&e),
@@ -199,30 +199,15 @@ fn esp32(enforce_budgets: bool, symbols: Option<usize>) -> ExitCode {
             Err(e) => return fail(&e),
         }
     }
-    let echo = results.iter().find(|(c, b, _)| *c == c6 && *b == "rpmsg_echo").map(|r| r.2.sizes.loaded);
     let mut over = false;
-    // The first two are held by the esp32 test; the third reads the IPC budget as the whole
-    // stack (all six layers): not met, it is held under its own ceiling instead.
-    let stack = ipc_code(&results, c6, "stack");
-    for (what, got, budget, enforced) in [
-        ("C6 RPMsg-echo image (loaded bytes)", echo, BUDGET_ECHO_TOTAL, true),
-        (
-            "C6 IPC code linked by rpmsg_echo (SysInfo, sw-interrupt, queue, RPMsg; .text+.rodata)",
-            ipc_code(&results, c6, "rpmsg_echo"),
-            BUDGET_IPC,
-            true,
-        ),
-        ("C6 IPC code linked by stack (the same + events and an RPC server)", stack, BUDGET_IPC, false),
-        ("C6 IPC code linked by stack, its ceiling (no growth)", stack, CEILING_STACK_IPC, true),
-    ] {
-        let got = got.unwrap_or(u64::MAX);
-        let verdict = match (got <= budget, enforced) {
+    for b in budgets(&results) {
+        let verdict = match (b.met(), b.held) {
             (true, _) => "met",
             (false, true) => "NOT MET",
             (false, false) => "NOT MET (reported; the ceiling below holds it)",
         };
-        over |= enforced && got > budget;
-        println!("budget: {what}: {got} of {budget} bytes: {verdict}");
+        over |= b.held && !b.met();
+        println!("budget: {}: {} of {} bytes: {verdict}", b.what, b.got, b.limit);
     }
     if failed || (enforce_budgets && over) {
         return ExitCode::FAILURE;
