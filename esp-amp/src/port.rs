@@ -36,6 +36,30 @@ pub const fn ticks_to_ms(ticks: u64, ticks_per_ms: u32) -> u32 {
     div_u64_small(ticks, ticks_per_ms).0 as u32
 }
 
+/// Milliseconds from a 64-bit cycle counter at `cycles_per_us` cycles per microsecond
+/// (1..=65536, i.e. up to 65 GHz), wrapping at 2³² ms as [`Platform::now_ms`] does;
+/// without a 64-bit division.
+///
+/// [`ticks_to_ms`] takes at most 65,536 ticks per millisecond, so a core faster than
+/// 65.5 MHz (the P4's HP cores run at 100 to 400 MHz) cannot use it with its cycles per
+/// millisecond: it would get 0 for ever. Here such a rate is divided in two steps, by
+/// `cycles_per_us` and then by 1000 (floor division composes: ⌊⌊x / a⌋ / b⌋ = ⌊x / ab⌋,
+/// so the result is exact); a slow core (the 16 MHz LP core) keeps the one step. With a
+/// constant rate the choice is made at compile time. `cycles_per_us` = 0 gives 0.
+///
+/// ```
+/// use esp_amp::port::cycles_to_ms;
+/// assert_eq!(cycles_to_ms(400_000_000 * 3, 400), 3_000); // 3 s at 400 MHz
+/// assert_eq!(cycles_to_ms(16_000 * 7, 16), 7);           // 7 ms at 16 MHz
+/// ```
+pub const fn cycles_to_ms(cycles: u64, cycles_per_us: u32) -> u32 {
+    if cycles_per_us <= 65 {
+        ticks_to_ms(cycles, cycles_per_us * 1000)
+    } else {
+        ticks_to_ms(div_u64_small(cycles, cycles_per_us).0, 1000)
+    }
+}
+
 /// The hardware interrupt line between the two cores, seen from one core.
 ///
 /// Ordering contract: `raise` must not become visible to the peer before the memory
@@ -122,5 +146,26 @@ mod tests {
         assert_eq!(div_u64_small(5, 65_537), (0, 0));
         assert_eq!(ticks_to_ms(16_000 * 1234 + 15_999, 16_000), 1234);
         assert_eq!(ticks_to_ms(u64::MAX, 16_000), (u64::MAX / 16_000) as u32, "wraps like now_ms");
+    }
+
+    #[test]
+    fn cycles_to_ms_at_every_subcore_clock() {
+        // The LP core's 16 MHz, the P4 presets of esp-hal (100, 200, 400 MHz) and IDF's
+        // 360 MHz, the edges of the one-step range, and the largest rate.
+        let rates = [1u32, 16, 40, 65, 66, 100, 200, 360, 400, 65_536];
+        let xs = [0u64, 1, 999_999, 1_000_000, 1 << 32, (1 << 40) + 12_345, u64::MAX / 7, u64::MAX];
+        for mhz in rates {
+            for x in xs {
+                let want = (u128::from(x) / (u128::from(mhz) * 1000)) as u32;
+                assert_eq!(cycles_to_ms(x, mhz), want, "{x} cycles at {mhz} MHz");
+            }
+            // One second of cycles is 1000 ms, whatever the clock.
+            assert_eq!(cycles_to_ms(u64::from(mhz) * 1_000_000, mhz), 1000, "{mhz} MHz");
+        }
+        assert_eq!(cycles_to_ms(12_345, 0), 0);
+        // Why the P4 cannot use `ticks_to_ms` with its cycles per millisecond: out of
+        // range, the clock would stand still (the HP runtime's fault before cycles_to_ms).
+        assert_eq!(ticks_to_ms(360_000_000, 360_000), 0);
+        assert_eq!(cycles_to_ms(360_000_000, 360), 1000);
     }
 }

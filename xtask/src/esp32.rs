@@ -228,6 +228,17 @@ pub fn check_with(file: &[u8], chip: Chip, config: &AmpConfig) -> Result<Checked
             u64::from(rtc.pool.start),
         ));
     }
+    if chip == Chip::Esp32P4 {
+        // HP core 1 calls ROM functions: each at the P4 ROM's address (`esp_amp_soc`). The
+        // runtime clears the ROM boot address at every start; the clock is read only by
+        // images that read the time, so it must be right where present.
+        let rom = |name| (name, symbol(&elf, name));
+        let (name, got) = rom("ets_set_appcpu_boot_addr");
+        symbols.push((name, got, u64::from(esp_amp_soc::esp32p4::ROM_ETS_SET_APPCPU_BOOT_ADDR)));
+        if let (name, Some(got)) = rom("ets_get_cpu_frequency") {
+            symbols.push((name, Some(got), u64::from(esp_amp_soc::esp32p4::ROM_ETS_GET_CPU_FREQUENCY)));
+        }
+    }
     Ok(Checked { sizes, loader, symbols, esp_image: esp_image(file, chip, &layout) })
 }
 

@@ -147,3 +147,28 @@ fn the_p4_maincore_keeps_data_below_and_its_stack_above_the_amp_regions() {
     let m = check_main(&elf, &path, &path.with_extension("as-esp32c6.bin"), Chip::Esp32C6).unwrap();
     assert!(m.problems().join("; ").contains("esp_amp_shared_start"), "{:?}", m.problems());
 }
+
+#[test]
+fn p4_subcores_take_their_clock_from_the_rom() {
+    // HP core 1 divides `mcycle` by the CPU clock the ROM reports (esp-hal sets 100, 200 or
+    // 400 MHz): every example that reads the time calls `ets_get_cpu_frequency`, at the
+    // ROM's address. A rate fixed at build time (it once was 360 MHz, and out of
+    // `ticks_to_ms`'s range, so time stood still) would leave the symbol out.
+    let dir = build_sub(Chip::Esp32P4).expect("build");
+    for bin in ["basic", "virtqueue", "rpc", "print", "stack"] {
+        let elf = std::fs::read(dir.join(bin)).unwrap();
+        let c = check(&elf, Chip::Esp32P4).unwrap();
+        assert!(c.problems().is_empty(), "{bin}: {:?}", c.problems());
+        let rom_clock = c.symbols.iter().find(|(name, _, _)| *name == "ets_get_cpu_frequency");
+        assert_eq!(
+            rom_clock.map(|(_, got, _)| *got),
+            Some(Some(u64::from(esp_amp_soc::esp32p4::ROM_ETS_GET_CPU_FREQUENCY))),
+            "{bin} does not read the CPU clock from the ROM"
+        );
+    }
+    // Every image clears the ROM boot address at start (checked by `check`).
+    let bare = std::fs::read(dir.join("bare")).unwrap();
+    let c = check(&bare, Chip::Esp32P4).unwrap();
+    assert!(c.symbols.iter().any(|(name, got, _)| *name == "ets_set_appcpu_boot_addr" && got.is_some()));
+    assert!(c.problems().is_empty(), "{:?}", c.problems());
+}

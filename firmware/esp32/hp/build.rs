@@ -52,7 +52,12 @@ SECTIONS
    maincore's layout: `cargo xtask esp32` compares them. */
 esp_amp_shared_start = 0x{shared:08x};
 esp_amp_panic_dump_start = 0x{dump:08x};
+/* ROM functions of the P4 (esp_amp_soc::esp32p4; IDF's esp32p4.rom.ld). */
+PROVIDE(ets_get_cpu_frequency = 0x{rom_freq:08x});
+PROVIDE(ets_set_appcpu_boot_addr = 0x{rom_boot:08x});
 ",
+        rom_freq = esp_amp_soc::esp32p4::ROM_ETS_GET_CPU_FREQUENCY,
+        rom_boot = esp_amp_soc::esp32p4::ROM_ETS_SET_APPCPU_BOOT_ADDR,
         chip = chip.name(),
         start = sub.start,
         len = sub.len(),

@@ -144,36 +144,56 @@ pub fn cycles() -> u64 {
     riscv::register::mcycle::read64()
 }
 
+/// How fast a core's `mcycle` counts.
+pub trait CycleRate {
+    /// Cycles per microsecond (1..=65536; see [`esp_amp::port::cycles_to_ms`]).
+    fn cycles_per_us(&self) -> u32;
+}
+
+/// A rate fixed when the firmware is built (the LP core's nominal 16 MHz). The clock's
+/// arithmetic then folds to constants.
+#[derive(Clone, Copy, Debug)]
+pub struct FixedRate(pub u32);
+
+impl CycleRate for FixedRate {
+    #[inline]
+    fn cycles_per_us(&self) -> u32 {
+        self.0
+    }
+}
+
 /// Time and idling of a bare-metal core that counts its interrupts in an [`IrqEpoch`]: the
-/// `now_ms`, `delay_us` and `wait_irq` of its `Platform`, from `mcycle` at a nominal rate.
+/// `now_ms`, `delay_us` and `wait_irq` of its `Platform`, from `mcycle` at the rate `R`
+/// gives (fixed, or read at run time where the core's clock is configurable, as on the
+/// P4's HP core 1).
 ///
 /// No timer interrupt is armed: `wait_irq` with a timeout polls the cycle counter; without
 /// one it sleeps in `wfi` until the epoch moves.
 ///
 /// ```ignore
-/// const CLOCK: CycleClock = CycleClock::new(16_000, &IRQ_EPOCH); // 16 MHz
+/// const CLOCK: CycleClock = CycleClock::new(FixedRate(16), &IRQ_EPOCH); // 16 MHz
 /// ```
 #[derive(Clone, Copy)]
-pub struct CycleClock {
-    cycles_per_ms: u32,
+pub struct CycleClock<R = FixedRate> {
+    rate: R,
     epoch: &'static IrqEpoch,
 }
 
-impl CycleClock {
-    pub const fn new(cycles_per_ms: u32, epoch: &'static IrqEpoch) -> Self {
-        CycleClock { cycles_per_ms, epoch }
+impl<R: CycleRate> CycleClock<R> {
+    pub const fn new(rate: R, epoch: &'static IrqEpoch) -> Self {
+        CycleClock { rate, epoch }
     }
 
     /// Milliseconds since reset (wrapping), without a 64-bit division.
     #[inline]
     pub fn now_ms(&self) -> u32 {
-        esp_amp::port::ticks_to_ms(cycles(), self.cycles_per_ms)
+        esp_amp::port::cycles_to_ms(cycles(), self.rate.cycles_per_us())
     }
 
     /// Busy-waits `us` microseconds.
     #[inline]
     pub fn delay_us(&self, us: u32) {
-        let end = cycles() + u64::from(us) * u64::from(self.cycles_per_ms / 1000);
+        let end = cycles() + u64::from(us) * u64::from(self.rate.cycles_per_us());
         while cycles() < end {}
     }
 
@@ -189,7 +209,8 @@ impl CycleClock {
     pub fn wait_irq(&self, seen: u32, timeout_ms: Option<u32>) {
         match timeout_ms {
             Some(ms) => {
-                let end = cycles() + u64::from(ms) * u64::from(self.cycles_per_ms);
+                let per_ms = u64::from(self.rate.cycles_per_us()) * 1000;
+                let end = cycles() + u64::from(ms) * per_ms;
                 while self.epoch.get() == seen && cycles() < end {
                     core::hint::spin_loop();
                 }

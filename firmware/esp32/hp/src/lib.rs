@@ -2,12 +2,15 @@
 //!
 //! - Interrupt line ([`FromCpuLine`]): raising writes 1 to `CPU_INT_FROM_CPU_2` (source
 //!   81, the maincore's); ours is `FROM_CPU_INTR3` (source 82), routed by core 1's
-//!   interrupt matrix to CPU line 30 and enabled at priority 1 in the CLIC, as C does.
-//!   It is cleared by writing 0, then dispatched unconditionally (as C).
-//! - Time ([`HpPlatform`]): the 64-bit `mcycle` at a nominal 360 MHz (the CPU clock the
-//!   maincore sets up; C divides by the ROM's ticks per µs instead); idling with `wfi`.
+//!   interrupt matrix to CPU line 30 (the map register holds its CLIC index, 46) and
+//!   enabled at priority 1 in the CLIC, as C does. It is cleared by writing 0, then
+//!   dispatched unconditionally (as C). Every register fact comes from `esp-amp-soc`.
+//! - Time ([`HpPlatform`]): the 64-bit `mcycle` divided by the CPU clock the ROM reports
+//!   (`ets_get_cpu_frequency`, which esp-hal's and IDF's clock set-up keep current), as
+//!   C does; idling with `wfi`.
 //! - Runtime: `_start` (the boot address the maincore gives the ROM) sets `gp`, the stack,
-//!   the FPU state, `mtvec` in CLIC mode and clears `.bss`, then runs the firmware's
+//!   the FPU state, `mtvec` in CLIC mode and clears `.bss`, clears the ROM's boot address
+//!   (as C and esp-hal), then runs the firmware's
 //!   [`entry!`] function. Every trap enters the shared trap entry of `esp-amp-riscv`; an
 //!   exception writes the register frame and the stack into the panic dump and raises
 //!   software interrupt 28; the core then waits to be stopped.
@@ -43,7 +46,7 @@ use esp_amp::port::{InterruptLine, Platform};
 use esp_amp::shm::Shm;
 use esp_amp::sw_intr::{SwIntr, SwIntrId};
 use esp_amp::SubCore;
-use esp_amp_riscv::CycleClock;
+use esp_amp_riscv::{CycleClock, CycleRate};
 use layout::*;
 
 pub use rt::{report_panics, with_interrupts, IRQ_EPOCH, SW_HANDLER};
@@ -54,24 +57,37 @@ pub struct FromCpuLine;
 
 impl InterruptLine for FromCpuLine {
     fn raise(&self) {
-        regs::write(regs::FROM_CPU_2, 1);
+        regs::write(regs::FROM_CPU_MAIN, 1);
     }
     fn clear(&self) {
-        regs::write(regs::FROM_CPU_3, 0);
+        regs::write(regs::FROM_CPU_SUB, 0);
     }
     fn enable(&self) {
-        regs::write(regs::CORE1_INTR_MAP + 4 * regs::SOURCE, regs::LINE);
-        regs::write_u8(regs::CLIC_INT_CTRL + 2, regs::CLIC_ATTR_M_LEVEL);
-        regs::write_u8(regs::CLIC_INT_CTRL + 3, regs::CLIC_CTL_PRIORITY_1);
-        regs::write_u8(regs::CLIC_INT_CTRL + 1, 1);
+        regs::write(regs::MAP, regs::MAP_VALUE);
+        regs::write_u8(regs::CLIC_ATTR, regs::CLIC_ATTR_M_LEVEL);
+        regs::write_u8(regs::CLIC_CTL, regs::CLIC_CTL_PRIORITY);
+        regs::write_u8(regs::CLIC_IE, 1);
     }
     fn disable(&self) {
-        regs::write_u8(regs::CLIC_INT_CTRL + 1, 0);
+        regs::write_u8(regs::CLIC_IE, 0);
     }
 }
 
-/// Time and idling: `mcycle` at the nominal 360 MHz, interrupts counted by the runtime.
-const CLOCK: CycleClock = CycleClock::new(360_000, &IRQ_EPOCH);
+/// The rate of `mcycle`: the CPU clock the ROM reports, read at every use (as C), since
+/// the maincore sets the clock (esp-hal: 100, 200 or 400 MHz; IDF: 360 MHz by default).
+#[derive(Clone, Copy, Debug, Default)]
+pub struct RomCpuRate;
+
+impl CycleRate for RomCpuRate {
+    #[inline]
+    fn cycles_per_us(&self) -> u32 {
+        esp_amp_soc::esp32p4::subcore_cycles_per_us(regs::rom_ticks_per_us())
+    }
+}
+
+/// Time and idling: `mcycle` at the CPU clock the ROM reports, interrupts counted by the
+/// runtime.
+const CLOCK: CycleClock<RomCpuRate> = CycleClock::new(RomCpuRate, &IRQ_EPOCH);
 
 /// The 64-bit cycle counter.
 pub use esp_amp_riscv::cycles;

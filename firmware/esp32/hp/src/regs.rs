@@ -1,26 +1,29 @@
-//! The ESP32-P4 registers of the HP-core-1 side of the software interrupt (addresses from
-//! the esp32p4 0.4 PAC and ESP-IDF's P4 headers; both HP cores see them at the same
-//! addresses).
+//! The ESP32-P4 registers of the HP-core-1 side of the software interrupt, from
+//! `esp-amp-soc` (addresses and fields checked against the esp32p4 0.3 PAC by its tests;
+//! both HP cores see them at the same addresses, the CLIC being each core's own).
+
+use esp_amp_soc::{clic, esp32p4};
 
 /// `HP_SYSTEM_CPU_INT_FROM_CPU_2_REG`: 1 raises source 81 (`FROM_CPU_INTR2`), the
 /// maincore's interrupt.
-pub const FROM_CPU_2: u32 = 0x500E_5018;
+pub const FROM_CPU_MAIN: u32 = esp32p4::from_cpu(esp32p4::MAIN_FROM_CPU);
 /// `HP_SYSTEM_CPU_INT_FROM_CPU_3_REG`: source 82 (`FROM_CPU_INTR3`), ours; 0 clears it.
-pub const FROM_CPU_3: u32 = 0x500E_501C;
-/// Our interrupt source.
-pub const SOURCE: u32 = 82;
-/// The CPU interrupt line it is routed to (as C: line 30).
-pub const LINE: u32 = 30;
-/// `INTERRUPT_CORE1`: one map register per source; the value is the CPU line.
-pub const CORE1_INTR_MAP: u32 = 0x500D_6800;
-/// The CLIC's per-interrupt control words (`CLIC_INT_CTRL_REG(n)`, 0x2080_1000 + 4n), bytes
-/// IP, IE, ATTR, CTL. External line `l` is CLIC interrupt `16 + l`.
-pub const CLIC_INT_CTRL: u32 = 0x2080_1000 + 4 * (16 + LINE);
+pub const FROM_CPU_SUB: u32 = esp32p4::from_cpu(esp32p4::SUB_FROM_CPU);
+/// Core 1's interrupt-matrix map register of our source.
+pub const MAP: u32 = esp32p4::core1_intr_map(esp32p4::SUBCORE_SOURCE);
+/// What it must hold: the CLIC index of CPU line 30 (46), not the line itself. The enable
+/// below addresses the same CLIC interrupt (both derive from `SUBCORE_LINE`).
+pub const MAP_VALUE: u32 = esp32p4::SUBCORE_MAP_VALUE;
+/// The CLIC control word of that interrupt (bytes IP, IE, ATTR, CTL).
+pub const CLIC_CTRL: u32 = esp32p4::SUBCORE_CLIC_CTRL;
+pub const CLIC_IE: u32 = CLIC_CTRL + clic::IE;
+pub const CLIC_ATTR: u32 = CLIC_CTRL + clic::ATTR;
+pub const CLIC_CTL: u32 = CLIC_CTRL + clic::CTL;
 /// ATTR: machine mode, level-triggered, not vectored (it goes to `mtvec`, the one trap
 /// entry).
-pub const CLIC_ATTR_M_LEVEL: u8 = 0xC0;
-/// CTL: priority 1 (as C) in the 3 level bits the P4's CLIC implements, the rest ones.
-pub const CLIC_CTL_PRIORITY_1: u8 = (1 << 5) | 0x1F;
+pub const CLIC_ATTR_M_LEVEL: u8 = clic::ATTR_MACHINE_LEVEL;
+/// CTL: priority 1 (as C).
+pub const CLIC_CTL_PRIORITY: u8 = clic::ctl(esp32p4::SUBCORE_PRIORITY);
 
 pub fn write(addr: u32, v: u32) {
     // SAFETY: `addr` is one of the 32-bit registers above (constants of this module),
@@ -32,4 +35,28 @@ pub fn write_u8(addr: u32, v: u8) {
     // SAFETY: `addr` is a byte of the CLIC control word above, byte-accessible by design
     // (IP, IE, ATTR and CTL are separate byte registers).
     unsafe { (addr as usize as *mut u8).write_volatile(v) }
+}
+
+extern "C" {
+    // ROM functions of the P4 (addresses: `esp_amp_soc::esp32p4::ROM_*`, provided by the
+    // linker script `build.rs` writes).
+    /// The CPU clock in ticks per microsecond, as the maincore's clock set-up left it.
+    fn ets_get_cpu_frequency() -> u32;
+    /// Sets the address core 1's ROM jumps to after a reset.
+    fn ets_set_appcpu_boot_addr(addr: u32);
+}
+
+/// The CPU clock in ticks per microsecond, as the ROM reports it.
+pub fn rom_ticks_per_us() -> u32 {
+    // SAFETY: a ROM function without arguments that reads one ROM variable; no
+    // precondition.
+    unsafe { ets_get_cpu_frequency() }
+}
+
+/// Clears the ROM's boot address, so a reset of this core waits in the ROM instead of
+/// re-entering an image that may since have been replaced.
+pub fn clear_rom_boot_addr() {
+    // SAFETY: a ROM function that stores its argument into the ROM's boot-address
+    // variable; 0 means "no image", which the ROM waits on.
+    unsafe { ets_set_appcpu_boot_addr(0) }
 }

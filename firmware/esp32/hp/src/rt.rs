@@ -32,11 +32,14 @@ core::arch::global_asm!(
     // registers: no handler here uses floating point).
     "    li t0, 0x2000",
     "    csrs mstatus, t0",
-    // mtvec in CLIC mode (low bits 0b11); interrupt threshold 0 (`mintthresh`, 0x347).
+    // mtvec in CLIC mode (low bits 0b11); interrupt threshold 0 (`mintthresh`, CSR 0x347:
+    // exists on P4 chip revision 3 and later only, the revisions esp-hal 1.2 supports and
+    // whose CLIC esp-hal programs through the same CSR; on an older P4 this instruction
+    // would trap. `esp_amp_soc::clic::MINTTHRESH_CSR`).
     "    la t0, _trap_vector",
     "    ori t0, t0, 3",
     "    csrw mtvec, t0",
-    "    csrw 0x347, zero",
+    "    csrw {mintthresh}, zero",
     // The loader zero-fills the region; clearing .bss again makes a restart without a
     // reload start from the same state.
     "    la t0, __bss_start",
@@ -48,6 +51,7 @@ core::arch::global_asm!(
     "2:  call esp_amp_hp_start",
     "3:  wfi",
     "    j 3b",
+    mintthresh = const esp_amp_soc::clic::MINTTHRESH_CSR,
 );
 
 extern "Rust" {
@@ -63,6 +67,9 @@ extern "C" {
 
 #[no_mangle]
 extern "C" fn esp_amp_hp_start() -> ! {
+    // As C's `subcore_startup` and esp-hal's second-core start: a later reset of this core
+    // must wait in the ROM, not re-enter this image (the maincore may have replaced it).
+    crate::regs::clear_rom_boot_addr();
     // SAFETY: `esp_amp_hp_main` is defined by the firmware through `entry!`, with this
     // signature.
     unsafe { esp_amp_hp_main() }

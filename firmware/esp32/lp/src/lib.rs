@@ -47,7 +47,7 @@ use esp_amp::port::{InterruptLine, Platform};
 use esp_amp::shm::Shm;
 use esp_amp::sw_intr::{SwIntr, SwIntrId};
 use esp_amp::SubCore;
-use esp_amp_riscv::CycleClock;
+use esp_amp_riscv::{CycleClock, FixedRate};
 use layout::*;
 
 pub use rt::{report_panics, with_interrupts, IRQ_EPOCH, SW_HANDLER};
@@ -75,7 +75,7 @@ impl InterruptLine for PmuLine {
 }
 
 /// Time and idling: `mcycle` at the LP core's nominal 16 MHz, interrupts counted by the runtime.
-const CLOCK: CycleClock = CycleClock::new(16_000, &IRQ_EPOCH);
+const CLOCK: CycleClock = CycleClock::new(FixedRate(esp_amp_soc::LP_CYCLES_PER_US), &IRQ_EPOCH);
 
 /// The 64-bit cycle counter.
 pub use esp_amp_riscv::cycles;

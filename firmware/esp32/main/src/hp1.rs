@@ -16,9 +16,9 @@ use esp_hal::system::Cpu;
 use crate::{memory_layout, HANDLER, IRQ_EPOCH};
 
 /// `FROM_CPU` register of the maincore's own interrupt (raised by the subcore).
-const OWN: usize = 2;
+const OWN: usize = esp_amp_soc::esp32p4::MAIN_FROM_CPU as usize;
 /// `FROM_CPU` register of the subcore's interrupt.
-const PEER: usize = 3;
+const PEER: usize = esp_amp_soc::esp32p4::SUB_FROM_CPU as usize;
 /// The C version allocates the maincore's interrupt at level 1.
 const PRIORITY: Priority = Priority::Priority1;
 

@@ -4,7 +4,7 @@
 use esp_amp::port::InterruptLine;
 use esp_amp::system::lifecycle::CoreControl;
 use esp_hal::interrupt::{InterruptHandler, Priority};
-use esp_hal::peripherals::{Interrupt, LP_AON, LP_CORE, PMU};
+use esp_hal::peripherals::{Interrupt, LP_AON, LP_CORE, LP_PERI, PMU};
 
 use crate::{memory_layout, HANDLER, IRQ_EPOCH};
 
@@ -87,6 +87,22 @@ impl CoreControl for LpCoreControl {
         }
         let pmu = PMU::regs();
         let aon = LP_AON::regs();
+        let peri = LP_PERI::regs();
+        // The order of IDF's `ulp_lp_core_run` (components/ulp/lp_core/lp_core.c).
+        #[cfg(feature = "esp32c5")]
+        {
+            // Only the C5 has a reset and a clock gate of the LP CPU in LPPERI
+            // (`esp_amp_soc::esp32c5::LP_CORE_HAS_CLK_RST`; IDF's C5 `lp_core_ll.h`:
+            // `lp_core_ll_reset_register`, `lp_core_ll_enable_bus_clock`). The clock's reset
+            // value 0 leaves it to the PMU; IDF forces it on. Both registers are shared with
+            // other LP peripherals (RNG, UART, I2C...), hence the read-modify-writes inside a
+            // critical section, as IDF's `PERIPH_RCC_ATOMIC`.
+            critical_section::with(|_| {
+                peri.reset_en().modify(|_, w| w.lp_cpu_reset_en().set_bit());
+                peri.reset_en().modify(|_, w| w.lp_cpu_reset_en().clear_bit());
+                peri.clk_en().modify(|_, w| w.lp_cpu_ck_en().set_bit());
+            });
+        }
         aon.lpcore().modify(|_, w| w.disable().clear_bit());
         // LP RAM on the LP core's bus (not the HP core's fast path).
         aon.lpbus().modify(|_, w| w.fast_mem_mux_sel().clear_bit());
@@ -96,8 +112,8 @@ impl CoreControl for LpCoreControl {
         // SAFETY: 1 selects the HP CPU as the only wake-up source (IDF's
         // ULP_LP_CORE_WAKEUP_SOURCE_HP_CPU); the field is a plain bit mask.
         pmu.lp_cpu_pwr1().modify(|_, w| unsafe { w.lp_cpu_wakeup_en().bits(1) });
-        #[cfg(feature = "esp32c6")]
-        esp_hal::peripherals::LP_PERI::regs().cpu().modify(|_, w| w.lpcore_dbgm_unavaliable().clear_bit());
+        // The LP core's debug module on, as IDF (`lp_core_ll_debug_module_enable(true)`).
+        peri.cpu().modify(|_, w| w.lpcore_dbgm_unavaliable().clear_bit());
         pmu.int_clr().write(|w| w.lp_cpu_exc().clear_bit_by_one());
         pmu.hp_lp_cpu_comm().write(|w| w.hp_trigger_lp().set_bit());
         Ok(())

@@ -1,0 +1,179 @@
+//! Every register address and field position in `esp-amp-soc` against the PACs esp-hal
+//! 1.2.2 uses.
+//!
+//! A PAC's register block is laid over an ordinary zeroed buffer: its accessors then give
+//! each register's offset (the address of the returned register minus the buffer's), and
+//! its field writers set the field's bits in the buffer, where they can be read back. No
+//! hardware address is ever dereferenced.
+
+// `soc::esp32c6` is ours, `::esp32c6` the PAC.
+use esp_amp_soc::{self as soc, clic, LpSoftwareInterrupt, PMU_HP_SW_TRIGGER, PMU_LP_TRIGGER_HP};
+
+/// A zeroed, 8-byte aligned buffer larger than any register block used here (the CLIC's
+/// accessors reach 0x1000 + 4 · 48 bytes past its base).
+struct Fake {
+    buf: Vec<u64>,
+}
+
+impl Fake {
+    const BYTES: usize = 0x4000;
+
+    fn new() -> Self {
+        Fake { buf: vec![0; Self::BYTES / 8] }
+    }
+
+    /// The buffer as a register block of type `RB`.
+    fn block<RB>(&self) -> &RB {
+        assert!(core::mem::size_of::<RB>() <= Self::BYTES);
+        assert!(core::mem::align_of::<RB>() <= 8);
+        // SAFETY: the buffer is large enough and aligned for `RB` (checked above) and lives
+        // as long as the returned reference. A svd2rust register block is a `repr(C)`
+        // struct of `vcell::VolatileCell<u32>`s (and padding arrays), for which all-zero
+        // bytes are a valid value; the cells make writes through a shared reference sound.
+        unsafe { &*self.buf.as_ptr().cast::<RB>() }
+    }
+
+    /// The 32-bit word at byte `offset` (what a write-only register's writer left there).
+    fn word(&self, offset: u32) -> u32 {
+        let bytes: Vec<u8> = self.buf.iter().flat_map(|w| w.to_ne_bytes()).collect();
+        let at = offset as usize;
+        u32::from_ne_bytes(bytes[at..at + 4].try_into().unwrap())
+    }
+
+    /// The offset of `reg` (a register the block's accessor returned) from the block.
+    fn offset<T>(&self, reg: &T) -> u32 {
+        (reg as *const T as usize - self.buf.as_ptr() as usize) as u32
+    }
+}
+
+#[test]
+fn esp32c6_pmu_software_interrupt() {
+    assert_eq!(soc::esp32c6::PMU, ::esp32c6::PMU::PTR as u32);
+    let fake = Fake::new();
+    let pmu: &::esp32c6::pmu::RegisterBlock = fake.block();
+    let want = LpSoftwareInterrupt {
+        lp_int_ena: soc::esp32c6::PMU + fake.offset(pmu.lp_int_ena()),
+        lp_int_clr: soc::esp32c6::PMU + fake.offset(pmu.lp_int_clr()),
+        hp_lp_cpu_comm: soc::esp32c6::PMU + fake.offset(pmu.hp_lp_cpu_comm()),
+    };
+    assert_eq!(soc::esp32c6::LP_SW_INTR, want);
+
+    pmu.lp_int_ena().write(|w| w.hp_sw_trigger().set_bit());
+    assert_eq!(pmu.lp_int_ena().read().bits(), PMU_HP_SW_TRIGGER);
+    // Write-only registers: read back from the buffer.
+    pmu.lp_int_clr().write(|w| w.hp_sw_trigger().clear_bit_by_one());
+    assert_eq!(fake.word(fake.offset(pmu.lp_int_clr())), PMU_HP_SW_TRIGGER);
+    pmu.hp_lp_cpu_comm().write(|w| w.lp_trigger_hp().set_bit());
+    assert_eq!(fake.word(fake.offset(pmu.hp_lp_cpu_comm())), PMU_LP_TRIGGER_HP);
+}
+
+#[test]
+fn esp32c5_pmu_software_interrupt() {
+    assert_eq!(soc::esp32c5::PMU, ::esp32c5::PMU::PTR as u32);
+    let fake = Fake::new();
+    let pmu: &::esp32c5::pmu::RegisterBlock = fake.block();
+    let want = LpSoftwareInterrupt {
+        lp_int_ena: soc::esp32c5::PMU + fake.offset(pmu.lp_int_ena()),
+        lp_int_clr: soc::esp32c5::PMU + fake.offset(pmu.lp_int_clr()),
+        hp_lp_cpu_comm: soc::esp32c5::PMU + fake.offset(pmu.hp_lp_cpu_comm()),
+    };
+    assert_eq!(soc::esp32c5::LP_SW_INTR, want);
+
+    pmu.lp_int_ena().write(|w| w.hp_sw_trigger().set_bit());
+    assert_eq!(pmu.lp_int_ena().read().bits(), PMU_HP_SW_TRIGGER);
+    // Write-only registers: read back from the buffer.
+    pmu.lp_int_clr().write(|w| w.hp_sw_trigger().clear_bit_by_one());
+    assert_eq!(fake.word(fake.offset(pmu.lp_int_clr())), PMU_HP_SW_TRIGGER);
+    pmu.hp_lp_cpu_comm().write(|w| w.lp_trigger_hp().set_bit());
+    assert_eq!(fake.word(fake.offset(pmu.hp_lp_cpu_comm())), PMU_LP_TRIGGER_HP);
+}
+
+#[test]
+fn esp32c5_lp_core_clock_and_reset_exist() {
+    // What the maincore port writes at start (through esp-hal's PAC, by these names).
+    let fake = Fake::new();
+    let lpperi: &::esp32c5::lpperi::RegisterBlock = fake.block();
+    lpperi.clk_en().write(|w| w.lp_cpu_ck_en().set_bit());
+    assert_ne!(lpperi.clk_en().read().bits(), 0);
+    lpperi.reset_en().write(|w| w.lp_cpu_reset_en().set_bit());
+    assert_ne!(lpperi.reset_en().read().bits(), 0);
+    const { assert!(soc::esp32c5::LP_CORE_HAS_CLK_RST) };
+    const { assert!(!soc::esp32c6::LP_CORE_HAS_CLK_RST) };
+}
+
+#[test]
+fn esp32p4_from_cpu_registers_and_sources() {
+    assert_eq!(soc::esp32p4::HP_SYS, ::esp32p4::HP_SYS::PTR as u32);
+    let fake = Fake::new();
+    let hp_sys: &::esp32p4::hp_sys::RegisterBlock = fake.block();
+    for n in 0..4 {
+        assert_eq!(
+            soc::esp32p4::from_cpu(n),
+            soc::esp32p4::HP_SYS + fake.offset(hp_sys.cpu_intr_from_cpu(n as usize))
+        );
+    }
+    hp_sys.cpu_intr_from_cpu(3).write(|w| w.cpu_intr().set_bit());
+    assert_eq!(hp_sys.cpu_intr_from_cpu(3).read().bits(), 1, "writing 1 raises the source");
+
+    assert_eq!(soc::esp32p4::FROM_CPU_INTR0_SOURCE, ::esp32p4::Interrupt::FROM_CPU_INTR0 as u32);
+    assert_eq!(
+        soc::esp32p4::FROM_CPU_INTR0_SOURCE + soc::esp32p4::MAIN_FROM_CPU,
+        ::esp32p4::Interrupt::FROM_CPU_INTR2 as u32
+    );
+    assert_eq!(soc::esp32p4::SUBCORE_SOURCE, ::esp32p4::Interrupt::FROM_CPU_INTR3 as u32);
+}
+
+#[test]
+fn esp32p4_core1_interrupt_matrix() {
+    assert_eq!(soc::esp32p4::INTERRUPT_CORE1, ::esp32p4::INTERRUPT_CORE1::PTR as u32);
+    let fake = Fake::new();
+    let matrix: &::esp32p4::interrupt_core1::RegisterBlock = fake.block();
+    let source = soc::esp32p4::SUBCORE_SOURCE;
+    assert_eq!(
+        soc::esp32p4::core1_intr_map(source),
+        soc::esp32p4::INTERRUPT_CORE1 + fake.offset(matrix.core_1_intr_map(source as usize))
+    );
+    // The map field is wide enough for a CLIC index (up to 47), and takes ours as it is.
+    // SAFETY: the map field takes any value; the register is the fake's ordinary memory.
+    matrix
+        .core_1_intr_map(source as usize)
+        .write(|w| unsafe { w.map().bits(soc::esp32p4::SUBCORE_MAP_VALUE as u8) });
+    assert_eq!(
+        matrix.core_1_intr_map(source as usize).read().map().bits() as u32,
+        soc::esp32p4::SUBCORE_MAP_VALUE
+    );
+    // SAFETY: as above.
+    matrix.core_1_intr_map(source as usize).write(|w| unsafe { w.map().bits(47) });
+    assert_eq!(matrix.core_1_intr_map(source as usize).read().map().bits(), 47);
+}
+
+#[test]
+fn esp32p4_clic_control_bytes() {
+    assert_eq!(clic::BASE, ::esp32p4::CLIC::PTR as u32);
+    let fake = Fake::new();
+    let clic_rb: &::esp32p4::clic::RegisterBlock = fake.block();
+    let index = soc::esp32p4::SUBCORE_MAP_VALUE;
+    let word = soc::esp32p4::SUBCORE_CLIC_CTRL;
+    let at = |off: u32| clic::BASE + off;
+    assert_eq!(word + clic::IP, at(fake.offset(clic_rb.int_ip(index as usize))));
+    assert_eq!(word + clic::IE, at(fake.offset(clic_rb.int_ie(index as usize))));
+    assert_eq!(word + clic::ATTR, at(fake.offset(clic_rb.int_attr(index as usize))));
+    assert_eq!(word + clic::CTL, at(fake.offset(clic_rb.int_ctl(index as usize))));
+
+    // ATTR as the PAC reads it: machine mode, positive level, not hardware-vectored.
+    let attr = clic_rb.int_attr(index as usize);
+    // SAFETY: any byte is a valid ATTR value for the fake register (ordinary memory).
+    attr.write(|w| unsafe { w.bits(clic::ATTR_MACHINE_LEVEL) });
+    assert_eq!(attr.read().mode().bits(), 3);
+    assert!(attr.read().trig().is_positive_level());
+    assert!(attr.read().shv().is_software());
+    // CTL: the priority in the top NLBITS bits.
+    let ctl = clic_rb.int_ctl(index as usize);
+    // SAFETY: as above.
+    ctl.write(|w| unsafe { w.bits(clic::ctl(soc::esp32p4::SUBCORE_PRIORITY)) });
+    assert_eq!(ctl.read().ctl().bits(), soc::esp32p4::SUBCORE_PRIORITY);
+    // The PAC's level field is the top NLBITS bits.
+    // SAFETY: as above.
+    ctl.write(|w| unsafe { w.ctl().bits(7) });
+    assert_eq!(ctl.read().bits(), 7 << (8 - clic::NLBITS));
+}
