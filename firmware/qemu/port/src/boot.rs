@@ -75,7 +75,7 @@ core::arch::global_asm!(
     "    fence.i",
     "    jr t4",
     mailbox = const MAILBOX_START + MAILBOX_ENTRY,
-    msip1 = const CLINT_BASE + 4,
+    msip1 = const clint_msip(1),
 );
 
 #[cfg(feature = "sub-rt")]

@@ -39,6 +39,17 @@ pub const MAILBOX_CONSOLE: u32 = 16;
 pub const CLINT_BASE: u32 = 0x0200_0000;
 pub const CLINT_MTIMECMP: u32 = CLINT_BASE + 0x4000;
 pub const CLINT_MTIME: u32 = CLINT_BASE + 0xBFF8;
+/// Hart `hart`'s `msip` word (its machine software interrupt: 1 raises, 0 clears), the
+/// CLINT's first block of 4-byte words (QEMU `hw/intc/riscv_aclint.c`; SiFive CLINT
+/// layout). The only source of the port's interrupt-line addresses, as
+/// `esp_amp_soc::esp32p4::core1_intr_map` is the P4's.
+pub const fn clint_msip(hart: u32) -> u32 {
+    CLINT_BASE + 4 * hart
+}
+/// Hart `hart`'s `mtimecmp` (8-byte words after the `msip` block).
+pub const fn clint_mtimecmp(hart: u32) -> u32 {
+    CLINT_MTIMECMP + 8 * hart
+}
 /// `mtime` ticks per second on `virt`.
 pub const MTIME_HZ: u32 = 10_000_000;
 pub const UART_BASE: u32 = 0x1000_0000;

@@ -61,7 +61,7 @@ pub fn mtime() -> u64 {
 }
 
 fn set_mtimecmp(hart: u32, t: u64) {
-    let at = CLINT_MTIMECMP + 8 * hart;
+    let at = clint_mtimecmp(hart);
     // Write the high word to its maximum first, so no early match happens in between.
     mmio_write(at + 4, u32::MAX);
     mmio_write(at, t as u32);
@@ -103,10 +103,10 @@ impl ClintLine {
 
 impl InterruptLine for ClintLine {
     fn raise(&self) {
-        mmio_write(CLINT_BASE + 4 * self.peer, 1);
+        mmio_write(clint_msip(self.peer), 1);
     }
     fn clear(&self) {
-        mmio_write(CLINT_BASE + 4 * self.me, 0);
+        mmio_write(clint_msip(self.me), 0);
     }
     fn enable(&self) {
         // SAFETY: setting MSIE only lets the installed trap vector take software interrupts.
