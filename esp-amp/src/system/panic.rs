@@ -15,6 +15,21 @@
 //! message; the decoder bounds every length it reads ([`PanicReport::decode`] accepts any
 //! bytes); the P4 extra CSRs are printed from where they are.
 //!
+//! The report ([`PanicReport`]'s `Display`) is the text of C's default handler byte for
+//! byte (`esp_amp_panic.c`, `subcore_panic_print`), so the IDF monitor and log parsers
+//! that read C's reports read ours: each register as `NAME    : 0x%08x` followed by a space,
+//! or by a newline after every fourth (so the last of the 37 keeps its trailing space), the
+//! P4 block after one newline in the same style, then `\n\nStack memory:\n`, lines of
+//! `%08x: ` and eight words, a blank line and `ELF file SHA256: No SHA256 Embedded`. Where
+//! C prints a whole last line of eight words although the dumped length ends inside it,
+//! so do we, with the bytes that follow in the dump's 1024-byte stack area (inside the
+//! dump region, as in C; zeros where a decoded input is shorter). Two deliberate
+//! differences in values, never in layout: C prints the P4 CSR block from the address of
+//! a local pointer (`&exframe`) rather than from the dump, which gives the pointer and
+//! whatever follows it on the maincore's stack, where we print the ten CSRs the dump
+//! holds; and a message without a NUL in its 248 bytes ends there, where C reads on into
+//! the registers.
+//!
 //! ```
 //! use esp_amp::shm::Shm;
 //! use esp_amp::system::panic::{PanicDump, PanicReport, DUMP_SIZE};
@@ -197,7 +212,8 @@ pub struct PanicReport {
 impl PanicReport {
     /// Decodes a dump. Accepts any bytes: a short input reads as zeros past its end, a
     /// message without NUL ends at 248 bytes, a stack length above 1024 is cut to 1024
-    /// (the claimed value stays available).
+    /// (the claimed value stays available). The whole 1024-byte stack area is kept, as the
+    /// report's last line may show words past the dumped length (as C's does).
     pub fn decode(raw: &[u8]) -> Self {
         let byte = |i: usize| raw.get(i).copied().unwrap_or(0);
         let word = |off: usize| u32::from_le_bytes([byte(off), byte(off + 1), byte(off + 2), byte(off + 3)]);
@@ -213,7 +229,7 @@ impl PanicReport {
         let stack_len_claimed = word(OFF_STACK_LEN as usize);
         let stack_len = (stack_len_claimed as usize).min(STACK_DUMP_SIZE);
         let mut stack = [0u8; STACK_DUMP_SIZE];
-        for (i, s) in stack.iter_mut().enumerate().take(stack_len) {
+        for (i, s) in stack.iter_mut().enumerate() {
             *s = byte(OFF_STACK as usize + i);
         }
         PanicReport {
@@ -295,13 +311,21 @@ pub fn exception_name(mcause: u32, p4: bool) -> &'static str {
     lp.or(if p4 { p4_only } else { None }).unwrap_or(UNKNOWN)
 }
 
+/// C's register lines: each entry ends with a space, or with a newline after every fourth
+/// (C's `not_last = (x + 1) % 4`), so a block whose length is not a multiple of 4 ends in a
+/// space and no newline.
 fn write_regs(f: &mut fmt::Formatter<'_>, names: &[&str], values: &[u32]) -> fmt::Result {
     for (i, (name, v)) in names.iter().zip(values).enumerate() {
-        let sep = if i % 4 == 3 || i + 1 == names.len() { "\n" } else { "  " };
+        let sep = if (i + 1) % 4 == 0 { '\n' } else { ' ' };
         write!(f, "{name:<8}: 0x{v:08x}{sep}")?;
     }
     Ok(())
 }
+
+/// Words per stack line, as C.
+const STACK_WORDS_PER_LINE: usize = 8;
+// A stack line never runs past the stack area (the report's indexing relies on it).
+const _: () = assert!(STACK_DUMP_SIZE % (4 * STACK_WORDS_PER_LINE) == 0);
 
 /// The report in the C default handler's format (ends with the idf-monitor marker).
 impl fmt::Display for PanicReport {
@@ -317,24 +341,25 @@ impl fmt::Display for PanicReport {
         } else {
             writeln!(f, "Guru Meditation Error: ON Subcore panic'ed {}", self.reason())?;
         }
-        writeln!(f, "Core 1 register dump:")?;
+        f.write_str("Core 1 register dump:\n")?;
         write_regs(f, &FRAME_NAMES, self.frame())?;
         if self.p4_extra {
+            f.write_str("\n")?;
             write_regs(f, &P4_EXTRA_NAMES, self.p4_extra())?;
         }
-        writeln!(f)?;
-        writeln!(f, "Stack memory:")?;
+        f.write_str("\n\nStack memory:\n")?;
         let sp = self.regs[SP];
-        for (line, chunk) in self.stack().chunks(32).enumerate() {
-            write!(f, "{:08x}:", sp.wrapping_add(32 * line as u32))?;
-            for w in chunk.chunks(4) {
-                let mut b = [0u8; 4];
-                b[..w.len()].copy_from_slice(w);
-                write!(f, " 0x{:08x}", u32::from_le_bytes(b))?;
+        const LINE: usize = 4 * STACK_WORDS_PER_LINE;
+        // Whole lines, also the last one when the length ends inside it (C's loop); the
+        // area is 1024 bytes, a multiple of a line, so a line never leaves it.
+        for start in (0..self.stack_len).step_by(LINE) {
+            write!(f, "{:08x}: ", sp.wrapping_add(start as u32))?;
+            for (y, w) in self.stack[start..start + LINE].chunks_exact(4).enumerate() {
+                let sep = if y + 1 == STACK_WORDS_PER_LINE { '\n' } else { ' ' };
+                write!(f, "0x{:08x}{sep}", u32::from_le_bytes([w[0], w[1], w[2], w[3]]))?;
             }
-            writeln!(f)?;
         }
-        writeln!(f, "ELF file SHA256: No SHA256 Embedded")
+        f.write_str("\nELF file SHA256: No SHA256 Embedded\n")
     }
 }
 
