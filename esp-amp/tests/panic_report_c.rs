@@ -62,7 +62,7 @@ fn reason(mcause: u32, p4: bool) -> &'static str {
 /// The C function, transliterated: every character it prints, in order.
 fn c_report(raw: &[u8], p4: bool) -> String {
     let mut out = String::new();
-    let mut hex = |out: &mut String, h: u32| {
+    let hex = |out: &mut String, h: u32| {
         for x in 0..8 {
             let c = (h >> (28 - 4 * x)) & 0xf;
             out.push(char::from_digit(c, 16).unwrap());

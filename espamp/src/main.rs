@@ -5,6 +5,7 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 use esp_amp::layout::Chip;
 
+mod config_cmd;
 mod demo;
 mod image_cmd;
 mod layout_cmd;
@@ -16,7 +17,7 @@ mod shm_cmd;
     name = "espamp",
     version,
     about = "esp-amp for Rust: tools for ESP32 asymmetric multiprocessing",
-    after_help = "Examples:\n  espamp demo                                     run the host simulator (maincore here, subcore as a child process)\n  espamp layout --chip esp32p4                    the memory map of the default ESP32-P4 configuration\n  espamp image check sub.elf --chip esp32c6       check a subcore image against the layout\n  espamp shm dump rpmsg_main_sent.bin             decode a shared region: SysInfo, queues, RPMsg messages\n  espamp panic decode dump.bin --elf subcore.elf  a subcore panic with a symbolised backtrace"
+    after_help = "Examples:\n  espamp demo                                     run the host simulator (maincore here, subcore as a child process)\n  espamp layout --chip esp32p4                    the memory map of the default ESP32-P4 configuration\n  espamp image check sub.elf --chip esp32c6       check a subcore image against the layout\n  espamp shm dump rpmsg_main_sent.bin             decode a shared region: SysInfo, queues, RPMsg messages\n  espamp panic decode dump.bin --elf subcore.elf  a subcore panic with a symbolised backtrace\n  espamp config from-sdkconfig sdkconfig          the build settings matching an ESP-IDF project"
 )]
 struct Cli {
     #[command(subcommand)]
@@ -71,6 +72,16 @@ enum Command {
     Panic {
         #[command(subcommand)]
         action: PanicAction,
+    },
+    /// Settings for pairing with ESP-IDF + ESP-AMP C: read an ESP-IDF `sdkconfig` and print
+    /// the esp-amp build settings that match it; refuses, by name, options the Rust side
+    /// does not support.
+    #[command(
+        after_help = "Example:\n  espamp config from-sdkconfig ../idf-project/sdkconfig >> .cargo/config.toml"
+    )]
+    Config {
+        #[command(subcommand)]
+        action: ConfigAction,
     },
     /// The subcore half of `demo` (started by `demo` itself).
     #[command(hide = true)]
@@ -140,6 +151,35 @@ fn panic(action: &PanicAction) -> Result<(), Box<dyn std::error::Error>> {
         println!("{}", serde_json::to_string_pretty(&d)?);
     } else {
         print!("{}", panic_cmd::text(&d, elf.is_some()));
+    }
+    Ok(())
+}
+
+#[derive(Subcommand)]
+enum ConfigAction {
+    /// Print the `[env]` settings (for `.cargo/config.toml`) that give the Rust builds the
+    /// shared-memory layout of an ESP-IDF project's `sdkconfig`, and what its other
+    /// ESP-AMP options ask of the Rust code; exits non-zero, naming each one, when it uses
+    /// an option the Rust side does not support.
+    #[command(
+        after_help = "Examples:\n  espamp config from-sdkconfig sdkconfig\n  espamp config from-sdkconfig sdkconfig --json"
+    )]
+    FromSdkconfig {
+        /// The `sdkconfig` file of the ESP-IDF project.
+        sdkconfig: std::path::PathBuf,
+        /// Print JSON instead of text.
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+fn config(action: &ConfigAction) -> Result<(), Box<dyn std::error::Error>> {
+    let ConfigAction::FromSdkconfig { sdkconfig, json } = action;
+    let b = config_cmd::from_file(sdkconfig)?;
+    if *json {
+        println!("{}", serde_json::to_string_pretty(&b)?);
+    } else {
+        print!("{}", config_cmd::text(&b, &sdkconfig.display().to_string()));
     }
     Ok(())
 }
@@ -247,6 +287,7 @@ fn main() -> ExitCode {
         Command::Image { action } => image(&action),
         Command::Shm { action } => shm(&action),
         Command::Panic { action } => panic(&action),
+        Command::Config { action } => config(&action),
         Command::DemoSubcore => demo::run_subcore(),
         Command::DemoSubcoreRestarted => demo::run_subcore_restarted(),
     };

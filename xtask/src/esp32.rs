@@ -154,6 +154,9 @@ pub struct Checked {
     pub symbols: Vec<(&'static str, Option<u64>, u64)>,
     /// The ESP app image made of the ELF, if the loader accepts it too.
     pub esp_image: Result<Vec<u8>, String>,
+    /// ESP-AMP C's loader's verdict on that ESP image ([`c_loader_rules`]): an image an
+    /// ESP-IDF maincore can load with `esp_amp_load_sub`.
+    pub c_loader: Result<CLoad, String>,
 }
 
 impl Checked {
@@ -165,9 +168,80 @@ impl Checked {
         if let Err(e) = &self.esp_image {
             p.push(format!("ESP image: {e}"));
         }
+        if let Err(e) = &self.c_loader {
+            p.push(format!("ESP-AMP C's loader would refuse it: {e}"));
+        }
         p.extend(symbol_problems(&self.symbols));
         p
     }
+}
+
+/// What ESP-AMP C's loader does with an image it accepts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CLoad {
+    /// Segments copied.
+    pub copied: usize,
+    /// App descriptors logged and skipped.
+    pub app_descs: usize,
+    /// The highest segment end in the HP subcore region (C gives the HP RAM above it back
+    /// to the heap), if any segment is there.
+    pub hp_end: Option<u32>,
+}
+
+/// ESP-AMP C's loader's acceptance rules (spec §8.3), written out independently of the
+/// project's own loader: the header's segment count and entry, then each
+/// `{load_addr, data_len}` segment in order. Weaker than ours (checksums and the chip id
+/// are not read, the RTC range includes the RTC SysInfo pool, ranges are inclusive), so an
+/// image our loader accepts should pass; this shows that it does for every image we build.
+pub fn c_loader_rules(image: &[u8], layout: &MemoryLayout) -> Result<CLoad, String> {
+    let word = |off: usize| -> Result<u32, String> {
+        image
+            .get(off..off + 4)
+            .map(|b| u32::from_le_bytes([b[0], b[1], b[2], b[3]]))
+            .ok_or_else(|| format!("truncated at byte {off}"))
+    };
+    let count = *image.get(1).ok_or("no header")? as usize;
+    let entry = word(4)?;
+    let hp = layout.subcore_hp;
+    // Inclusive ranges, as C's checks (`addr >= start && addr <= end`).
+    let within =
+        |r: Option<(u32, u32)>, a: u64| r.is_some_and(|(lo, hi)| u64::from(lo) <= a && a <= u64::from(hi));
+    let hp_range = hp.map(|r| (r.start, r.end));
+    // C: `[RTC base, RTC base + RTC_MEM_SIZE]`, RTC_MEM_SIZE = align_down(reserve, 8).
+    let rtc_range = layout.rtc.map(|r| (r.mem.start, r.mem.end));
+    match (layout.rtc, hp) {
+        (Some(rtc), _) if entry != rtc.reset_vector => {
+            return Err(format!("entry 0x{entry:08x} is not the LP reset vector 0x{:08x}", rtc.reset_vector))
+        }
+        (None, Some(r)) if !(r.start <= entry && entry <= r.end) => {
+            return Err(format!("entry 0x{entry:08x} outside the HP subcore region"))
+        }
+        _ => {}
+    }
+    let drom = esp_amp::image::app_desc_window(layout.chip);
+    let mut out = CLoad { copied: 0, app_descs: 0, hp_end: None };
+    let mut off = 24;
+    for i in 0..count {
+        let (addr, len) = (word(off)?, word(off + 4)?);
+        let data =
+            image.get(off + 8..off + 8 + len as usize).ok_or_else(|| format!("segment {i} truncated"))?;
+        let (a, end) = (u64::from(addr), u64::from(addr) + u64::from(len));
+        if within(hp_range, a) && within(hp_range, end) {
+            out.hp_end = Some(out.hp_end.unwrap_or(0).max(end as u32));
+            out.copied += 1;
+        } else if within(rtc_range, a) && within(rtc_range, end) {
+            out.copied += 1;
+        } else if drom.start <= addr && end <= u64::from(drom.end) {
+            if data.get(..4) != Some(&0xABCD_5432u32.to_le_bytes()[..]) {
+                return Err(format!("segment {i} at 0x{addr:08x}: no app descriptor magic"));
+            }
+            out.app_descs += 1;
+        } else {
+            return Err(format!("segment {i} at 0x{addr:08x} (+{len}): invalid segment region"));
+        }
+        off += 8 + len as usize;
+    }
+    Ok(out)
 }
 
 /// The address of the symbol `name` in `elf`.
@@ -239,7 +313,12 @@ pub fn check_with(file: &[u8], chip: Chip, config: &AmpConfig) -> Result<Checked
             symbols.push((name, Some(got), u64::from(esp_amp_soc::esp32p4::ROM_ETS_GET_CPU_FREQUENCY)));
         }
     }
-    Ok(Checked { sizes, loader, symbols, esp_image: esp_image(file, chip, &layout) })
+    let esp_image = esp_image(file, chip, &layout);
+    let c_loader = match &esp_image {
+        Ok(bytes) => c_loader_rules(bytes, &layout),
+        Err(e) => Err(format!("no ESP image: {e}")),
+    };
+    Ok(Checked { sizes, loader, symbols, esp_image, c_loader })
 }
 
 /// The ESP app image of the ELF `file` for `chip` (as `elf2image` makes it), checked with

@@ -172,3 +172,34 @@ fn p4_subcores_take_their_clock_from_the_rom() {
     assert!(c.symbols.iter().any(|(name, got, _)| *name == "ets_set_appcpu_boot_addr" && got.is_some()));
     assert!(c.problems().is_empty(), "{:?}", c.problems());
 }
+
+#[test]
+fn every_subcore_image_passes_esp_amp_c_loader_rules() {
+    // What an ESP-IDF + ESP-AMP C maincore does with our images (`esp_amp_load_sub`, spec
+    // §8.3): the same ESP app images, embedded or in a partition (docs/esp-idf.md).
+    for chip in CHIPS {
+        let dir = build_sub(chip).expect("build");
+        let layout =
+            esp_amp::layout::MemoryLayout::new(chip, &esp_amp::layout::AmpConfig::default_for(chip)).unwrap();
+        for bin in LP_EXAMPLES {
+            let elf = std::fs::read(dir.join(bin)).unwrap();
+            let c = check(&elf, chip).unwrap();
+            let image = c.esp_image.as_ref().unwrap();
+            let load = c.c_loader.as_ref().unwrap_or_else(|e| panic!("{} {bin}: {e}", chip.name()));
+            assert!(load.copied > 0, "{} {bin}", chip.name());
+            // C gives back the HP RAM above the highest segment; ours loads the same bytes.
+            assert!(load.hp_end.is_some(), "{} {bin}: code in the HP region", chip.name());
+            // And it refuses what it should: an entry elsewhere (on the LP core, anywhere
+            // but the reset vector; on the P4, outside the HP subcore region).
+            let mut moved = image.clone();
+            let entry = if chip == Chip::Esp32P4 { 0x4FF0_0000u32 } else { 0x5000_0084 };
+            moved[4..8].copy_from_slice(&entry.to_le_bytes());
+            assert!(xtask::esp32::c_loader_rules(&moved, &layout).is_err(), "{} {bin}", chip.name());
+            // A segment outside every region.
+            let mut outside = image.clone();
+            outside[24..28].copy_from_slice(&0x3000_0000u32.to_le_bytes());
+            let err = xtask::esp32::c_loader_rules(&outside, &layout).unwrap_err();
+            assert!(err.contains("invalid segment region"), "{err}");
+        }
+    }
+}
