@@ -115,7 +115,7 @@ cargo xtask fuzz --runs "${ESP_AMP_FUZZ_RUNS:-20000}"
 if [ "${ESP_AMP_SKIP_MIRI:-0}" != 1 ]; then
     step "miri (esp-amp core crate)"
     rustup toolchain install "$NIGHTLY" --profile minimal --component miri,rust-src >/dev/null
-    # Isolation off: the compat tests read the golden images from ../shared. A target
+    # Isolation off: the compat tests read the golden images from compat/esp-amp-c. A target
     # directory per pinned nightly: miri builds its own sysroot per toolchain, and crates
     # built against another toolchain's sysroot fail with "can't find crate" (cargo does
     # not notice the sysroot changed).

@@ -1,5 +1,6 @@
 //! Byte compatibility with the golden images produced by ESP-AMP C
-//! (`../shared/compat/esp-amp-c`, see its README and manifest.json).
+//! (`compat/esp-amp-c` at the repository root, copied from the steering repository: see
+//! `compat/PROVENANCE.md`, and the images' README and manifest.json).
 
 mod common;
 

@@ -19,7 +19,7 @@ use serde_json::Value;
 fn compat_dir() -> PathBuf {
     std::env::var_os("ESP_AMP_COMPAT_DIR")
         .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../shared/compat/esp-amp-c"))
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../compat/esp-amp-c"))
 }
 
 fn dump_json(file: &Path) -> Value {

@@ -3,7 +3,7 @@
 //! Seeds (written to `target/fuzz-seeds/<target>`, read-only for libFuzzer; the growing
 //! corpus lives in `fuzz/corpus/<target>`):
 //! - `sys_info`, `queue`, `rpmsg`: the golden shared-region images of the C
-//!   implementation (`../shared/compat/esp-amp-c`, or `ESP_AMP_COMPAT_DIR`), in the
+//!   implementation (`compat/esp-amp-c`, or `ESP_AMP_COMPAT_DIR`), in the
 //!   region-input format of `fuzz/src/lib.rs`, alone and followed by ordinary operations;
 //! - `rpc`, `print`: operation lists of ordinary traffic (calls and polls, printed lines),
 //!   and packets with the real headers;
@@ -38,7 +38,7 @@ pub const TARGETS: [(&str, usize); 7] = [
 pub fn compat_dir() -> PathBuf {
     std::env::var_os("ESP_AMP_COMPAT_DIR")
         .map(PathBuf::from)
-        .unwrap_or_else(|| repo_root().join("../shared/compat/esp-amp-c"))
+        .unwrap_or_else(|| repo_root().join("compat/esp-amp-c"))
 }
 
 /// A region input: `[u16 n][first n bytes of the region][ops]`, with `n` just past the

@@ -14,7 +14,7 @@ pub const LEN: usize = 16384;
 pub fn compat_dir() -> PathBuf {
     std::env::var_os("ESP_AMP_COMPAT_DIR")
         .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../shared/compat/esp-amp-c"))
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../compat/esp-amp-c"))
 }
 
 pub fn golden(name: &str) -> Vec<u8> {
