@@ -33,6 +33,18 @@ pub const TARGET: &str = "riscv32imac-unknown-none-elf";
 /// The LP-core examples (binaries of `firmware/esp32/lp-examples`), built for each chip.
 pub const LP_EXAMPLES: [&str; 7] = ["bare", "rpmsg_echo", "basic", "virtqueue", "rpc", "print", "stack"];
 pub const LP_CHIPS: [Chip; 2] = [Chip::Esp32C6, Chip::Esp32C5];
+/// LP examples for the ESP32-C6 only: `lp_sensor` uses esp-lp-hal, which supports no other
+/// chip.
+pub const C6_LP_EXAMPLES: [&str; 1] = ["lp_sensor"];
+
+/// Every subcore example built for `chip`.
+pub fn sub_examples(chip: Chip) -> Vec<&'static str> {
+    let mut all = LP_EXAMPLES.to_vec();
+    if chip == Chip::Esp32C6 {
+        all.extend(C6_LP_EXAMPLES);
+    }
+    all
+}
 /// The chips whose subcore is a second HP core (`firmware/esp32/hp-examples`, the same
 /// examples), and their target (both P4 cores).
 pub const HP_CHIPS: [Chip; 1] = [Chip::Esp32P4];
@@ -368,7 +380,7 @@ pub fn run_all() -> Result<Results, String> {
     for chip in LP_CHIPS {
         let dir = build_pure_rtc(chip)
             .map_err(|e| format!("building the pure-RTC LP examples for {}: {e}", chip.name()))?;
-        for bin in LP_EXAMPLES {
+        for bin in sub_examples(chip) {
             let path = dir.join(bin);
             let file = std::fs::read(&path).map_err(|e| format!("{}: {e}", path.display()))?;
             pure_rtc.push((chip, bin, check_with(&file, chip, &pure_rtc_config(chip))?));
@@ -379,7 +391,7 @@ pub fn run_all() -> Result<Results, String> {
 
 /// Checks every subcore example of `chip` in `dir` and writes its ESP image next to it.
 fn check_subcores(chip: Chip, dir: &Path, out: &mut Vec<Report<Checked>>) -> Result<(), String> {
-    for bin in LP_EXAMPLES {
+    for bin in sub_examples(chip) {
         let path = dir.join(bin);
         let file = std::fs::read(&path).map_err(|e| format!("{}: {e}", path.display()))?;
         let mut checked = check(&file, chip)?;

@@ -3,7 +3,8 @@
 
 use esp_amp::layout::Chip;
 use xtask::esp32::{
-    budgets, build_sub, check, check_main, ipc_code, run_all, CHIPS, LP_CHIPS, LP_EXAMPLES, MAIN_EXAMPLES,
+    budgets, build_sub, check, check_main, ipc_code, run_all, sub_examples, CHIPS, LP_CHIPS, LP_EXAMPLES,
+    MAIN_EXAMPLES,
 };
 
 #[test]
@@ -19,7 +20,7 @@ fn every_example_pair_builds_links_and_matches_the_layout() {
         assert!(std::fs::metadata(path).unwrap().len() > 4096, "{}", path.display());
         assert!(m.sizes.text > 0 && m.sizes.rodata > 0, "{} {bin}: {:?}", chip.name(), m.sizes);
     }
-    assert_eq!(results.len(), CHIPS.len() * LP_EXAMPLES.len());
+    assert_eq!(results.len(), CHIPS.iter().map(|c| sub_examples(*c).len()).sum::<usize>());
     for (chip, bin, c) in &results {
         assert!(c.problems().is_empty(), "{} {bin}: {:?}", chip.name(), c.problems());
         assert!(
@@ -72,7 +73,7 @@ fn every_example_pair_builds_links_and_matches_the_layout() {
     // The pure-RTC variant: the LP runtime's linker script puts everything in RTC RAM, the
     // loader for that layout (no HP window) accepts each image, and refuses the default
     // build, whose code lies in the HP subcore region.
-    assert_eq!(pure_rtc.len(), LP_CHIPS.len() * LP_EXAMPLES.len());
+    assert_eq!(pure_rtc.len(), LP_CHIPS.iter().map(|c| sub_examples(*c).len()).sum::<usize>());
     for (chip, bin, c) in &pure_rtc {
         assert!(c.problems().is_empty(), "pure-RTC {} {bin}: {:?}", chip.name(), c.problems());
         assert!(c.sizes.text > 0 && c.sizes.loaded > 0, "pure-RTC {} {bin}: {:?}", chip.name(), c.sizes);
@@ -202,4 +203,32 @@ fn every_subcore_image_passes_esp_amp_c_loader_rules() {
             assert!(err.contains("invalid segment region"), "{err}");
         }
     }
+}
+
+#[test]
+fn an_lp_program_with_esp_lp_hal_and_esp_amp_links_as_one() {
+    // `lp_sensor` uses esp-lp-hal's LpI2c, LpUart, Output and Delay and the esp-amp stack
+    // (SysInfo, software interrupts, RPMsg, the panic dump), built with LTO like every LP
+    // example. It links (the build would fail on a second critical-section implementation),
+    // passes the loader, and runs esp-lp-hal's start-up from esp-amp-lp's runtime: one
+    // entry point, one vector table.
+    let dir = build_sub(Chip::Esp32C6).expect("build");
+    let elf = std::fs::read(dir.join("lp_sensor")).unwrap();
+    let c = check(&elf, Chip::Esp32C6).unwrap();
+    assert!(c.problems().is_empty(), "{:?}", c.problems());
+    let file = object::File::parse(&*elf).unwrap();
+    use object::{Object, ObjectSymbol};
+    let names: Vec<String> = file.symbols().filter_map(|s| s.name().ok().map(str::to_owned)).collect();
+    let has = |n: &str| names.iter().any(|s| s == n);
+    assert!(has("rust_main") && has("main") && has("_start"), "esp-lp-hal's start-up, its main, our entry");
+    assert!(
+        !has("reset_vector") && !has("_vector_table"),
+        "esp-lp-hal's reset code and vector table are not linked"
+    );
+    let acquire = names.iter().filter(|s| s.as_str() == "_critical_section_1_0_acquire").count();
+    assert!(acquire <= 1, "one critical-section implementation");
+    let top = xtask::esp32::largest_symbols(&elf, 40).unwrap();
+    assert!(top.iter().any(|(_, n)| n.contains("esp_lp_hal::i2c")), "esp-lp-hal's I2C driver: {top:?}");
+    // Not built for the C5 (esp-lp-hal has no C5 support).
+    assert!(!build_sub(Chip::Esp32C5).unwrap().join("lp_sensor").exists());
 }

@@ -47,7 +47,9 @@ SECTIONS
 {{
     .vectors : {{ KEEP(*(.vectors)) }} > LP_VECTORS :vectors
     .lp.text : {{ KEEP(*(.text.start)) KEEP(*(.text.trap)) }} > LP_RAM :rtc
-    .text : ALIGN(4) {{ *(.text .text.*) }} > {main_region} :{phdr}
+    /* `.init.rust`: esp-lp-hal's start-up function, for programs that use it (see
+       `esp_lp_hal_entry!`). */
+    .text : ALIGN(4) {{ *(.init.rust) *(.text .text.*) }} > {main_region} :{phdr}
     .rodata : ALIGN(4) {{ *(.rodata .rodata.* .srodata .srodata.*) }} > {main_region} :{phdr}
     .data : ALIGN(4) {{ __global_pointer$ = . + 0x800; *(.sdata .sdata.* .data .data.*) }} > {main_region} :{phdr}
     .bss : ALIGN(4) {{ __bss_start = .; *(.sbss .sbss.* .bss .bss.*) . = ALIGN(4); __bss_end = .; }} > {main_region} :{phdr}
@@ -59,7 +61,8 @@ SECTIONS
     __stack_bottom = {stack_bottom};
     ASSERT(__stack_top - __stack_bottom >= 0x{stack_min:x}, \"the LP stack is smaller than ESP_AMP_SUBCORE_STACK_SIZE_MIN\")
     ASSERT(_start == 0x{reset:08x}, \"the reset vector must be the image's entry\")
-    /DISCARD/ : {{ *(.eh_frame .eh_frame.*) *(.riscv.attributes) }}
+    /* esp-lp-hal's own vector table and reset code: this runtime has its own. */
+    /DISCARD/ : {{ *(.eh_frame .eh_frame.*) *(.riscv.attributes) *(.init.vector) *(.init) }}
 }}
 /* Absolute symbols (no code, no data) so that tools can check an image against the
    maincore's layout: `cargo xtask esp32` compares them. */

@@ -158,6 +158,50 @@ impl esp_amp::event::Trigger for MainTrigger {
     }
 }
 
+/// Starts an [esp-lp-hal](https://docs.rs/esp-lp-hal) program from this runtime: for an LP
+/// program that drives peripherals with esp-lp-hal's drivers (`gpio`, `i2c::LpI2c`,
+/// `uart::LpUart`, `delay::Delay`) and uses esp-amp too. Write `esp_amp_lp::esp_lp_hal_entry!();`
+/// once, and esp-lp-hal's `#[entry] fn main(..) -> !` as the program's main function
+/// (instead of [`entry!`]).
+///
+/// There is then one entry point and one runtime: this crate's reset vector, trap vector,
+/// `gp`, stack and `.bss` (esp-lp-hal's own vector table and reset code are not linked:
+/// the linker script discards them), which then runs esp-lp-hal's start-up function
+/// (`rust_main`). That function reads which clock drives the LP core
+/// (`LP_CLKRST.lp_clk_conf.fast_clk_sel`) so that esp-lp-hal's `Delay` counts right, and
+/// calls the `#[entry]` function with its peripherals. Both crates use `riscv` 0.15 with
+/// its single-hart critical section, so the program has one critical-section
+/// implementation.
+///
+/// ```ignore
+/// #![no_std]
+/// #![no_main]
+/// use esp_lp_hal::{delay::Delay, gpio::Output, i2c::LpI2c};
+/// esp_amp_lp::esp_lp_hal_entry!();
+/// #[esp_lp_hal::prelude::entry]
+/// fn main(mut i2c: LpI2c, mut led: Output<1>) -> ! {
+///     esp_amp_lp::report_panics();
+///     /* attach SysInfo, RPMsg...; read the sensor, send the readings */
+///     loop { Delay.delay_millis(1000) }
+/// }
+/// ```
+#[macro_export]
+macro_rules! esp_lp_hal_entry {
+    () => {
+        #[export_name = "esp_amp_lp_main"]
+        fn __esp_amp_lp_main() -> ! {
+            extern "C" {
+                // esp-lp-hal's start-up function (its reset code's only call).
+                fn rust_main() -> !;
+            }
+            // SAFETY: esp-lp-hal defines `rust_main` without arguments and never
+            // returning; it expects a stack and nothing else, which this runtime has set
+            // up (with `gp`, `mtvec` and a cleared `.bss`) before calling here.
+            unsafe { rust_main() }
+        }
+    };
+}
+
 /// Defines the firmware's main function: `esp_amp_lp::entry!(main);` with `fn main() -> !`.
 #[macro_export]
 macro_rules! entry {
