@@ -74,6 +74,15 @@ pub const CEILING_STACK_IPC: u64 = 4_100;
 /// each embeds the subcore example of the same name.
 pub const MAIN_EXAMPLES: [&str; 5] = ["rpmsg_echo", "basic", "virtqueue", "rpc", "print"];
 
+/// Every maincore example built for `chip` (`lp_sensor` on the C6 only, as its LP half).
+pub fn main_examples(chip: Chip) -> Vec<&'static str> {
+    let mut all = MAIN_EXAMPLES.to_vec();
+    if chip == Chip::Esp32C6 {
+        all.extend(C6_LP_EXAMPLES);
+    }
+    all
+}
+
 /// Where one chip's build left its ELF files.
 #[derive(Debug, Clone)]
 pub struct Built {
@@ -369,7 +378,7 @@ pub fn run_all() -> Result<Results, String> {
     let mut mains = Vec::new();
     for chip in CHIPS {
         let built = build(chip).map_err(|e| format!("building firmware/esp32 for {}: {e}", chip.name()))?;
-        for bin in MAIN_EXAMPLES {
+        for bin in main_examples(chip) {
             let path = built.main.join(bin);
             let file = std::fs::read(&path).map_err(|e| format!("{}: {e}", path.display()))?;
             mains.push((chip, bin, check_main(&file, &path, &path.with_extension("bin"), chip)?));

@@ -59,7 +59,9 @@ fn main() {
 
     let layout = MemoryLayout::new(chip, &config_from_env(chip)).unwrap_or_else(|e| panic!("layout: {e:?}"));
     let target = LoadTarget::for_layout(&layout);
-    for name in EMBEDDED {
+    // `lp_sensor` uses esp-lp-hal, which exists for the C6's LP core only.
+    let c6_only: &[&str] = if chip == Chip::Esp32C6 { &["lp_sensor"] } else { &[] };
+    for name in EMBEDDED.iter().chain(c6_only) {
         let elf = std::fs::read(elf_dir.join(name)).unwrap_or_else(|e| panic!("subcore {name}: {e}"));
         let bin = esp_image(&elf, chip, &target).unwrap_or_else(|e| panic!("subcore {name}: {e}"));
         std::fs::write(out.join(format!("{name}.bin")), bin).unwrap();
