@@ -81,6 +81,29 @@ pub const PMU_HP_SW_TRIGGER: u32 = 1 << 31;
 /// interrupt (PAC: `hp_lp_cpu_comm::lp_trigger_hp`, bit 30; the same on C6 and C5).
 pub const PMU_LP_TRIGGER_HP: u32 = 1 << 30;
 
+/// The LP UART of the C6 and the C5 (the same block at the same address on both), as the
+/// LP core's console when print routing is off: ESP-AMP C's `subcore_uart_putchar` writes
+/// there (IDF's `lp_core_print_char`).
+pub mod lp_uart {
+    /// PAC: `esp32c6::LP_UART`, `esp32c5::LP_UART`.
+    pub const BASE: u32 = 0x600B_1400;
+    /// `LP_UART_FIFO_REG`: a write queues one byte (PAC: `lp_uart::fifo`, offset 0).
+    pub const FIFO: u32 = BASE;
+    /// `LP_UART_STATUS_REG` (PAC: `lp_uart::status`, offset 0x1C).
+    pub const STATUS: u32 = BASE + 0x1C;
+    /// `TXFIFO_CNT` in the status register: bytes waiting in the TX FIFO (PAC:
+    /// `status::txfifo_cnt`, bits 19..=23).
+    pub const TXFIFO_CNT_SHIFT: u32 = 19;
+    pub const TXFIFO_CNT_MASK: u32 = 0x1F;
+    /// The TX FIFO's length (IDF: `SOC_LP_UART_FIFO_LEN` in the C6's and C5's
+    /// `soc_caps.h`).
+    pub const FIFO_LEN: u32 = 16;
+    /// Status reads before a byte is given up: an LP UART the maincore never set up does
+    /// not drain, and a console must not hang the core (about 1 ms at 16 MHz, ten bytes'
+    /// time at 115200 baud).
+    pub const WAIT_READS: u32 = 4000;
+}
+
 /// The RISC-V CLIC of the ESP32-P4's HP cores.
 pub mod clic {
     /// CLIC interrupts 0..16 are the core-local (CLINT) ones; CPU line `l` of the
@@ -231,6 +254,9 @@ pub mod esp32p4 {
     pub const ROM_ETS_GET_CPU_FREQUENCY: u32 = 0x4FC0_0040;
     /// `ets_set_appcpu_boot_addr(addr)`: the address core 1's ROM jumps to.
     pub const ROM_ETS_SET_APPCPU_BOOT_ADDR: u32 = 0x4FC0_00A8;
+    /// `ets_write_char_uart(c)` (IDF's `esp_rom_output_putc`): one character to the ROM
+    /// console (UART0), what ESP-AMP C's P4 subcore prints with when routing is off.
+    pub const ROM_ETS_WRITE_CHAR_UART: u32 = 0x4FC0_0080;
 
     /// The CPU clock presets of esp-hal 1.2.2's P4 (`soc/esp32p4/clocks.rs`, `CpuClock`),
     /// in MHz; both HP cores run on the one CPU clock. ESP-IDF's default is 360 MHz.

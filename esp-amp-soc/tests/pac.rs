@@ -40,6 +40,16 @@ impl Fake {
         u32::from_ne_bytes(bytes[at..at + 4].try_into().unwrap())
     }
 
+    /// Stores `v` as the 32-bit word at byte `offset`.
+    fn set_word(&mut self, offset: u32, v: u32) {
+        let mut bytes: Vec<u8> = self.buf.iter().flat_map(|w| w.to_ne_bytes()).collect();
+        let at = offset as usize;
+        bytes[at..at + 4].copy_from_slice(&v.to_ne_bytes());
+        for (w, chunk) in self.buf.iter_mut().zip(bytes.chunks_exact(8)) {
+            *w = u64::from_ne_bytes(chunk.try_into().unwrap());
+        }
+    }
+
     /// The offset of `reg` (a register the block's accessor returned) from the block.
     fn offset<T>(&self, reg: &T) -> u32 {
         (reg as *const T as usize - self.buf.as_ptr() as usize) as u32
@@ -176,4 +186,35 @@ fn esp32p4_clic_control_bytes() {
     // SAFETY: as above.
     ctl.write(|w| unsafe { w.ctl().bits(7) });
     assert_eq!(ctl.read().bits(), 7 << (8 - clic::NLBITS));
+}
+
+#[test]
+fn lp_uart_console_registers() {
+    let mask = soc::lp_uart::TXFIFO_CNT_MASK << soc::lp_uart::TXFIFO_CNT_SHIFT;
+    // C6
+    assert_eq!(soc::lp_uart::BASE, ::esp32c6::LP_UART::PTR as u32);
+    let mut fake = Fake::new();
+    let (fifo, status) = {
+        let uart: &::esp32c6::lp_uart::RegisterBlock = fake.block();
+        (fake.offset(uart.fifo()), fake.offset(uart.status()))
+    };
+    assert_eq!(soc::lp_uart::FIFO, soc::lp_uart::BASE + fifo);
+    assert_eq!(soc::lp_uart::STATUS, soc::lp_uart::BASE + status);
+    // The status register is read-only in the PAC: put the field's bits there directly.
+    fake.set_word(status, mask);
+    let uart: &::esp32c6::lp_uart::RegisterBlock = fake.block();
+    assert_eq!(u32::from(uart.status().read().txfifo_cnt().bits()), soc::lp_uart::TXFIFO_CNT_MASK);
+    assert_eq!(uart.status().read().bits(), mask, "no other field in those bits");
+    // C5: the same block at the same address.
+    assert_eq!(soc::lp_uart::BASE, ::esp32c5::LP_UART::PTR as u32);
+    let mut fake = Fake::new();
+    let (fifo, status) = {
+        let uart: &::esp32c5::lp_uart::RegisterBlock = fake.block();
+        (fake.offset(uart.fifo()), fake.offset(uart.status()))
+    };
+    assert_eq!(soc::lp_uart::FIFO, soc::lp_uart::BASE + fifo);
+    assert_eq!(soc::lp_uart::STATUS, soc::lp_uart::BASE + status);
+    fake.set_word(status, mask);
+    let uart: &::esp32c5::lp_uart::RegisterBlock = fake.block();
+    assert_eq!(u32::from(uart.status().read().txfifo_cnt().bits()), soc::lp_uart::TXFIFO_CNT_MASK);
 }

@@ -333,6 +333,9 @@ pub fn check_with(file: &[u8], chip: Chip, config: &AmpConfig) -> Result<Checked
         if let (name, Some(got)) = rom("ets_get_cpu_frequency") {
             symbols.push((name, Some(got), u64::from(esp_amp_soc::esp32p4::ROM_ETS_GET_CPU_FREQUENCY)));
         }
+        if let (name, Some(got)) = rom("ets_write_char_uart") {
+            symbols.push((name, Some(got), u64::from(esp_amp_soc::esp32p4::ROM_ETS_WRITE_CHAR_UART)));
+        }
     }
     let esp_image = esp_image(file, chip, &layout);
     let c_loader = match &esp_image {

@@ -232,3 +232,22 @@ fn an_lp_program_with_esp_lp_hal_and_esp_amp_links_as_one() {
     // Not built for the C5 (esp-lp-hal has no C5 support).
     assert!(!build_sub(Chip::Esp32C5).unwrap().join("lp_sensor").exists());
 }
+
+#[test]
+fn subcore_print_falls_back_to_the_cores_own_uart() {
+    // Before the service queue is attached, `print!` writes to the LP UART (C6, C5) or the
+    // ROM console (P4), as ESP-AMP C's `subcore_uart_putchar`: the `print` example links the
+    // writer, and on the P4 the ROM function at the ROM's address (checked by `check`).
+    for chip in CHIPS {
+        let elf = std::fs::read(build_sub(chip).expect("build").join("print")).unwrap();
+        let c = check(&elf, chip).unwrap();
+        assert!(c.problems().is_empty(), "{}: {:?}", chip.name(), c.problems());
+        let file = object::File::parse(&*elf).unwrap();
+        use object::{Object, ObjectSymbol};
+        let has = |want: &str| file.symbols().any(|s| s.name().is_ok_and(|n| n.contains(want)));
+        assert!(has("uart_write"), "{}: no UART writer", chip.name());
+        if chip == Chip::Esp32P4 {
+            assert!(c.symbols.iter().any(|(n, got, _)| *n == "ets_write_char_uart" && got.is_some()));
+        }
+    }
+}

@@ -55,7 +55,9 @@ esp_amp_panic_dump_start = 0x{dump:08x};
 /* ROM functions of the P4 (esp_amp_soc::esp32p4; IDF's esp32p4.rom.ld). */
 PROVIDE(ets_get_cpu_frequency = 0x{rom_freq:08x});
 PROVIDE(ets_set_appcpu_boot_addr = 0x{rom_boot:08x});
+PROVIDE(ets_write_char_uart = 0x{rom_putc:08x});
 ",
+        rom_putc = esp_amp_soc::esp32p4::ROM_ETS_WRITE_CHAR_UART,
         rom_freq = esp_amp_soc::esp32p4::ROM_ETS_GET_CPU_FREQUENCY,
         rom_boot = esp_amp_soc::esp32p4::ROM_ETS_SET_APPCPU_BOOT_ADDR,
         chip = chip.name(),

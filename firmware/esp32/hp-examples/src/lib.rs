@@ -1,7 +1,7 @@
 //! HP core 1 of the ESP32-P4 as a [`Board`] for the subcore halves of the examples
-//! (`amp_examples::sub`): each binary of this package is one call. The core has no console
-//! of its own here: the examples' progress reports are dropped, `print!` goes only through
-//! the service queue.
+//! (`amp_examples::sub`): each binary of this package is one call. The examples' progress
+//! reports are dropped (formatting them would cost every image `core::fmt`); `print!` goes
+//! through the service queue, and to the ROM console (UART0) before it is attached (as in C).
 #![no_std]
 
 use amp_examples::Board;
@@ -46,6 +46,12 @@ impl Board for HpBoard {
     }
     fn trigger_main(&self) -> &'static (dyn Trigger + Sync) {
         &TO_MAINCORE
+    }
+    fn print_fallback(&self) -> Option<esp_amp::system::print::Fallback<'static>> {
+        // Before the service queue is attached, `print!` goes to the core's own UART, as
+        // in C.
+        static UART: fn(&[u8]) = esp_amp_hp::uart_write;
+        Some(&UART)
     }
     fn fault(&self) -> ! {
         // SAFETY: `unimp` raises an illegal-instruction exception (mcause 2) without touching

@@ -146,6 +146,22 @@ pub fn panic_dump() -> Shm<'static> {
     window(PANIC_DUMP_START, PANIC_DUMP_SIZE)
 }
 
+/// Writes `bytes` to the ROM console (UART0), HP core 1's own console (as ESP-AMP C's P4
+/// `subcore_uart_putchar`, `esp_rom_output_putc`): the
+/// [`Fallback`](esp_amp::system::print::Fallback) of a
+/// [`Printer`](esp_amp::system::print::Printer) while the service queue is not up, or its
+/// only output ([`uart_printer`]).
+pub fn uart_write(bytes: &[u8]) {
+    bytes.iter().for_each(|&b| regs::rom_putc(b));
+}
+
+/// A [`Printer`](esp_amp::system::print::Printer) that writes only to the ROM console
+/// ([`uart_write`]): `esp_amp::system::print::set_global(esp_amp_hp::uart_printer())`.
+pub fn uart_printer() -> esp_amp::system::print::Printer<'static> {
+    static UART: fn(&[u8]) = uart_write;
+    esp_amp::system::print::Printer::new(None).with_fallback(&UART)
+}
+
 /// Raises software interrupt `id` on the maincore without a local [`SwIntr`] (the panic
 /// path and anything else that must outlive one).
 pub fn trigger_main(id: SwIntrId) {

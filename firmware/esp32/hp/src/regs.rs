@@ -44,6 +44,15 @@ extern "C" {
     fn ets_get_cpu_frequency() -> u32;
     /// Sets the address core 1's ROM jumps to after a reset.
     fn ets_set_appcpu_boot_addr(addr: u32);
+    /// One character to the ROM console (UART0).
+    fn ets_write_char_uart(c: u8);
+}
+
+/// One byte to the ROM console (UART0).
+pub fn rom_putc(c: u8) {
+    // SAFETY: a ROM function that writes one character to the console UART the ROM and
+    // the maincore's start-up set up; it waits for FIFO room itself.
+    unsafe { ets_write_char_uart(c) }
 }
 
 /// The CPU clock in ticks per microsecond, as the ROM reports it.

@@ -138,6 +138,34 @@ pub fn panic_dump() -> Shm<'static> {
     window(PANIC_DUMP_START, PANIC_DUMP_SIZE)
 }
 
+/// Writes `bytes` to the LP UART, the LP core's own console (as ESP-AMP C's
+/// `subcore_uart_putchar`): the [`Fallback`](esp_amp::system::print::Fallback) of a
+/// [`Printer`](esp_amp::system::print::Printer) while the service queue is not up, or its
+/// only output ([`uart_printer`]). The maincore must have set the LP UART up (esp-hal's
+/// `uart::lp_uart::LpUart::new`); a byte that finds the TX FIFO full for about a
+/// millisecond (an LP UART nobody set up never drains) is dropped, so printing never
+/// hangs the core.
+pub fn uart_write(bytes: &[u8]) {
+    use esp_amp_soc::lp_uart::{FIFO, FIFO_LEN, STATUS, TXFIFO_CNT_MASK, TXFIFO_CNT_SHIFT, WAIT_READS};
+    for &b in bytes {
+        let room =
+            (0..WAIT_READS).any(|_| (regs::read(STATUS) >> TXFIFO_CNT_SHIFT) & TXFIFO_CNT_MASK < FIFO_LEN);
+        if room {
+            regs::write(FIFO, u32::from(b));
+        }
+    }
+}
+
+/// A [`Printer`](esp_amp::system::print::Printer) that writes only to the LP UART
+/// ([`uart_write`]), for a program that wants its `print!` there whatever the maincore
+/// does: `esp_amp::system::print::set_global(esp_amp_lp::uart_printer())`. With print
+/// routing, give [`uart_write`] as the fallback instead: lines then go to the maincore once
+/// the service queue is attached, and to the UART before.
+pub fn uart_printer() -> esp_amp::system::print::Printer<'static> {
+    static UART: fn(&[u8]) = uart_write;
+    esp_amp::system::print::Printer::new(None).with_fallback(&UART)
+}
+
 /// Raises software interrupt `id` on the maincore without a local [`SwIntr`] (the panic
 /// path and anything else that must outlive one).
 pub fn trigger_main(id: SwIntrId) {

@@ -1,6 +1,11 @@
 //! The PMU registers of the HP↔LP software interrupt and the LP core's `mie` lines, from
 //! `esp-amp-soc` (addresses checked against the esp32c6 0.24 / esp32c5 0.3 PACs by its
 //! tests; the LP core sees the PMU at the HP core's addresses).
+//!
+//! Why addresses rather than the PAC's register API: the runtime serves both LP chips
+//! from one source, and the C5 has no LP-core PAC (the C6's is `esp32c6-lp`); a few plain
+//! volatile accesses to values proven equal to the PACs' (`esp-amp-soc/tests/pac.rs`)
+//! keep the 16 KiB core's runtime free of a PAC per chip.
 
 #[cfg(feature = "esp32c5")]
 use esp_amp_soc::esp32c5 as chip;
@@ -21,8 +26,9 @@ pub const HP_SW_TRIGGER: u32 = esp_amp_soc::PMU_HP_SW_TRIGGER;
 pub const LP_TRIGGER_HP: u32 = esp_amp_soc::PMU_LP_TRIGGER_HP;
 
 pub fn write(addr: u32, v: u32) {
-    // SAFETY: `addr` is one of the PMU registers above (constants of this module), valid for
-    // a 32-bit volatile access from the LP core; no Rust object lives there.
+    // SAFETY: `addr` is one of the PMU registers above or an LP UART register of
+    // `esp_amp_soc::lp_uart`, valid for a 32-bit volatile access from the LP core; no Rust
+    // object lives there.
     unsafe { (addr as usize as *mut u32).write_volatile(v) }
 }
 
