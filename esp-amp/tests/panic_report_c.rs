@@ -136,11 +136,15 @@ fn dump(abort: bool, stack_len: u32, mcause: u32, seed: u32) -> Vec<u8> {
 
 #[test]
 fn every_variant_matches_c_byte_for_byte() {
+    // Under miri (test.sh runs this file there too) a subset: formatting 80 whole reports
+    // takes minutes in the interpreter.
+    let (lens, causes): (&[u32], &[u32]) =
+        if cfg!(miri) { (&[4, 208], &[5]) } else { (&[0, 4, 208, 1024, 5000], &[2, 5, 13, 0x8000_001e]) };
     let mut seen = 0;
     for p4 in [false, true] {
         for abort in [true, false] {
-            for stack_len in [0, 4, 208, 1024, 5000] {
-                for mcause in [2, 5, 13, 0x8000_001e] {
+            for &stack_len in lens {
+                for &mcause in causes {
                     let raw = dump(abort, stack_len, mcause, stack_len ^ mcause);
                     let ours = PanicReport::decode(&raw).with_p4_extra(p4).to_string();
                     let c = c_report(&raw, p4);
@@ -150,7 +154,7 @@ fn every_variant_matches_c_byte_for_byte() {
             }
         }
     }
-    assert_eq!(seen, 2 * 2 * 5 * 4);
+    assert_eq!(seen, 2 * 2 * lens.len() * causes.len());
 }
 
 #[test]
