@@ -1,6 +1,10 @@
 //! The ESP32-P4 registers of the HP-core-1 side of the software interrupt, from
 //! `esp-amp-soc` (addresses and fields checked against the esp32p4 0.3 PAC by its tests;
 //! both HP cores see them at the same addresses, the CLIC being each core's own).
+//!
+//! Why addresses rather than the esp32p4 PAC's register API: the subcore runtimes stay
+//! free of a PAC (a few volatile accesses, the same code shape as the LP runtime's), and
+//! every value here is proven equal to the PAC's by `esp-amp-soc/tests/pac.rs`.
 
 use esp_amp_soc::{clic, esp32p4};
 
