@@ -65,7 +65,7 @@ pub fn target(chip: Chip) -> &'static str {
 pub const BUDGET_ECHO_TOTAL: u64 = 6 * 1024;
 pub const BUDGET_IPC: u64 = 3000;
 /// The IPC code `stack` links (the whole stack: the echo's layers plus events and an RPC
-/// server) is over [`BUDGET_IPC`] (4,068 bytes with the pinned nightly); it is held here
+/// server) is over [`BUDGET_IPC`] (4,082 bytes with the pinned nightly); it is held here
 /// instead, so it can shrink but not grow unnoticed. Raising it is a deliberate change
 /// that updates docs/benchmarks.md.
 pub const CEILING_STACK_IPC: u64 = 4_100;

@@ -215,11 +215,33 @@ impl<R: CycleRate> CycleClock<R> {
                     core::hint::spin_loop();
                 }
             }
-            None => {
-                while self.epoch.get() == seen {
-                    riscv::asm::wfi();
-                }
-            }
+            None => wait_for_interrupt(|| self.epoch.get() != seen),
+        }
+    }
+}
+
+/// Sleeps in `wfi` until `done()` holds, without losing a wake-up.
+///
+/// `done()` is checked with this hart's interrupts masked and `wfi` runs still masked: an
+/// interrupt that arrives after the check stays pending, and a pending interrupt that is
+/// enabled in `mie` ends `wfi` even while `mstatus.MIE` is clear (RISC-V privileged spec,
+/// WFI). Unmasking then runs its handler, and the loop checks again. Checked with
+/// interrupts enabled, an interrupt between the check and `wfi` would be handled first and
+/// `wfi` would then sleep until the next one: for ever, if none comes. The caller's
+/// `mstatus.MIE` is restored after each round.
+pub fn wait_for_interrupt(mut done: impl FnMut() -> bool) {
+    loop {
+        let was_enabled = riscv::register::mstatus::read().mie();
+        interrupts_disable();
+        let finished = done();
+        if !finished {
+            riscv::asm::wfi();
+        }
+        if was_enabled {
+            interrupts_enable();
+        }
+        if finished {
+            return;
         }
     }
 }

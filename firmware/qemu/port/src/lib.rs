@@ -160,9 +160,12 @@ impl Platform for QemuPlatform {
             // SAFETY: MTIE only lets the installed trap vector take the timer interrupt.
             unsafe { riscv::register::mie::set_mtimer() };
         }
-        while self.irq_epoch() == epoch && deadline.is_none_or(|t| mtime() < t) {
-            riscv::asm::wfi();
-        }
+        // Checked with interrupts masked, so one that arrives after the check still ends
+        // `wfi` (see `esp_amp_riscv::wait_for_interrupt`); checked unmasked, a software
+        // interrupt between the check and `wfi` was lost until the deadline.
+        esp_amp_riscv::wait_for_interrupt(|| {
+            self.irq_epoch() != epoch || deadline.is_some_and(|t| mtime() >= t)
+        });
         // SAFETY: masking the timer interrupt is always sound.
         unsafe { riscv::register::mie::clear_mtimer() };
     }
