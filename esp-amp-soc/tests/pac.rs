@@ -33,21 +33,19 @@ impl Fake {
         unsafe { &*self.buf.as_ptr().cast::<RB>() }
     }
 
-    /// The 32-bit word at byte `offset` (what a write-only register's writer left there).
+    /// The 32-bit word at byte `offset` (register offsets are 4-aligned; what a write-only
+    /// register's writer left there).
     fn word(&self, offset: u32) -> u32 {
-        let bytes: Vec<u8> = self.buf.iter().flat_map(|w| w.to_ne_bytes()).collect();
-        let at = offset as usize;
-        u32::from_ne_bytes(bytes[at..at + 4].try_into().unwrap())
+        let (i, at) = (offset as usize / 8, offset as usize % 8);
+        u32::from_ne_bytes(self.buf[i].to_ne_bytes()[at..at + 4].try_into().unwrap())
     }
 
-    /// Stores `v` as the 32-bit word at byte `offset`.
+    /// Stores `v` as the 32-bit word at byte `offset` (4-aligned).
     fn set_word(&mut self, offset: u32, v: u32) {
-        let mut bytes: Vec<u8> = self.buf.iter().flat_map(|w| w.to_ne_bytes()).collect();
-        let at = offset as usize;
+        let (i, at) = (offset as usize / 8, offset as usize % 8);
+        let mut bytes = self.buf[i].to_ne_bytes();
         bytes[at..at + 4].copy_from_slice(&v.to_ne_bytes());
-        for (w, chunk) in self.buf.iter_mut().zip(bytes.chunks_exact(8)) {
-            *w = u64::from_ne_bytes(chunk.try_into().unwrap());
-        }
+        self.buf[i] = u64::from_ne_bytes(bytes);
     }
 
     /// The offset of `reg` (a register the block's accessor returned) from the block.
@@ -56,47 +54,35 @@ impl Fake {
     }
 }
 
-#[test]
-fn esp32c6_pmu_software_interrupt() {
-    assert_eq!(soc::esp32c6::PMU, ::esp32c6::PMU::PTR as u32);
-    let fake = Fake::new();
-    let pmu: &::esp32c6::pmu::RegisterBlock = fake.block();
-    let want = LpSoftwareInterrupt {
-        lp_int_ena: soc::esp32c6::PMU + fake.offset(pmu.lp_int_ena()),
-        lp_int_clr: soc::esp32c6::PMU + fake.offset(pmu.lp_int_clr()),
-        hp_lp_cpu_comm: soc::esp32c6::PMU + fake.offset(pmu.hp_lp_cpu_comm()),
-    };
-    assert_eq!(soc::esp32c6::LP_SW_INTR, want);
+/// The PMU software-interrupt registers and bits of one LP-core chip against its PAC (the
+/// C6 and the C5 PACs name them alike, at different offsets).
+macro_rules! pmu_software_interrupt {
+    ($test:ident, $pac:ident) => {
+        #[test]
+        fn $test() {
+            assert_eq!(soc::$pac::PMU, ::$pac::PMU::PTR as u32);
+            let fake = Fake::new();
+            let pmu: &::$pac::pmu::RegisterBlock = fake.block();
+            let want = LpSoftwareInterrupt {
+                lp_int_ena: soc::$pac::PMU + fake.offset(pmu.lp_int_ena()),
+                lp_int_clr: soc::$pac::PMU + fake.offset(pmu.lp_int_clr()),
+                hp_lp_cpu_comm: soc::$pac::PMU + fake.offset(pmu.hp_lp_cpu_comm()),
+            };
+            assert_eq!(soc::$pac::LP_SW_INTR, want);
 
-    pmu.lp_int_ena().write(|w| w.hp_sw_trigger().set_bit());
-    assert_eq!(pmu.lp_int_ena().read().bits(), PMU_HP_SW_TRIGGER);
-    // Write-only registers: read back from the buffer.
-    pmu.lp_int_clr().write(|w| w.hp_sw_trigger().clear_bit_by_one());
-    assert_eq!(fake.word(fake.offset(pmu.lp_int_clr())), PMU_HP_SW_TRIGGER);
-    pmu.hp_lp_cpu_comm().write(|w| w.lp_trigger_hp().set_bit());
-    assert_eq!(fake.word(fake.offset(pmu.hp_lp_cpu_comm())), PMU_LP_TRIGGER_HP);
+            pmu.lp_int_ena().write(|w| w.hp_sw_trigger().set_bit());
+            assert_eq!(pmu.lp_int_ena().read().bits(), PMU_HP_SW_TRIGGER);
+            // Write-only registers: read back from the buffer.
+            pmu.lp_int_clr().write(|w| w.hp_sw_trigger().clear_bit_by_one());
+            assert_eq!(fake.word(fake.offset(pmu.lp_int_clr())), PMU_HP_SW_TRIGGER);
+            pmu.hp_lp_cpu_comm().write(|w| w.lp_trigger_hp().set_bit());
+            assert_eq!(fake.word(fake.offset(pmu.hp_lp_cpu_comm())), PMU_LP_TRIGGER_HP);
+        }
+    };
 }
 
-#[test]
-fn esp32c5_pmu_software_interrupt() {
-    assert_eq!(soc::esp32c5::PMU, ::esp32c5::PMU::PTR as u32);
-    let fake = Fake::new();
-    let pmu: &::esp32c5::pmu::RegisterBlock = fake.block();
-    let want = LpSoftwareInterrupt {
-        lp_int_ena: soc::esp32c5::PMU + fake.offset(pmu.lp_int_ena()),
-        lp_int_clr: soc::esp32c5::PMU + fake.offset(pmu.lp_int_clr()),
-        hp_lp_cpu_comm: soc::esp32c5::PMU + fake.offset(pmu.hp_lp_cpu_comm()),
-    };
-    assert_eq!(soc::esp32c5::LP_SW_INTR, want);
-
-    pmu.lp_int_ena().write(|w| w.hp_sw_trigger().set_bit());
-    assert_eq!(pmu.lp_int_ena().read().bits(), PMU_HP_SW_TRIGGER);
-    // Write-only registers: read back from the buffer.
-    pmu.lp_int_clr().write(|w| w.hp_sw_trigger().clear_bit_by_one());
-    assert_eq!(fake.word(fake.offset(pmu.lp_int_clr())), PMU_HP_SW_TRIGGER);
-    pmu.hp_lp_cpu_comm().write(|w| w.lp_trigger_hp().set_bit());
-    assert_eq!(fake.word(fake.offset(pmu.hp_lp_cpu_comm())), PMU_LP_TRIGGER_HP);
-}
+pmu_software_interrupt!(esp32c6_pmu_software_interrupt, esp32c6);
+pmu_software_interrupt!(esp32c5_pmu_software_interrupt, esp32c5);
 
 #[test]
 fn esp32c5_lp_core_clock_and_reset_exist() {
@@ -188,33 +174,30 @@ fn esp32p4_clic_control_bytes() {
     assert_eq!(ctl.read().bits(), 7 << (8 - clic::NLBITS));
 }
 
-#[test]
-fn lp_uart_console_registers() {
-    let mask = soc::lp_uart::TXFIFO_CNT_MASK << soc::lp_uart::TXFIFO_CNT_SHIFT;
-    // C6
-    assert_eq!(soc::lp_uart::BASE, ::esp32c6::LP_UART::PTR as u32);
-    let mut fake = Fake::new();
-    let (fifo, status) = {
-        let uart: &::esp32c6::lp_uart::RegisterBlock = fake.block();
-        (fake.offset(uart.fifo()), fake.offset(uart.status()))
+/// The LP UART console registers of one LP-core chip against its PAC (the same block at
+/// the same address on the C6 and the C5).
+macro_rules! lp_uart_console_registers {
+    ($test:ident, $pac:ident) => {
+        #[test]
+        fn $test() {
+            let mask = soc::lp_uart::TXFIFO_CNT_MASK << soc::lp_uart::TXFIFO_CNT_SHIFT;
+            assert_eq!(soc::lp_uart::BASE, ::$pac::LP_UART::PTR as u32);
+            let mut fake = Fake::new();
+            let (fifo, status) = {
+                let uart: &::$pac::lp_uart::RegisterBlock = fake.block();
+                (fake.offset(uart.fifo()), fake.offset(uart.status()))
+            };
+            assert_eq!(soc::lp_uart::FIFO, soc::lp_uart::BASE + fifo);
+            assert_eq!(soc::lp_uart::STATUS, soc::lp_uart::BASE + status);
+            // The status register is read-only in the PAC: put the field's bits there
+            // directly.
+            fake.set_word(status, mask);
+            let uart: &::$pac::lp_uart::RegisterBlock = fake.block();
+            assert_eq!(u32::from(uart.status().read().txfifo_cnt().bits()), soc::lp_uart::TXFIFO_CNT_MASK);
+            assert_eq!(uart.status().read().bits(), mask, "no other field in those bits");
+        }
     };
-    assert_eq!(soc::lp_uart::FIFO, soc::lp_uart::BASE + fifo);
-    assert_eq!(soc::lp_uart::STATUS, soc::lp_uart::BASE + status);
-    // The status register is read-only in the PAC: put the field's bits there directly.
-    fake.set_word(status, mask);
-    let uart: &::esp32c6::lp_uart::RegisterBlock = fake.block();
-    assert_eq!(u32::from(uart.status().read().txfifo_cnt().bits()), soc::lp_uart::TXFIFO_CNT_MASK);
-    assert_eq!(uart.status().read().bits(), mask, "no other field in those bits");
-    // C5: the same block at the same address.
-    assert_eq!(soc::lp_uart::BASE, ::esp32c5::LP_UART::PTR as u32);
-    let mut fake = Fake::new();
-    let (fifo, status) = {
-        let uart: &::esp32c5::lp_uart::RegisterBlock = fake.block();
-        (fake.offset(uart.fifo()), fake.offset(uart.status()))
-    };
-    assert_eq!(soc::lp_uart::FIFO, soc::lp_uart::BASE + fifo);
-    assert_eq!(soc::lp_uart::STATUS, soc::lp_uart::BASE + status);
-    fake.set_word(status, mask);
-    let uart: &::esp32c5::lp_uart::RegisterBlock = fake.block();
-    assert_eq!(u32::from(uart.status().read().txfifo_cnt().bits()), soc::lp_uart::TXFIFO_CNT_MASK);
 }
+
+lp_uart_console_registers!(esp32c6_lp_uart_console_registers, esp32c6);
+lp_uart_console_registers!(esp32c5_lp_uart_console_registers, esp32c5);
