@@ -25,19 +25,11 @@ fn word(raw: &[u8], off: usize) -> u32 {
     u32::from_le_bytes(raw[off..off + 4].try_into().unwrap())
 }
 
-/// C's `reason[]`: NULL entries and indices past the table are "Unhandled ...".
+/// C's `reason[]`: the P4's table is the standard RISC-V names; the LP build keeps only
+/// entries 2..=7 (NULL at 0 and 1, and the table ends at 8). NULL entries and causes past
+/// the table are "Unhandled ...".
 fn reason(mcause: u32, p4: bool) -> &'static str {
-    let lp: [Option<&str>; 8] = [
-        None,
-        None,
-        Some("Illegal instruction"),
-        Some("Breakpoint"),
-        Some("Load address misaligned"),
-        Some("Load access fault"),
-        Some("Store address misaligned"),
-        Some("Store access fault"),
-    ];
-    let hp: [Option<&str>; 16] = [
+    const HP: [Option<&str>; 16] = [
         Some("Instruction address misaligned"),
         Some("Instruction access fault"),
         Some("Illegal instruction"),
@@ -55,8 +47,9 @@ fn reason(mcause: u32, p4: bool) -> &'static str {
         None,
         Some("Store page fault"),
     ];
-    let table: &[Option<&str>] = if p4 { &hp } else { &lp };
-    table.get(mcause as usize).copied().flatten().unwrap_or("Unhandled interrupt/Unknown cause")
+    let in_table = p4 || (2..8).contains(&mcause);
+    let name = if in_table { HP.get(mcause as usize).copied().flatten() } else { None };
+    name.unwrap_or("Unhandled interrupt/Unknown cause")
 }
 
 /// The C function, transliterated: every character it prints, in order.

@@ -74,8 +74,9 @@ fn parse(text: &str) -> Result<BTreeMap<String, Value>, String> {
 
 /// How each ESP-AMP option is handled.
 enum Handling {
-    /// A layout value: a build variable both builds must see with the same value.
-    Layout(&'static str),
+    /// A layout value: where it goes in the configuration (the build variable of the same
+    /// name, which both builds must see with the same value).
+    Layout(fn(&mut AmpConfig, u32)),
     /// The pure-RTC switch of the layout.
     PureRtc,
     /// Checked against the chip (the subcore type choice).
@@ -95,10 +96,10 @@ fn handling(name: &str) -> Option<Handling> {
         "ESP_AMP_ENABLED" => NoEffect("required"),
         "ESP_AMP_SUBCORE_TYPE_LP_CORE" => Subcore(SubcoreType::LpCore),
         "ESP_AMP_SUBCORE_TYPE_HP_CORE" => Subcore(SubcoreType::HpCore),
-        "ESP_AMP_HP_SHARED_MEM_SIZE" => Layout("ESP_AMP_HP_SHARED_MEM_SIZE"),
-        "ESP_AMP_RTC_SHARED_MEM_SIZE" => Layout("ESP_AMP_RTC_SHARED_MEM_SIZE"),
-        "ESP_AMP_SUBCORE_USE_HP_MEM_SIZE" => Layout("ESP_AMP_SUBCORE_USE_HP_MEM_SIZE"),
-        "ESP_AMP_SUBCORE_STACK_SIZE_MIN" => Layout("ESP_AMP_SUBCORE_STACK_SIZE_MIN"),
+        "ESP_AMP_HP_SHARED_MEM_SIZE" => Layout(|c, n| c.hp_shared_mem_size = n),
+        "ESP_AMP_RTC_SHARED_MEM_SIZE" => Layout(|c, n| c.rtc_shared_mem_size = n),
+        "ESP_AMP_SUBCORE_USE_HP_MEM_SIZE" => Layout(|c, n| c.subcore_use_hp_mem_size = n),
+        "ESP_AMP_SUBCORE_STACK_SIZE_MIN" => Layout(|c, n| c.subcore_stack_size_min = n),
         "ESP_AMP_SUBCORE_BUILD_TYPE_PURE_RTC_RAM_APP" => PureRtc,
         "ESP_AMP_EVENT_TABLE_LEN" => NoEffect("local to each core: the Rust side sizes its tables in code"),
         "ESP_AMP_SW_INTR_HANDLER_TABLE_LEN" => {
@@ -153,8 +154,7 @@ pub fn from_text(text: &str) -> Result<Bridge, String> {
     if !opts.get("ESP_AMP_ENABLED").is_some_and(is_on) {
         return Err("CONFIG_ESP_AMP_ENABLED is not set: the project does not use ESP-AMP".into());
     }
-    let defaults = AmpConfig::default_for(chip);
-    let mut config = defaults;
+    let mut config = AmpConfig::default_for(chip);
     let mut notes = Vec::new();
     let mut refused = Vec::new();
     for (name, value) in opts.iter().filter(|(n, _)| n.starts_with("ESP_AMP_")) {
@@ -165,16 +165,7 @@ pub fn from_text(text: &str) -> Result<Bridge, String> {
         };
         match handling(name) {
             None => refused.push(format!("{full}: unknown to this version of espamp")),
-            Some(Handling::Layout(var)) => {
-                let n = number()?;
-                match var {
-                    "ESP_AMP_HP_SHARED_MEM_SIZE" => config.hp_shared_mem_size = n,
-                    "ESP_AMP_RTC_SHARED_MEM_SIZE" => config.rtc_shared_mem_size = n,
-                    "ESP_AMP_SUBCORE_USE_HP_MEM_SIZE" => config.subcore_use_hp_mem_size = n,
-                    "ESP_AMP_SUBCORE_STACK_SIZE_MIN" => config.subcore_stack_size_min = n,
-                    _ => unreachable!("every Layout variable is matched"),
-                }
-            }
+            Some(Handling::Layout(set)) => set(&mut config, number()?),
             Some(Handling::PureRtc) => config.pure_rtc_ram_app = is_on(value),
             Some(Handling::Subcore(t)) => {
                 if is_on(value) && t != chip.subcore_type() {
