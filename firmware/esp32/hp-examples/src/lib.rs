@@ -50,8 +50,7 @@ impl Board for HpBoard {
     fn print_fallback(&self) -> Option<esp_amp::system::print::Fallback<'static>> {
         // Before the service queue is attached, `print!` goes to the core's own UART, as
         // in C.
-        static UART: fn(&[u8]) = esp_amp_hp::uart_write;
-        Some(&UART)
+        Some(&esp_amp_hp::UART_FALLBACK)
     }
     fn fault(&self) -> ! {
         // SAFETY: `unimp` raises an illegal-instruction exception (mcause 2) without touching

@@ -158,9 +158,12 @@ pub fn uart_write(bytes: &[u8]) {
 /// A [`Printer`](esp_amp::system::print::Printer) that writes only to the ROM console
 /// ([`uart_write`]): `esp_amp::system::print::set_global(esp_amp_hp::uart_printer())`.
 pub fn uart_printer() -> esp_amp::system::print::Printer<'static> {
-    static UART: fn(&[u8]) = uart_write;
-    esp_amp::system::print::Printer::new(None).with_fallback(&UART)
+    esp_amp::system::print::Printer::new(None).with_fallback(&UART_FALLBACK)
 }
+
+/// [`uart_write`] as a `'static` [`Fallback`](esp_amp::system::print::Fallback):
+/// `Printer::new(tx).with_fallback(&UART_FALLBACK)`.
+pub static UART_FALLBACK: fn(&[u8]) = uart_write;
 
 /// Raises software interrupt `id` on the maincore without a local [`SwIntr`] (the panic
 /// path and anything else that must outlive one).
