@@ -39,11 +39,13 @@ pub const C6_LP_EXAMPLES: [&str; 1] = ["lp_sensor"];
 
 /// Every subcore example built for `chip`.
 pub fn sub_examples(chip: Chip) -> Vec<&'static str> {
-    let mut all = LP_EXAMPLES.to_vec();
-    if chip == Chip::Esp32C6 {
-        all.extend(C6_LP_EXAMPLES);
-    }
-    all
+    with_c6_examples(&LP_EXAMPLES, chip)
+}
+
+/// `common`, and on the C6 also [`C6_LP_EXAMPLES`] (each pair has both halves).
+fn with_c6_examples(common: &[&'static str], chip: Chip) -> Vec<&'static str> {
+    let c6: &[&'static str] = if chip == Chip::Esp32C6 { &C6_LP_EXAMPLES } else { &[] };
+    common.iter().chain(c6).copied().collect()
 }
 /// The chips whose subcore is a second HP core (`firmware/esp32/hp-examples`, the same
 /// examples), and their target (both P4 cores).
@@ -76,11 +78,7 @@ pub const MAIN_EXAMPLES: [&str; 5] = ["rpmsg_echo", "basic", "virtqueue", "rpc",
 
 /// Every maincore example built for `chip` (`lp_sensor` on the C6 only, as its LP half).
 pub fn main_examples(chip: Chip) -> Vec<&'static str> {
-    let mut all = MAIN_EXAMPLES.to_vec();
-    if chip == Chip::Esp32C6 {
-        all.extend(C6_LP_EXAMPLES);
-    }
-    all
+    with_c6_examples(&MAIN_EXAMPLES, chip)
 }
 
 /// Where one chip's build left its ELF files.
@@ -253,7 +251,7 @@ pub fn c_loader_rules(image: &[u8], layout: &MemoryLayout) -> Result<CLoad, Stri
         } else if within(rtc_range, a) && within(rtc_range, end) {
             out.copied += 1;
         } else if drom.start <= addr && end <= u64::from(drom.end) {
-            if data.get(..4) != Some(&0xABCD_5432u32.to_le_bytes()[..]) {
+            if data.get(..4) != Some(&esp_amp::image::AppDesc::MAGIC.to_le_bytes()[..]) {
                 return Err(format!("segment {i} at 0x{addr:08x}: no app descriptor magic"));
             }
             out.app_descs += 1;
