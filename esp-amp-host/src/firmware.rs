@@ -77,10 +77,11 @@ pub fn build_package(
     cargo_build(dir, package, &[], target, target_dir, env, has_target(dir, target))
 }
 
-/// As [`build_package`] with cargo features (`--features a,b`), always with nightly and
-/// `-Zbuild-std`, for a workspace whose configuration uses unstable compiler options
-/// (`firmware/esp32`: the immediate-abort panic strategy), even where the stable toolchain
-/// has the target.
+/// As [`build_package`] with cargo features (`--features a,b`), always with the pinned
+/// nightly and `-Zbuild-std`, even where the stable toolchain has the target
+/// (`firmware/esp32`: its maincore examples build their subcore images in a nested cargo
+/// call with the same toolchain; the firmware needs no unstable option any more, but its
+/// stable build path is not done yet).
 pub fn build_package_nightly(
     dir: &Path,
     package: Option<&str>,

@@ -9,7 +9,7 @@ use std::process::{Child, Command, ExitStatus};
 use std::time::{Duration, Instant};
 
 use esp_amp::system::lifecycle::SubcorePort;
-use esp_amp::system::panic::{report_abort, set_panic_sink, PanicSink};
+use esp_amp::system::panic::{report_panic, set_panic_sink, PanicSink};
 
 use crate::region::{HostRegion, ENV_REGION_PATH};
 
@@ -119,10 +119,8 @@ pub fn install_panic_hook(sink: PanicSink) {
         let p = info.payload();
         let msg = p.downcast_ref::<&str>().copied().or(p.downcast_ref::<String>().map(String::as_str));
         let msg = msg.unwrap_or("(non-string payload)");
-        match info.location() {
-            Some(l) => report_abort(format_args!("panic on subcore: {msg} at {}:{}", l.file(), l.line())),
-            None => report_abort(format_args!("panic on subcore: {msg}")),
-        };
+        let (file, line) = info.location().map_or(("?", 0), |l| (l.file(), l.line()));
+        report_panic(file, line, Some(format_args!("{msg}")));
         loop {
             std::thread::park();
         }

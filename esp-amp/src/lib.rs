@@ -22,6 +22,7 @@
 //! is checked before use; bad data yields an error, never undefined behaviour or a panic.
 #![cfg_attr(not(test), no_std)]
 
+mod bytes;
 pub mod event;
 pub mod image;
 pub mod inspect;

@@ -42,6 +42,7 @@ use core::marker::PhantomData;
 use core::ops::{Deref, DerefMut};
 use core::task::Poll;
 
+use crate::bytes;
 use crate::event::Trigger;
 use crate::port::Platform;
 use crate::queue::{
@@ -449,7 +450,7 @@ impl<'r, R: Role, const CAP: usize, const E: usize> Rpmsg<'r, R, CAP, E> {
             self.count(|s| s.delivered = s.delivered.wrapping_add(1));
             match rx {
                 Receiver::Callback(cb) => {
-                    let data = &full[HEADER_SIZE..HEADER_SIZE + usize::from(data_len)];
+                    let data = bytes::after(full, HEADER_SIZE, usize::from(data_len));
                     cb(Inbound { src, dst, flags, data });
                 }
                 Receiver::Mailbox => {
@@ -480,25 +481,28 @@ impl<'r, R: Role, const CAP: usize, const E: usize> Rpmsg<'r, R, CAP, E> {
     fn push_pending(&self, p: Pending) {
         // At most `n <= CAP` buffers can be held, so there is always room.
         let len = self.pending_len.get();
-        self.pending[len].set(p);
-        self.pending_len.set(len + 1);
+        if let Some(slot) = self.pending.get(len) {
+            slot.set(p);
+            self.pending_len.set(len + 1);
+        }
     }
 
     fn take_pending(&self, dst: u16) -> Option<Pending> {
         let at = self.pending().iter().position(|p| p.get().dst() == dst)?;
-        Some(self.remove_pending(at))
+        self.remove_pending(at)
     }
 
-    /// Removes waiting message `at` (`< pending_len`) and returns it.
-    fn remove_pending(&self, at: usize) -> Pending {
+    /// Removes waiting message `at` and returns it (`None`: no message `at`).
+    fn remove_pending(&self, at: usize) -> Option<Pending> {
         // A short copy down (few messages wait), cheaper in code than a ring.
         let pending = self.pending();
-        let p = pending[at].get();
-        for w in pending[at..].windows(2) {
+        let rest = pending.get(at..)?;
+        let p = rest.first()?.get();
+        for w in rest.windows(2) {
             w[0].set(w[1].get());
         }
         self.pending_len.set(pending.len() - 1);
-        p
+        Some(p)
     }
 
     /// Takes the oldest message waiting for `ept` (a mailbox): one already routed there,
@@ -606,7 +610,8 @@ impl<'r, R: Role, const CAP: usize, const E: usize> Rpmsg<'r, R, CAP, E> {
             return Err(QueueError::TooLarge { len: data.len(), max }.into());
         }
         let mut msg = self.alloc()?;
-        msg[..data.len()].copy_from_slice(data);
+        // `data.len() <= max`, the payload's length: the copy takes all of `data`.
+        bytes::copy_prefix(&mut msg, data);
         msg.commit(src, dst, data.len());
         Ok(())
     }
@@ -660,7 +665,7 @@ impl<const CAP: usize> Deref for Message<'_, '_, CAP> {
     type Target = [u8];
     fn deref(&self) -> &[u8] {
         // `data_len <= item_size − 8` was checked when the message was routed.
-        &self.buf.full()[HEADER_SIZE..HEADER_SIZE + usize::from(self.sizes as u16)]
+        bytes::after(self.buf.full(), HEADER_SIZE, usize::from(self.sizes as u16))
     }
 }
 
@@ -686,7 +691,7 @@ impl<const CAP: usize> TxMessage<'_, '_, CAP> {
     /// play a faulty peer (the receiver drops and counts what does not fit). The payload
     /// is whatever was written into the buffer. Cannot fail: the whole buffer is sent.
     pub fn send_raw(mut self, header: [u8; HEADER_SIZE]) {
-        self.buf[..HEADER_SIZE].copy_from_slice(&header);
+        bytes::copy_prefix(&mut self.buf, &header);
         self.buf.send_full();
         let mut s = self.stats.get();
         s.sent = s.sent.wrapping_add(1);
@@ -719,13 +724,13 @@ impl<const CAP: usize> TxMessage<'_, '_, CAP> {
 impl<const CAP: usize> Deref for TxMessage<'_, '_, CAP> {
     type Target = [u8];
     fn deref(&self) -> &[u8] {
-        &self.buf[HEADER_SIZE..]
+        self.buf.get(HEADER_SIZE..).unwrap_or_default()
     }
 }
 
 impl<const CAP: usize> DerefMut for TxMessage<'_, '_, CAP> {
     fn deref_mut(&mut self) -> &mut [u8] {
-        &mut self.buf[HEADER_SIZE..]
+        self.buf.get_mut(HEADER_SIZE..).unwrap_or_default()
     }
 }
 

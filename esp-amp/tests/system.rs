@@ -177,8 +177,20 @@ fn the_global_print_macros_route_through_the_installed_printer() {
     let mut lines = Vec::new();
     supplicant.poll(|l| lines.push(String::from_utf8(l.to_vec()).unwrap()));
     assert_eq!(lines, ["value = 42", "no newline yet"]);
-    // Left installed: the leaked region stays reachable from the global (no leak for miri).
     assert_eq!(esp_amp::system::print::global_stats().unwrap().lines, 2);
+
+    // Panic messages go where `println!` goes while it has no service queue (the UART on
+    // the chips), and not while it has one (the maincore reports from the dump).
+    static GOT: std::sync::Mutex<Vec<u8>> = std::sync::Mutex::new(Vec::new());
+    static UART: fn(&[u8]) = |b| GOT.lock().unwrap().extend_from_slice(b);
+    use esp_amp::system::panic::report_panic;
+    let routed = esp_amp::system::print::set_global(Printer::new(None).with_fallback(&UART)).unwrap();
+    assert!(!report_panic("src/x.rs", 7, None), "no sink in this test: not reported");
+    assert_eq!(GOT.lock().unwrap().as_slice(), b"panic on subcore at src/x.rs:7\n");
+    esp_amp::system::print::set_global(routed.with_fallback(&UART));
+    report_panic("src/x.rs", 8, Some(format_args!("routed")));
+    assert_eq!(GOT.lock().unwrap().as_slice(), b"panic on subcore at src/x.rs:7\n", "nothing more");
+    // Left installed: the leaked region stays reachable from the global (no leak for miri).
 }
 
 fn dump_mem() -> Vec<u32> {
@@ -242,6 +254,18 @@ fn the_panic_dump_layout_is_spec_8_5() {
     let raw = bytes(shm);
     assert!(raw[8..8 + 247].starts_with(b"panic on subcore at d/d/"));
     assert_eq!(raw[8 + 247], 0, "cut at 247 bytes plus NUL");
+
+    // A Rust panic: the location first, then the message when there is one; a long
+    // message is cut, never the location.
+    dump.clear();
+    dump.write_panic("src/main.rs", 12, None);
+    assert_eq!(dump.read().message(), b"panic on subcore at src/main.rs:12");
+    dump.write_panic("src/main.rs", 12, Some(format_args!("index {} of {}", 9, 4)));
+    assert_eq!(dump.read().message(), b"panic on subcore at src/main.rs:12: index 9 of 4");
+    dump.write_panic("src/lib.rs", 3, Some(format_args!("{}", "m".repeat(400))));
+    let r = dump.read();
+    assert_eq!(r.message().len(), 247);
+    assert!(r.message().starts_with(b"panic on subcore at src/lib.rs:3: mmm"));
 
     // clear() and the exception path leave no stale abort flag.
     dump.clear();

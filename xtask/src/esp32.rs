@@ -67,10 +67,11 @@ pub fn target(chip: Chip) -> &'static str {
 pub const BUDGET_ECHO_TOTAL: u64 = 6 * 1024;
 pub const BUDGET_IPC: u64 = 3000;
 /// The IPC code `stack` links (the whole stack: the echo's layers plus events and an RPC
-/// server) is over [`BUDGET_IPC`] (4,082 bytes with the pinned nightly); it is held here
+/// server) is over [`BUDGET_IPC`] (4,248 bytes with the pinned nightly); it is held here
 /// instead, so it can shrink but not grow unnoticed. Raising it is a deliberate change
-/// that updates docs/benchmarks.md.
-pub const CEILING_STACK_IPC: u64 = 4_100;
+/// that updates docs/benchmarks.md (last: 4,100 to 4,260 for the panic location, see
+/// "Panic location" there).
+pub const CEILING_STACK_IPC: u64 = 4_260;
 
 /// The maincore examples (binaries of `firmware/esp32/main-examples`), built for each chip;
 /// each embeds the subcore example of the same name.
@@ -97,7 +98,7 @@ pub fn build(chip: Chip) -> std::io::Result<Built> {
     let ws = repo_root().join("firmware/esp32");
     // One target directory per chip: the chip is a feature of the same packages.
     let target_dir = repo_root().join("target/firmware-esp32").join(chip.name());
-    // Nightly even where stable has the target: the workspace uses `-Cpanic=immediate-abort`.
+    // The pinned nightly even where stable has the target (see `build_package_nightly`).
     let main = esp_amp_host::firmware::build_package_nightly(
         &ws,
         Some("main-examples"),

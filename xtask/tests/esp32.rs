@@ -251,3 +251,31 @@ fn subcore_print_falls_back_to_the_cores_own_uart() {
         }
     }
 }
+
+#[test]
+fn subcore_panics_on_the_chips_report_their_location() {
+    // The chips link the same panic path as the QEMU port (whose tests see the report's
+    // first line name the file and line): `panic = "abort"` with esp-amp's panic handler,
+    // which writes "panic on subcore at <file>:<line>" into the dump. With the
+    // immediate-abort strategy, as before, a panic was an `unimp` and none of this was
+    // linked. The echo's only panic site is its set-up; its file name is in the image.
+    for chip in CHIPS {
+        let dir = build_sub(chip).expect("build");
+        for bin in ["bare", "rpmsg_echo", "basic", "stack"] {
+            let elf = std::fs::read(dir.join(bin)).unwrap();
+            let c = check(&elf, chip).unwrap();
+            let image = c.esp_image.as_ref().unwrap();
+            let contains = |s: &[u8]| image.windows(s.len()).any(|w| w == s);
+            assert!(contains(esp_amp::system::panic::PANIC_PREFIX.as_bytes()), "{} {bin}", chip.name());
+            let file = object::File::parse(&*elf).unwrap();
+            use object::{Object, ObjectSymbol};
+            let handler = file.symbols().any(|s| s.name().is_ok_and(|n| n.contains("rust_begin_unwind")));
+            let inlined = file.symbols().any(|s| s.name().is_ok_and(|n| n.contains("panic_fmt")));
+            assert!(handler || inlined, "{} {bin}: no panic handler", chip.name());
+        }
+        let echo = check(&std::fs::read(dir.join("rpmsg_echo")).unwrap(), chip).unwrap();
+        let image = echo.esp_image.unwrap();
+        let src: &[u8] = b"src/bin/rpmsg_echo.rs";
+        assert!(image.windows(src.len()).any(|w| w == src), "{}: the panic site's file", chip.name());
+    }
+}

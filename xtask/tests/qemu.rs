@@ -62,8 +62,11 @@ fn check_basic(mode: Mode) -> Outcome {
             "[hart 1] subcore up",
             "software interrupts 0..3 sent, 4..7 received; events both ways",
             "both harts added 20000 to one counter (total 40000)",
-            "subcore panic reported:\npanic on subcore: asked to panic (6-byte request) at ",
+            // The location first, then the message; a panic and a failed assertion.
+            "subcore panic reported:\npanic on subcore at ",
             "examples/src/sub/basic.rs:",
+            ": asked to panic (6-byte request)\n",
+            ": assertion failed: n == 6\n",
             // The abort carries the frame of its `unimp` trap, as C's abort() does.
             "MCAUSE  : 0x00000002",
             "subcore exception reported:\nGuru Meditation Error: ON Subcore panic'ed Store access fault",
@@ -71,7 +74,15 @@ fn check_basic(mode: Mode) -> Outcome {
             "life 3: subcore loaded from its image and released",
         ],
     );
-    assert_eq!(out.output.matches("RPMsg echo: 200 round trips").count(), 3, "{}", out.output);
+    assert_eq!(out.output.matches("RPMsg echo: 200 round trips").count(), 4, "{}", out.output);
+    // The first line of each report (the panic of life 1, the assertion of life 4) names
+    // the file and the line.
+    let firsts: Vec<&str> = out.output.lines().filter(|l| l.starts_with("panic on subcore at ")).collect();
+    assert_eq!(firsts.len(), 2, "{}", out.output);
+    for first in firsts {
+        let line = first.split("examples/src/sub/basic.rs:").nth(1).and_then(|r| r.split(':').next());
+        assert!(line.is_some_and(|l| l.parse::<u32>().is_ok_and(|l| l > 0)), "no file:line in {first:?}");
+    }
     out
 }
 

@@ -580,7 +580,7 @@ impl<'r, const CAP: usize> Producer<'r, CAP> {
             return Err(QueueError::TooLarge { len: data.len(), max });
         }
         let mut buf = self.alloc()?;
-        buf[..data.len()].copy_from_slice(data);
+        crate::bytes::copy_prefix(&mut buf, data);
         buf.send(data.len())
     }
 

@@ -200,9 +200,8 @@ impl<'h, const SLOTS: usize> RpcClient<'h, SLOTS> {
     /// not run. `false` when no such request is in flight.
     pub fn cancel(&self, msg_id: u16) -> bool {
         // Only callback requests: a `Call` owns its slot until it is dropped.
-        let slot = self
-            .slot_of(msg_id)
-            .filter(|&i| matches!(self.slots[i].get(), Slot::Waiting { on_done: Some(_), .. }));
+        let slot =
+            self.slot_of(msg_id).filter(|&i| matches!(self.slot(i), Slot::Waiting { on_done: Some(_), .. }));
         match slot {
             Some(i) => {
                 self.release(i);
@@ -222,7 +221,7 @@ impl<'h, const SLOTS: usize> RpcClient<'h, SLOTS> {
         for _ in 0..=dev.queue_len() {
             let mut target = None;
             let taken = dev.recv_where(self.ept, |m| match self.classify(m) {
-                Verdict::For(i) => match self.slots[i].get() {
+                Verdict::For(i) => match self.slot(i) {
                     Slot::Waiting { on_done: Some(cb), .. } => {
                         target = Some((i, cb));
                         Pick::Take
@@ -257,7 +256,7 @@ impl<'h, const SLOTS: usize> RpcClient<'h, SLOTS> {
             return Err(RpcError::InvalidSize { len: req.len(), max });
         }
         let sent = self.start_with(dev, cmd_id, slot, |body| {
-            body[..req.len()].copy_from_slice(req);
+            crate::bytes::copy_prefix(body, req);
             Some(req.len())
         })?;
         // `fill` above cannot refuse: the size was checked.
@@ -286,10 +285,10 @@ impl<'h, const SLOTS: usize> RpcClient<'h, SLOTS> {
         let msg_id = self.next_id();
         // `len <= item_size < 65536`.
         let head = PacketHeader { msg_id, cmd_id, status: Status::PENDING, msg_len: len as u16 };
-        m[..HEADER_SIZE].copy_from_slice(&head.to_bytes());
+        crate::bytes::copy_prefix(&mut m, &head.to_bytes());
         m.send(self.ept, self.server, HEADER_SIZE + len)?;
         if let (Some(i), Some(on_done)) = (free, slot) {
-            self.slots[i].set(Slot::Waiting { msg_id, cmd_id, on_done });
+            self.set_slot(i, Slot::Waiting { msg_id, cmd_id, on_done });
         }
         self.count(|s| &mut s.sent);
         Ok(Some((free, msg_id)))
@@ -313,7 +312,19 @@ impl<'h, const SLOTS: usize> RpcClient<'h, SLOTS> {
     }
 
     fn release(&self, i: usize) {
-        self.slots[i].set(Slot::Free);
+        self.set_slot(i, Slot::Free);
+    }
+
+    /// Slot `i` (`Free` past the end: indexes come from `slot_of` or a free-slot search,
+    /// so never; the form leaves no bounds-check panic, and its `core::fmt`, in a subcore).
+    fn slot(&self, i: usize) -> Slot<'h> {
+        self.slots.get(i).map_or(Slot::Free, Cell::get)
+    }
+
+    fn set_slot(&self, i: usize, slot: Slot<'h>) {
+        if let Some(s) = self.slots.get(i) {
+            s.set(slot);
+        }
     }
 
     /// Checks a message in the mailbox; counts what is rejected.
@@ -330,7 +341,7 @@ impl<'h, const SLOTS: usize> RpcClient<'h, SLOTS> {
             self.count(|s| &mut s.late);
             return Verdict::Reject;
         };
-        match self.slots[i].get() {
+        match self.slot(i) {
             Slot::Waiting { cmd_id, .. } if cmd_id == head.cmd_id => Verdict::For(i),
             _ => {
                 self.count(|s| &mut s.wrong_cmd);
@@ -347,7 +358,7 @@ impl<'h, const SLOTS: usize> RpcClient<'h, SLOTS> {
         msg: Message<'d, 'r, CAP>,
         i: usize,
     ) -> Option<Response<'d, 'r, CAP>> {
-        let head = match (PacketHeader::parse(&msg), self.slots[i].get()) {
+        let head = match (PacketHeader::parse(&msg), self.slot(i)) {
             (Ok((h, _)), Slot::Waiting { msg_id, cmd_id, .. })
                 if h.msg_id == msg_id && h.cmd_id == cmd_id =>
             {

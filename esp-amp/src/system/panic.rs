@@ -118,32 +118,27 @@ impl<'r> PanicDump<'r> {
     /// cut at 247 bytes. The registers and stack are left as they are (zero after
     /// [`PanicDump::clear`]) unless written with [`PanicDump::write_frame`].
     pub fn write_abort(&self, message: fmt::Arguments<'_>) {
-        let mut w = Truncating { buf: [0; MESSAGE_SIZE], len: 0 };
-        let _ = w.write_fmt(message);
-        let _ = self.shm.write_bytes(self.base + OFF_MESSAGE, &w.buf[..w.len + 1]);
-        self.put(OFF_IS_ABORT, 1);
+        self.write_message(&Message::from_fmt(message));
     }
 
     /// Subcore: records a software abort whose message is `"<what> at <file>:<line>"`,
     /// cut at 247 bytes, without `core::fmt` (for the smallest subcores: see the
     /// `panic-handler-location` feature). Otherwise as [`PanicDump::write_abort`].
     pub fn write_abort_at(&self, what: &str, file: &str, line: u32) {
-        let mut w = Truncating { buf: [0; MESSAGE_SIZE], len: 0 };
-        let mut digits = [0u8; 10];
-        let mut at = digits.len();
-        let mut n = line;
-        loop {
-            at -= 1;
-            digits[at] = b'0' + (n % 10) as u8;
-            n /= 10;
-            if n == 0 {
-                break;
-            }
-        }
-        for part in [what.as_bytes(), b" at ", file.as_bytes(), b":", &digits[at..]] {
-            w.push(part);
-        }
-        let _ = self.shm.write_bytes(self.base + OFF_MESSAGE, &w.buf[..w.len + 1]);
+        let mut m = Message::new();
+        m.push_at(what, file, line);
+        self.write_message(&m);
+    }
+
+    /// Subcore: records a Rust panic: `"panic on subcore at <file>:<line>"`, then, when
+    /// given, `": <message>"`, cut at 247 bytes (the location first, so a long message
+    /// cannot push it out). What both panic-handler features write.
+    pub fn write_panic(&self, file: &str, line: u32, message: Option<fmt::Arguments<'_>>) {
+        self.write_message(&Message::panic(file, line, message));
+    }
+
+    fn write_message(&self, m: &Message) {
+        let _ = self.shm.write_bytes(self.base + OFF_MESSAGE, m.with_nul());
         self.put(OFF_IS_ABORT, 1);
     }
 
@@ -174,27 +169,78 @@ impl<'r> PanicDump<'r> {
 }
 
 /// Writes into a fixed buffer, dropping what does not fit and keeping room for a NUL.
-struct Truncating {
+struct Message {
     buf: [u8; MESSAGE_SIZE],
     len: usize,
 }
 
-impl Truncating {
-    /// Appends what fits (one byte stays free for the NUL).
+impl Message {
+    fn new() -> Self {
+        Message { buf: [0; MESSAGE_SIZE], len: 0 }
+    }
+
+    fn from_fmt(args: fmt::Arguments<'_>) -> Self {
+        let mut m = Message::new();
+        let _ = m.write_fmt(args);
+        m
+    }
+
+    fn panic(file: &str, line: u32, message: Option<fmt::Arguments<'_>>) -> Self {
+        let mut m = Message::new();
+        m.push_at(PANIC_PREFIX, file, line);
+        if let Some(args) = message {
+            m.push(b": ");
+            let _ = m.write_fmt(args);
+        }
+        m
+    }
+
+    /// Appends what fits (the last byte stays free for the NUL). Panic-free (see
+    /// `crate::bytes`): this runs in the panic handler.
     fn push(&mut self, s: &[u8]) {
-        let room = MESSAGE_SIZE - 1 - self.len;
-        let n = s.len().min(room);
-        self.buf[self.len..self.len + n].copy_from_slice(&s[..n]);
-        self.len += n;
+        let room = self.buf.get_mut(self.len..MESSAGE_SIZE - 1).unwrap_or_default();
+        self.len += crate::bytes::copy_prefix(room, s);
+    }
+
+    /// Appends `"<what> at <file>:<line>"` without `core::fmt`.
+    fn push_at(&mut self, what: &str, file: &str, line: u32) {
+        // A u32 has at most 10 digits; written from the right.
+        let mut digits = [0u8; 10];
+        let mut at = 0;
+        let mut n = line;
+        for (i, d) in digits.iter_mut().enumerate().rev() {
+            *d = b'0' + (n % 10) as u8;
+            n /= 10;
+            at = i;
+            if n == 0 {
+                break;
+            }
+        }
+        for part in [what.as_bytes(), b" at ", file.as_bytes(), b":", digits.get(at..).unwrap_or_default()] {
+            self.push(part);
+        }
+    }
+
+    /// The text, without its NUL.
+    fn text(&self) -> &[u8] {
+        self.buf.get(..self.len).unwrap_or_default()
+    }
+
+    /// The text and its NUL (`len < MESSAGE_SIZE` always).
+    fn with_nul(&self) -> &[u8] {
+        self.buf.get(..self.len + 1).unwrap_or(&self.buf)
     }
 }
 
-impl Write for Truncating {
+impl Write for Message {
     fn write_str(&mut self, s: &str) -> fmt::Result {
         self.push(s.as_bytes());
         Ok(())
     }
 }
+
+/// How a Rust panic's message starts: `"panic on subcore at <file>:<line>"`.
+pub const PANIC_PREFIX: &str = "panic on subcore";
 
 /// A decoded panic dump.
 #[derive(Clone)]
@@ -453,6 +499,22 @@ pub fn set_panic_sink(sink: PanicSink) {
     critical_section::with(|cs| SINK.borrow(cs).set(Some(sink)));
 }
 
+/// A byte sink for panic lines (a UART writer).
+pub type PanicConsole = fn(&[u8]);
+
+/// Where panic and abort messages also go on the subcore (see [`set_panic_console`]).
+static CONSOLE: critical_section::Mutex<core::cell::Cell<Option<PanicConsole>>> =
+    critical_section::Mutex::new(core::cell::Cell::new(None));
+
+/// Subcore: panic and abort messages are also written to `console` (the message, then a
+/// newline) before the dump is written. [`print::set_global`](crate::system::print::set_global)
+/// installs one that writes to the global printer's fallback (the subcore's UART) while
+/// that printer has no service queue: with a queue the maincore prints the report from
+/// the dump, as ESP-AMP C's maincore does, and the line is not printed twice.
+pub fn set_panic_console(console: Option<PanicConsole>) {
+    critical_section::with(|cs| CONSOLE.borrow(cs).set(console));
+}
+
 /// Subcore: records an abort with `message` in the dump and notifies the maincore.
 /// Returns `false` when no sink is installed (the caller should fall back to its own
 /// console). The caller then stops (spins): the maincore will stop the core.
@@ -460,18 +522,30 @@ pub fn set_panic_sink(sink: PanicSink) {
 /// With [`PanicSink::frame_by_trap`] on a bare-metal RISC-V core this does not return: the
 /// exception handler takes over (see there).
 pub fn report_abort(message: fmt::Arguments<'_>) -> bool {
-    report(|dump| dump.write_abort(message))
+    report(&Message::from_fmt(message))
 }
 
 /// Subcore: as [`report_abort`], with the message `"<what> at <file>:<line>"` written
 /// without `core::fmt` ([`PanicDump::write_abort_at`]).
 pub fn report_abort_at(what: &str, file: &str, line: u32) -> bool {
-    report(|dump| dump.write_abort_at(what, file, line))
+    let mut m = Message::new();
+    m.push_at(what, file, line);
+    report(&m)
 }
 
-fn report(write: impl FnOnce(&PanicDump<'static>)) -> bool {
+/// Subcore: as [`report_abort`] for a Rust panic at `file:line`, with the message when
+/// given ([`PanicDump::write_panic`]). What the `#[panic_handler]`s call.
+pub fn report_panic(file: &str, line: u32, message: Option<fmt::Arguments<'_>>) -> bool {
+    report(&Message::panic(file, line, message))
+}
+
+fn report(m: &Message) -> bool {
+    if let Some(console) = critical_section::with(|cs| CONSOLE.borrow(cs).get()) {
+        console(m.text());
+        console(b"\n");
+    }
     let Some(sink) = critical_section::with(|cs| SINK.borrow(cs).get()) else { return false };
-    write(&sink.dump);
+    sink.dump.write_message(m);
     if sink.frame_by_trap {
         trap_for_frame();
     }
@@ -496,33 +570,29 @@ fn trap_for_frame() {
 fn trap_for_frame() {}
 
 /// The subcore's Rust panic handler (feature `panic-handler`, bare-metal targets only):
-/// the message becomes the dump's `abort_details` with `is_abort = 1`, software interrupt
-/// 28 tells the maincore, and the core waits to be stopped.
+/// the dump's `abort_details` becomes `"panic on subcore at <file>:<line>: <message>"`
+/// with `is_abort = 1`, software interrupt 28 tells the maincore, and the core waits to be
+/// stopped.
 #[cfg(all(feature = "panic-handler", target_os = "none"))]
 #[panic_handler]
 fn panic(info: &core::panic::PanicInfo<'_>) -> ! {
-    match info.location() {
-        Some(l) => {
-            report_abort(format_args!("panic on subcore: {} at {}:{}", info.message(), l.file(), l.line()))
-        }
-        None => report_abort(format_args!("panic on subcore: {}", info.message())),
-    };
+    let (file, line) = info.location().map_or(("?", 0), |l| (l.file(), l.line()));
+    report_panic(file, line, Some(format_args!("{}", info.message())));
     loop {
         core::hint::spin_loop();
     }
 }
 
 /// The smallest subcore panic handler (feature `panic-handler-location`, bare-metal targets
-/// only, ignored when `panic-handler` is on): as `panic-handler`, but the message is only
-/// `"panic on subcore at <file>:<line>"`, so no `core::fmt` code is linked for it (about
-/// 2.5 KiB on an LP core).
+/// only, ignored when `panic-handler` is on): the same report with only
+/// `"panic on subcore at <file>:<line>"`, so no `core::fmt` code is linked for it (the
+/// message of a panic in core, such as a bounds check, still links its arguments'
+/// formatting code: docs/benchmarks.md, "Panic location").
 #[cfg(all(feature = "panic-handler-location", not(feature = "panic-handler"), target_os = "none"))]
 #[panic_handler]
 fn panic(info: &core::panic::PanicInfo<'_>) -> ! {
-    match info.location() {
-        Some(l) => report_abort_at("panic on subcore", l.file(), l.line()),
-        None => report_abort_at("panic on subcore", "?", 0),
-    };
+    let (file, line) = info.location().map_or(("?", 0), |l| (l.file(), l.line()));
+    report_panic(file, line, None);
     loop {
         core::hint::spin_loop();
     }

@@ -155,9 +155,24 @@ static GLOBAL: critical_section::Mutex<RefCell<Option<Printer<'static>>>> =
     critical_section::Mutex::new(RefCell::new(None));
 
 /// Installs the printer behind [`crate::print!`] and [`crate::println!`]; returns the
-/// previous one.
+/// previous one. Panic messages then also go to its fallback while it has no service
+/// queue ([`set_panic_console`](crate::system::panic::set_panic_console)).
 pub fn set_global(printer: Printer<'static>) -> Option<Printer<'static>> {
+    crate::system::panic::set_panic_console(Some(fallback_console));
     critical_section::with(|cs| GLOBAL.borrow(cs).replace(Some(printer)))
+}
+
+/// The global printer's fallback, while that printer has no service queue: the panic
+/// console (with a queue the maincore prints the report from the dump). Skipped when the
+/// panic came from inside the printer (it is borrowed).
+fn fallback_console(bytes: &[u8]) {
+    critical_section::with(|cs| {
+        if let Ok(p) = GLOBAL.borrow(cs).try_borrow() {
+            if let Some(Printer { tx: None, fallback: Some(f), .. }) = p.as_ref() {
+                f(bytes);
+            }
+        }
+    });
 }
 
 /// Removes the global printer (e.g. before the region it uses goes away).

@@ -14,8 +14,10 @@
 //!   [`entry!`] function. Every trap enters the shared trap entry of `esp-amp-riscv`; an
 //!   exception writes the register frame and the stack into the panic dump and raises
 //!   software interrupt 28; the core then waits to be stopped.
-//! - Panics: as on the LP core, the immediate-abort panic strategy makes a panic an
-//!   `unimp` at the panic site, reported as an illegal-instruction exception.
+//! - Panics: as on the LP core: `panic on subcore at <file>:<line>` in the panic dump
+//!   (the message too with `panic-message`), then the frame of the `unimp` that ends it;
+//!   also on UART0 (ROM routine) while the global printer has no service queue (feature
+//!   `uart-console`, or [`uart_printer`] installed).
 //! - Memory: the linker script and [`layout`] come from `esp_amp::layout` (`build.rs`);
 //!   the stack has exactly `ESP_AMP_SUBCORE_STACK_SIZE_MIN` bytes, after `.bss`, as in C.
 //!

@@ -70,6 +70,10 @@ extern "C" fn esp_amp_hp_start() -> ! {
     // As C's `subcore_startup` and esp-hal's second-core start: a later reset of this core
     // must wait in the ROM, not re-enter this image (the maincore may have replaced it).
     crate::regs::clear_rom_boot_addr();
+    // Feature `uart-console`: `print!` and panic messages go to the UART from the start
+    // (until the application installs another printer).
+    #[cfg(feature = "uart-console")]
+    esp_amp::system::print::set_global(crate::uart_printer());
     // SAFETY: `esp_amp_hp_main` is defined by the firmware through `entry!`, with this
     // signature.
     unsafe { esp_amp_hp_main() }

@@ -57,6 +57,10 @@ extern "Rust" {
 
 #[no_mangle]
 extern "C" fn esp_amp_lp_start() -> ! {
+    // Feature `uart-console`: `print!` and panic messages go to the UART from the start
+    // (until the application installs another printer).
+    #[cfg(feature = "uart-console")]
+    esp_amp::system::print::set_global(crate::uart_printer());
     // SAFETY: `esp_amp_lp_main` is defined by the firmware through `entry!`, with this
     // signature.
     unsafe { esp_amp_lp_main() }

@@ -1,11 +1,12 @@
 //! `basic`, maincore half. In order:
 //! 1. a copy of the subcore image with its first segment moved onto the shared region is
 //!    refused by the loader, with the reason;
-//! 2. three lives of the subcore, each on fresh shared state: software interrupts both
+//! 2. four lives of the subcore, each on fresh shared state: software interrupts both
 //!    ways, events both ways; both cores hammer one shared counter and one event word
 //!    (totals exact); RPMsg echo (with instructions per round trip where the port counts
 //!    them). Life 1 ends in a subcore panic, life 2 in an exception with its register
-//!    frame, both reported from the dump; life 3 in a clean stop.
+//!    frame, life 4 in a failed `assert!`, each reported from the dump with the file and
+//!    line of the panic; life 3 in a clean stop.
 
 use core::sync::atomic::{AtomicU32, Ordering};
 
@@ -38,7 +39,7 @@ pub fn basic<B: MainBoard>(b: &B, sub: &mut Subcore<'_, B::Port>, image: &[u8], 
         Ok(()) => b.fail(3, format_args!("a misplaced image was accepted")),
         Err(e) => b.log(format_args!("corrupted subcore image refused: {e:?}")),
     }
-    for n in 1..=3 {
+    for n in 1..=4 {
         if n > 1 {
             b.log(format_args!("restarting the subcore on fresh shared state"));
         }
@@ -47,7 +48,8 @@ pub fn basic<B: MainBoard>(b: &B, sub: &mut Subcore<'_, B::Port>, image: &[u8], 
 }
 
 /// One life of the subcore: fresh shared state, load, start, every check; life 1 ends in
-/// a subcore panic, life 2 in a subcore exception (both reported), life 3 in a clean stop.
+/// a subcore panic, life 2 in a subcore exception, life 4 in a failed assertion (each
+/// reported), life 3 in a clean stop.
 fn life<B: MainBoard>(b: &B, sub: &mut Subcore<'_, B::Port>, image: &[u8], n: u32) {
     let clock = b.clock();
     let mut sys = SysInfoAllocator::init(b.sys_info_pool(), b.rtc_pool()).or_fail(b, "SysInfo");
@@ -112,19 +114,32 @@ fn life<B: MainBoard>(b: &B, sub: &mut Subcore<'_, B::Port>, image: &[u8], n: u3
 
             echo(b, &dev, me);
 
-            if n == 1 {
-                // A subcore panic, reported from the dump; the subcore is stopped.
-                let sent = dev.send(me, PANIC_EPT, b"please");
+            if n == 1 || n == 4 {
+                // A subcore panic (life 1: `panic!`, life 4: a failed `assert!`, asked for
+                // by a request of the wrong length), reported from the dump; the subcore
+                // is stopped.
+                let (request, said): (&[u8], &str) = if n == 1 {
+                    (b"please", "asked to panic (6-byte request)")
+                } else {
+                    (b"please!", "assertion failed: n == 6")
+                };
+                let sent = dev.send(me, PANIC_EPT, request);
                 check!(b, 29, sent.is_ok(), "panic request: {sent:?}");
                 wait_for(b, || monitor.panicked());
                 let mut report_ok = false;
                 let handled = sub.handle_panic(&monitor, |report| {
                     b.log(format_args!("subcore panic reported:\n{report}"));
                     // As C's abort: the message, and the frame of the trap that ends it
-                    // (illegal instruction, in the subcore, with its stack).
+                    // (illegal instruction, in the subcore, with its stack). The message
+                    // starts with the location; what the panic said follows where the
+                    // subcore's panic handler formats messages (the chips' default
+                    // handler gives the location only).
                     report_ok = report.is_abort()
-                        && core::str::from_utf8(report.message())
-                            .is_ok_and(|m| m.contains("asked to panic (6-byte request)"))
+                        && core::str::from_utf8(report.message()).is_ok_and(|m| {
+                            m.starts_with("panic on subcore at ")
+                                && m.contains("sub/basic.rs:")
+                                && (!m.contains(": ") || m.ends_with(said))
+                        })
                         && report.mcause() == 2
                         && in_subcore_code(b, report.frame()[0])
                         && !report.stack().is_empty();

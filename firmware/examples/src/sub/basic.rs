@@ -1,6 +1,7 @@
 //! `basic`: answers software interrupts, events, the atomics hammer, RPMsg echo (with its
 //! own instruction count), and panics or faults on request.
 
+use crate::sub::Check;
 use core::sync::atomic::Ordering;
 
 use esp_amp::event::{DefaultEvents, Events, WaitFor};
@@ -16,23 +17,23 @@ use crate::Board;
 pub fn basic<B: Board>(b: &B) -> ! {
     let clock = b.clock();
     let info = SysInfo::attach(b.sys_info_pool(), b.rtc_pool());
-    let sw: SwIntr<'_, SubCore, _> = SwIntr::attach(b.sw_intr_header(), b.line()).unwrap();
-    let ev = DefaultEvents::attach(&info).unwrap();
+    let sw: SwIntr<'_, SubCore, _> = SwIntr::attach(b.sw_intr_header(), b.line()).check();
+    let ev = DefaultEvents::attach(&info).check();
     let (rx, tx) = (ev.incoming::<SubCore>(), ev.outgoing::<SubCore>());
     let events: Events<'_, _> = Events::new(&sw, clock);
-    sw.add_handler(SwIntrId::EVENT, &events).unwrap();
-    let echo_intr = |id: SwIntrId| sw.trigger(SwIntrId::user(id.get() + 4).unwrap());
+    sw.add_handler(SwIntrId::EVENT, &events).check();
+    let echo_intr = |id: SwIntrId| sw.trigger(SwIntrId::user(id.get() + 4).check());
     for n in 0..4 {
-        sw.add_handler(SwIntrId::user(n).unwrap(), &echo_intr).unwrap();
+        sw.add_handler(SwIntrId::user(n).check(), &echo_intr).check();
     }
-    let mut dev: Rpmsg<'_, SubCore> = Rpmsg::attach(&info).unwrap();
+    let mut dev: Rpmsg<'_, SubCore> = Rpmsg::attach(&info).check();
     dev.notify_with(&sw);
-    let echo = dev.create_endpoint(ECHO_EPT, Receiver::Mailbox).unwrap();
-    let stats = dev.create_endpoint(STATS_EPT, Receiver::Mailbox).unwrap();
-    let boom = dev.create_endpoint(PANIC_EPT, Receiver::Mailbox).unwrap();
-    let fault = dev.create_endpoint(FAULT_EPT, Receiver::Mailbox).unwrap();
-    let counter = info.get(COUNTER_ID, Pool::Hp).unwrap().expect_size(4).unwrap();
-    let counter = counter.shm().atomic_u32(counter.addr()).unwrap();
+    let echo = dev.create_endpoint(ECHO_EPT, Receiver::Mailbox).check();
+    let stats = dev.create_endpoint(STATS_EPT, Receiver::Mailbox).check();
+    let boom = dev.create_endpoint(PANIC_EPT, Receiver::Mailbox).check();
+    let fault = dev.create_endpoint(FAULT_EPT, Receiver::Mailbox).check();
+    let counter = info.get(COUNTER_ID, Pool::Hp).check().expect_size(4).check();
+    let counter = counter.shm().atomic_u32(counter.addr()).check();
     b.report_panics();
 
     b.with_interrupts(
@@ -41,10 +42,10 @@ pub fn basic<B: Board>(b: &B) -> ! {
         },
         || {
             b.log(format_args!("[hart 1] subcore up: SysInfo, software interrupts, events, RPMsg attached"));
-            events.wait(&rx, GO_SW_INTR, WaitFor::All, true, None).unwrap();
+            events.wait(&rx, GO_SW_INTR, WaitFor::All, true, None).check();
             events.notify(&tx, ACK_SW_INTR);
 
-            events.wait(&rx, GO_HAMMER, WaitFor::All, true, None).unwrap();
+            events.wait(&rx, GO_HAMMER, WaitFor::All, true, None).check();
             for _ in 0..HAMMER_ROUNDS {
                 counter.fetch_add(1, Ordering::Relaxed);
                 // Bit 31 is ours on the event word; the maincore toggles bit 0 meanwhile.
@@ -62,7 +63,7 @@ pub fn basic<B: Board>(b: &B) -> ! {
                 let epoch = clock.irq_epoch();
                 let t0 = b.instructions();
                 if let Some(msg) = dev.try_recv(echo) {
-                    dev.send(echo, msg.src(), &msg).unwrap();
+                    dev.send(echo, msg.src(), &msg).check();
                     drop(msg);
                     insns += b.instructions() - t0;
                     echoed += 1;
@@ -70,10 +71,13 @@ pub fn basic<B: Board>(b: &B) -> ! {
                     let mut out = [0u8; 16];
                     out[..8].copy_from_slice(&echoed.to_le_bytes());
                     out[8..].copy_from_slice(&insns.to_le_bytes());
-                    dev.send(stats, msg.src(), &out).unwrap();
+                    dev.send(stats, msg.src(), &out).check();
                 } else if let Some(msg) = dev.try_recv(boom) {
                     let n = msg.len();
                     drop(msg);
+                    // Requests are 6 bytes ("please"); any other length fails this
+                    // assertion: the other way a subcore panics.
+                    assert!(n == 6);
                     panic!("asked to panic ({n}-byte request)");
                 } else if let Some(msg) = dev.try_recv(fault) {
                     drop(msg);

@@ -4,6 +4,7 @@
 //! numbered lines, a long line, and lines from the interrupt handler; the last line
 //! carries the printer's counters.
 
+use crate::sub::Check;
 use core::sync::atomic::{AtomicU32, Ordering};
 
 use esp_amp::port::Platform;
@@ -28,14 +29,14 @@ pub fn print<B: Board>(b: &B) -> ! {
     b.report_panics();
     let clock = b.clock();
     let info = SysInfo::attach(b.sys_info_pool(), b.rtc_pool());
-    let sw: SwIntr<'_, SubCore, _> = SwIntr::attach(b.sw_intr_header(), b.line()).unwrap();
+    let sw: SwIntr<'_, SubCore, _> = SwIntr::attach(b.sw_intr_header(), b.line()).check();
 
     // No service yet: the printer writes to the fallback.
     set_global(printer(None, b.print_fallback()));
     println!("{FALLBACK_LINE}");
     let fallback_bytes = take_global().map_or(0, |p| p.stats().fallback);
 
-    let mut tx = service::attach(&info).unwrap();
+    let mut tx = service::attach(&info).check();
     tx.notify_with(b.trigger_main(), service::SW_INTR);
     set_global(printer(Some(tx), b.print_fallback()).with_platform(b.static_clock()));
 
@@ -44,7 +45,7 @@ pub fn print<B: Board>(b: &B) -> ! {
         let n = pings.fetch_add(1, Ordering::Relaxed);
         println!("ping {n} answered from the interrupt handler");
     };
-    sw.add_handler(SwIntrId::user(PING_INTR).unwrap(), &ping).unwrap();
+    sw.add_handler(SwIntrId::user(PING_INTR).check(), &ping).check();
 
     b.with_interrupts(
         &|| {
@@ -59,7 +60,7 @@ pub fn print<B: Board>(b: &B) -> ! {
             for (i, b) in long.iter_mut().enumerate() {
                 *b = long_char(i) as u8;
             }
-            println!("{}", core::str::from_utf8(&long).unwrap());
+            println!("{}", core::str::from_utf8(&long).check());
             // Lines from the interrupt handler come whole: each println! is one critical
             // section, so a handler cannot cut into a line.
             while pings.load(Ordering::Relaxed) < PINGS {

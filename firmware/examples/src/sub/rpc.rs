@@ -2,6 +2,7 @@
 //! the maincore's `Fib` service from endpoint 0x31 with up to four calls in flight, checks
 //! every answer, and reports its verdict with `Report`.
 
+use crate::sub::Check;
 use esp_amp::port::Platform;
 use esp_amp::rpc::typed::{Command, Typed, TypedCall, TypedError};
 use esp_amp::rpc::{Reply, Request, RpcClient, RpcError, RpcServer, Status};
@@ -29,15 +30,15 @@ pub fn rpc<B: Board>(b: &B) -> ! {
     b.report_panics();
     let clock = b.clock();
     let info = SysInfo::attach(b.sys_info_pool(), b.rtc_pool());
-    let sw: SwIntr<'_, SubCore, _> = SwIntr::attach(b.sw_intr_header(), b.line()).unwrap();
-    let mut dev: Rpmsg<'_, SubCore> = Rpmsg::attach(&info).unwrap();
+    let sw: SwIntr<'_, SubCore, _> = SwIntr::attach(b.sw_intr_header(), b.line()).check();
+    let mut dev: Rpmsg<'_, SubCore> = Rpmsg::attach(&info).check();
     dev.notify_with(&sw);
     let div = Typed::<Div, _>::new(|(a, b): (i32, i32)| a.checked_div(b).ok_or(Status::EXEC_FAILED));
     let mut rq = [0u8; 64];
-    let mut server: RpcServer<'_, 4> = RpcServer::new(&dev, SUB_SERVER, &mut rq).unwrap();
-    server.add_service(ADD, &add).unwrap();
-    server.add_service(Div::ID, &div).unwrap();
-    let client: RpcClient<'_, IN_FLIGHT> = RpcClient::new(&dev, SUB_CLIENT, MAIN_SERVER).unwrap();
+    let mut server: RpcServer<'_, 4> = RpcServer::new(&dev, SUB_SERVER, &mut rq).check();
+    server.add_service(ADD, &add).check();
+    server.add_service(Div::ID, &div).check();
+    let client: RpcClient<'_, IN_FLIGHT> = RpcClient::new(&dev, SUB_CLIENT, MAIN_SERVER).check();
 
     b.with_interrupts(
         &|| {
@@ -46,7 +47,7 @@ pub fn rpc<B: Board>(b: &B) -> ! {
         },
         || {
             // Our server exists: tell the maincore, which waits for this before calling.
-            let hello = client.call_typed::<Hello, _, 32, 8>(&dev, &VERSION).unwrap();
+            let hello = client.call_typed::<Hello, _, 32, 8>(&dev, &VERSION).check();
             match hello.wait(&dev, &clock, Some(2000)) {
                 Ok(v) if v == VERSION => {}
                 other => panic!("hello: {other:?}"),

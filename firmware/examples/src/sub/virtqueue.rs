@@ -3,6 +3,7 @@
 //! and freed newest first; now and then a reply buffer is dropped unsent, which parks it
 //! for the next allocation.
 
+use crate::sub::Check;
 use esp_amp::port::Platform;
 use esp_amp::queue::{Consumer, Producer, QueueError, RxBuf, TxBuf};
 use esp_amp::sw_intr::SwIntr;
@@ -16,9 +17,9 @@ pub fn virtqueue<B: Board>(b: &B) -> ! {
     b.report_panics();
     let clock = b.clock();
     let info = SysInfo::attach(b.sys_info_pool(), b.rtc_pool());
-    let sw: SwIntr<'_, SubCore, _> = SwIntr::attach(b.sw_intr_header(), b.line()).unwrap();
-    let rx: Consumer<'_, 16> = Consumer::attach(&info, DOWN).unwrap();
-    let mut tx: Producer<'_, 16> = Producer::attach(&info, UP).unwrap();
+    let sw: SwIntr<'_, SubCore, _> = SwIntr::attach(b.sw_intr_header(), b.line()).check();
+    let rx: Consumer<'_, 16> = Consumer::attach(&info, DOWN).check();
+    let mut tx: Producer<'_, 16> = Producer::attach(&info, UP).check();
     tx.notify_with(&sw, intr(UP_INTR));
 
     b.with_interrupts(
@@ -61,7 +62,7 @@ pub fn virtqueue<B: Board>(b: &B) -> ! {
                 reply[..4].copy_from_slice(&k.to_le_bytes());
                 reply[4..8].copy_from_slice(&(sum | if good { 0 } else { 1 << 31 }).to_le_bytes());
                 reply[8..10].copy_from_slice(&(buf.len() as u16).to_le_bytes());
-                reply.send(REPLY_LEN).unwrap();
+                reply.send(REPLY_LEN).check();
                 // Hold the request; with all slots taken, free them newest first.
                 if let Some(slot) = held.iter_mut().find(|s| s.is_none()) {
                     *slot = Some(buf);
