@@ -35,6 +35,8 @@ pub struct HostCore<'r> {
     /// The delivery thread, so `disable` from inside the handler does not wait for itself.
     delivery_thread: Mutex<Option<std::thread::ThreadId>>,
     stop: AtomicBool,
+    /// Set by [`HostCore::bind_interrupts`]: delivery runs for the rest of the process.
+    bound: AtomicBool,
     epoch: Mutex<u32>,
     epoch_changed: Condvar,
     raised: AtomicU32,
@@ -57,6 +59,7 @@ impl<'r> HostCore<'r> {
             in_isr: AtomicU32::new(0),
             delivery_thread: Mutex::new(None),
             stop: AtomicBool::new(false),
+            bound: AtomicBool::new(false),
             epoch: Mutex::new(0),
             epoch_changed: Condvar::new(),
             raised: AtomicU32::new(0),
@@ -115,7 +118,8 @@ impl<'r> HostCore<'r> {
         }
     }
 
-    /// Runs [`HostCore::run_interrupts`] on a thread of `scope`. Dropping the returned
+    /// Runs [`HostCore::run_interrupts`] on a thread of `scope` (panics if
+    /// [`HostCore::bind_interrupts`] bound the core for good). Dropping the returned
     /// guard stops delivery, also when the scope unwinds from a panic, so the scope can
     /// join instead of waiting forever on a delivery thread. Delivery can be spawned again
     /// after an earlier one stopped (a restarted subcore, a new scope).
@@ -124,11 +128,38 @@ impl<'r> HostCore<'r> {
         scope: &'scope std::thread::Scope<'scope, 'env>,
         isr: impl Fn() + Send + 'env,
     ) -> InterruptDelivery<'env, 'r> {
+        assert!(
+            !self.bound.load(Ordering::SeqCst),
+            "HostCore::spawn_interrupts: interrupts are bound for good (bind_interrupts)"
+        );
         // Re-arm after an earlier stop; done here, before the thread exists, so a guard
         // dropped at once still stops the new loop.
         self.stop.store(false, Ordering::SeqCst);
         scope.spawn(move || self.run_interrupts(isr));
         InterruptDelivery { core: self }
+    }
+
+    /// Delivers interrupts to `isr` on a thread of its own for the rest of the process: the
+    /// host counterpart of `esp_amp_esp32::bind_interrupts`, for async programs whose tasks
+    /// wait on an [`IrqSignal`](esp_amp::signal::IrqSignal) at any time. The binding
+    /// lasts: nothing stops it ([`HostCore::stop_interrupts`] is for the scoped forms), so
+    /// no future can be left waiting by a dropped guard. Once per core: a second call, or a
+    /// call while scoped delivery runs, is [`AlreadyBound`].
+    pub fn bind_interrupts(
+        &'static self,
+        isr: impl Fn() + Send + 'static,
+    ) -> Result<InterruptsBound, AlreadyBound> {
+        let scoped = self.delivery_thread.lock().unwrap_or_else(|e| e.into_inner()).is_some()
+            && !self.stop.load(Ordering::SeqCst);
+        if scoped || self.bound.swap(true, Ordering::SeqCst) {
+            return Err(AlreadyBound);
+        }
+        self.stop.store(false, Ordering::SeqCst);
+        std::thread::Builder::new()
+            .name(format!("{:?} interrupts", self.side))
+            .spawn(move || self.run_interrupts(isr))
+            .map_err(|_| AlreadyBound)?;
+        Ok(InterruptsBound(()))
     }
 
     /// Makes [`HostCore::run_interrupts`] return.
@@ -141,6 +172,24 @@ impl<'r> HostCore<'r> {
         let _ = futex::wake(&self.enabled, futex::Flags::PRIVATE, u32::MAX);
     }
 }
+
+/// Proof that [`HostCore::bind_interrupts`] bound the core's interrupt handler for the rest
+/// of the process. Dropping it changes nothing.
+#[derive(Clone, Copy, Debug)]
+pub struct InterruptsBound(());
+
+/// [`HostCore::bind_interrupts`] found the interrupt handler bound already (or scoped
+/// delivery running).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct AlreadyBound;
+
+impl std::fmt::Display for AlreadyBound {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("the core's interrupt handler is bound already")
+    }
+}
+
+impl std::error::Error for AlreadyBound {}
 
 /// Interrupt delivery started by [`HostCore::spawn_interrupts`]; stops it when dropped.
 #[must_use = "dropping the guard stops interrupt delivery at once"]

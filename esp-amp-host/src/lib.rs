@@ -50,7 +50,7 @@ pub mod soak;
 pub mod subcore;
 pub mod traffic;
 
-pub use crate::core::{HostCore, InterruptDelivery, Side};
+pub use crate::core::{AlreadyBound, HostCore, InterruptDelivery, InterruptsBound, Side};
 pub use crate::region::{HostLayout, HostRegion, RegionSnapshot, ENV_REGION_PATH};
 
 use std::io;

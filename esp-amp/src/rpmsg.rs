@@ -37,7 +37,7 @@
 //! ```
 
 use core::cell::Cell;
-use core::future::poll_fn;
+use core::future::{poll_fn, Future};
 use core::marker::PhantomData;
 use core::ops::{Deref, DerefMut};
 use core::task::Poll;
@@ -611,6 +611,56 @@ impl<'r, R: Role, const CAP: usize, const E: usize> Rpmsg<'r, R, CAP, E> {
         }
         let mut msg = self.alloc()?;
         // `data.len() <= max`, the payload's length: the copy takes all of `data`.
+        bytes::copy_prefix(&mut msg, data);
+        msg.commit(src, dst, data.len());
+        Ok(())
+    }
+
+    /// Waits asynchronously for a free buffer ([`Rpmsg::alloc`]). Frees raise no interrupt
+    /// in the ESP-AMP protocol, so between attempts it waits for the next interrupt on
+    /// `signal` (the handler of [`SwIntrId::RPMSG`]) or for `repoll()`, the application's
+    /// timer, whichever comes first: with embassy, `|| Timer::after_millis(1)`. The poll
+    /// interval is the timer's. Dropping the future gives nothing up: no buffer is taken
+    /// until it completes.
+    pub async fn alloc_async<const W: usize, F: Future<Output = ()>>(
+        &self,
+        signal: &IrqSignal<W>,
+        mut repoll: impl FnMut() -> F,
+    ) -> Result<TxMessage<'_, 'r, CAP>, RpmsgError> {
+        loop {
+            match self.alloc() {
+                Err(RpmsgError::Queue(QueueError::Full)) => {}
+                other => return other,
+            }
+            crate::signal::interrupt_or(signal, repoll()).await;
+        }
+    }
+
+    /// [`Rpmsg::send`] that waits for a free buffer as [`Rpmsg::alloc_async`] does. Errors
+    /// other than a full queue (a payload too large, a faulty peer) return at once.
+    ///
+    /// ```
+    /// # use esp_amp::rpmsg::{Endpoint, Rpmsg, RpmsgError};
+    /// # use esp_amp::signal::IrqSignal;
+    /// # use esp_amp::MainCore;
+    /// # async fn f(dev: &Rpmsg<'_, MainCore>, me: Endpoint, signal: &IrqSignal) -> Result<(), RpmsgError> {
+    /// // Re-poll every millisecond (here a no-op future; embassy: `Timer::after_millis(1)`).
+    /// dev.send_async(me, 0x20, b"ping", signal, || async {}).await?;
+    /// # Ok(()) }
+    /// ```
+    pub async fn send_async<const W: usize, F: Future<Output = ()>>(
+        &self,
+        src: Endpoint,
+        dst: u16,
+        data: &[u8],
+        signal: &IrqSignal<W>,
+        repoll: impl FnMut() -> F,
+    ) -> Result<(), RpmsgError> {
+        let max = self.max_payload();
+        if data.len() > max {
+            return Err(QueueError::TooLarge { len: data.len(), max }.into());
+        }
+        let mut msg = self.alloc_async(signal, repoll).await?;
         bytes::copy_prefix(&mut msg, data);
         msg.commit(src, dst, data.len());
         Ok(())

@@ -1,7 +1,9 @@
 //! Waking async receivers from a software interrupt.
 
 use core::cell::RefCell;
-use core::task::Waker;
+use core::future::{poll_fn, Future};
+use core::pin::pin;
+use core::task::{Poll, Waker};
 
 use embassy_sync::blocking_mutex::CriticalSectionMutex;
 use embassy_sync::waitqueue::MultiWakerRegistration;
@@ -52,4 +54,25 @@ impl<const W: usize> SwIntrHandler for IrqSignal<W> {
     fn on_sw_intr(&self, _id: SwIntrId) {
         self.wake();
     }
+}
+
+/// Resolves at the next interrupt that wakes `signal`, or when `repoll` completes,
+/// whichever comes first (or at a spurious wake-up: callers look again and wait again).
+///
+/// For waits that no interrupt ends: a free buffer (frees raise no interrupt in the
+/// ESP-AMP protocol) or a free RPC slot. `repoll` is the application's timer, for example
+/// `embassy_time::Timer::after_millis(1)`, so this works with any executor.
+pub async fn interrupt_or<const W: usize, F: Future<Output = ()>>(signal: &IrqSignal<W>, repoll: F) {
+    let mut repoll = pin!(repoll);
+    let mut polled = false;
+    poll_fn(|cx| {
+        if polled {
+            // Woken: by the signal, the timer or spuriously; the caller checks again.
+            return Poll::Ready(());
+        }
+        polled = true;
+        signal.register(cx.waker());
+        repoll.as_mut().poll(cx)
+    })
+    .await
 }

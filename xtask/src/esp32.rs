@@ -74,8 +74,9 @@ pub const BUDGET_IPC: u64 = 3000;
 pub const CEILING_STACK_IPC: u64 = 4_260;
 
 /// The maincore examples (binaries of `firmware/esp32/main-examples`), built for each chip;
-/// each embeds the subcore example of the same name.
-pub const MAIN_EXAMPLES: [&str; 5] = ["rpmsg_echo", "basic", "virtqueue", "rpc", "print"];
+/// each embeds the subcore example of the same name (`embassy_rpc`, the async maincore of
+/// the `rpc` pair, embeds `rpc`).
+pub const MAIN_EXAMPLES: [&str; 6] = ["rpmsg_echo", "basic", "virtqueue", "rpc", "print", "embassy_rpc"];
 
 /// Every maincore example built for `chip` (`lp_sensor` on the C6 only, as its LP half).
 pub fn main_examples(chip: Chip) -> Vec<&'static str> {

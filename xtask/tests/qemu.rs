@@ -72,6 +72,7 @@ fn check_basic(mode: Mode) -> Outcome {
             "subcore exception reported:\nGuru Meditation Error: ON Subcore panic'ed Store access fault",
             "MTVAL   : 0x00000004",
             "life 3: subcore loaded from its image and released",
+            "idle wait: 2",
         ],
     );
     assert_eq!(out.output.matches("RPMsg echo: 200 round trips").count(), 4, "{}", out.output);
@@ -94,6 +95,7 @@ fn basic_pair_on_two_parallel_harts() {
 #[test]
 fn basic_pair_under_icount_reports_instructions_per_round_trip() {
     let out = check_basic(Mode::Icount);
+
     let (main, sub) = (
         number(&out, "minstret per round trip", "maincore "),
         number(&out, "minstret per round trip", "subcore "),

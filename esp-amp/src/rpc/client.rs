@@ -172,6 +172,43 @@ impl<'h, const SLOTS: usize> RpcClient<'h, SLOTS> {
         Ok(Call { client: self, slot: slot.unwrap_or(0), msg_id, done: false })
     }
 
+    /// [`RpcClient::call`] that waits while all `SLOTS` are in flight or no RPMsg buffer is
+    /// free ([`RpcError::NoMem`]), as [`Rpmsg::alloc_async`] does: until the next interrupt
+    /// on `signal` or `repoll()` (the application's timer), whichever first, then again.
+    /// Then `.response(dev, signal).await` takes the answer.
+    ///
+    /// ```
+    /// # use esp_amp::rpc::{RpcClient, RpcError};
+    /// # use esp_amp::rpmsg::Rpmsg;
+    /// # use esp_amp::signal::IrqSignal;
+    /// # use esp_amp::MainCore;
+    /// # async fn f(client: &RpcClient<'_, 4>, dev: &Rpmsg<'_, MainCore>, signal: &IrqSignal) -> Result<(), RpcError> {
+    /// let call = client.call_async(dev, 0x10, &[1, 2], signal, || async {}).await?;
+    /// // With embassy: `with_timeout(Duration::from_millis(100), call.response(dev, signal))`;
+    /// // a call dropped on timeout frees its slot, and a late answer is given back.
+    /// let answer = call.response(dev, signal).await?;
+    /// let _status = answer.status();
+    /// # Ok(()) }
+    /// ```
+    pub async fn call_async<R: Role, const CAP: usize, const E: usize, const W: usize, F>(
+        &self,
+        dev: &Rpmsg<'_, R, CAP, E>,
+        cmd_id: u16,
+        req: &[u8],
+        signal: &IrqSignal<W>,
+        mut repoll: impl FnMut() -> F,
+    ) -> Result<Call<'_, 'h, SLOTS>, RpcError>
+    where
+        F: core::future::Future<Output = ()>,
+    {
+        loop {
+            match self.call(dev, cmd_id, req) {
+                Err(RpcError::NoMem) => crate::signal::interrupt_or(signal, repoll()).await,
+                other => return other,
+            }
+        }
+    }
+
     /// Sends request `cmd_id`; [`RpcClient::poll`] calls `on_done` with the response.
     /// Returns the request's `msg_id` (for [`RpcClient::cancel`]). Errors as for
     /// [`RpcClient::call`].

@@ -137,6 +137,16 @@ impl<'c, 'h, const SLOTS: usize, C: Command> TypedCall<'c, 'h, SLOTS, C> {
     ) -> Result<C::Response, TypedError> {
         decode::<C, CAP>(&self.call.wait(dev, platform, timeout_ms)?)
     }
+
+    /// Waits asynchronously for the answer (see [`Call::response`]); dropping the future
+    /// cancels the call and frees its slot.
+    pub async fn response<R: Role, const CAP: usize, const E: usize, const W: usize>(
+        self,
+        dev: &Rpmsg<'_, R, CAP, E>,
+        signal: &crate::signal::IrqSignal<W>,
+    ) -> Result<C::Response, TypedError> {
+        decode::<C, CAP>(&self.call.response(dev, signal).await?)
+    }
 }
 
 /// The value of an OK response, or why there is none.

@@ -62,6 +62,18 @@ impl HandlerSlot {
         critical_section::with(|cs| self.0.borrow(cs).set(Some(handler)));
     }
 
+    /// Installs `handler` unless one is installed already; `false` then (nothing changes).
+    pub fn try_set(&self, handler: Handler) -> bool {
+        critical_section::with(|cs| {
+            let slot = self.0.borrow(cs);
+            let free = slot.get().is_none();
+            if free {
+                slot.set(Some(handler));
+            }
+            free
+        })
+    }
+
     /// The handler, if one is installed.
     #[inline]
     pub fn get(&self) -> Option<Handler> {

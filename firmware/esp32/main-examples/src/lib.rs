@@ -84,12 +84,16 @@ impl MainBoard for EspMain {
     }
 }
 
-/// A maincore example: esp-hal up, the interrupt bound, `example` run against the subcore,
+/// A maincore example: esp-hal up, the interrupt bound, a system-timer alarm lent to timed
+/// waits (`set_wait_timer`), `example` run against the subcore,
 /// then `PASS` (a failure prints `FAIL: <why>` earlier). Never returns.
 pub fn run(name: &str, image: &[u8], example: impl FnOnce(&EspMain, &mut EspSubcore)) -> ! {
     let p = esp_hal::init(esp_hal::Config::default());
     println!("esp-amp {name} on {}: subcore image {} bytes", esp_amp_esp32::layout::CHIP.name(), image.len());
     esp_amp_esp32::bind_interrupt();
+    // Timed waits sleep until this alarm instead of polling the clock.
+    let systimer = esp_hal::timer::systimer::SystemTimer::new(p.SYSTIMER);
+    esp_amp_esp32::set_wait_timer(esp_hal::timer::OneShotTimer::new(systimer.alarm0));
     #[cfg(not(feature = "esp32p4"))]
     let mut sub = esp_amp_esp32::subcore(p.LP_CORE);
     #[cfg(feature = "esp32p4")]

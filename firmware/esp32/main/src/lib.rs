@@ -45,9 +45,13 @@ use esp_amp::image::load::{LoadTarget, RawMemory};
 use esp_amp::layout::{AmpConfig, Chip, MemoryLayout, Region};
 use esp_amp::port::{InterruptLine, Platform};
 use esp_amp::shm::Shm;
+use esp_amp::sw_intr::SwIntr;
 use esp_amp::system::lifecycle::{ImagePort, Subcore};
 use esp_amp::system::panic::PanicDump;
+use esp_amp::MainCore;
 use esp_amp_riscv::{HandlerSlot, IrqEpoch};
+use esp_hal::timer::OneShotTimer;
+use esp_hal::Blocking;
 
 #[cfg(feature = "esp32p4")]
 mod hp1;
@@ -122,7 +126,19 @@ pub(crate) static IRQ_EPOCH: IrqEpoch = IrqEpoch::new();
 /// Runs `body` with `handler` (typically `|| { sw.isr(); }`) as the software-interrupt
 /// handler and the line enabled; masks the line again, then removes the handler, when
 /// `body` returns. Global interrupts are esp-hal's business and are left as they are.
+///
+/// For synchronous code only: the handler is gone when `body` returns, so in an `async`
+/// program (embassy), whose futures run after this returns, nothing would ever wake them.
+/// There, bind the handler for the rest of the program with [`bind_interrupts`].
+///
+/// # Panics
+///
+/// If [`bind_interrupts`] bound a handler already (the two forms do not mix: this one would
+/// take the interrupt away from the lasting handler).
 pub fn with_interrupts<R>(handler: &(dyn Fn() + Sync), body: impl FnOnce() -> R) -> R {
+    if critical_section::with(|cs| BOUND.borrow(cs).get().is_some()) {
+        panic!("esp_amp_esp32::with_interrupts: a handler is bound for good (bind_interrupts)");
+    }
     HANDLER.with(handler, || {
         SubcoreLine::default().enable();
         let r = body();
@@ -131,10 +147,121 @@ pub fn with_interrupts<R>(handler: &(dyn Fn() + Sync), body: impl FnOnce() -> R)
     })
 }
 
+/// The maincore's software-interrupt endpoint as [`bind_interrupts`] takes it.
+pub type MainSwIntr = SwIntr<'static, MainCore, SubcoreLine>;
+
+/// The endpoint [`bind_interrupts`] bound; read by the lasting handler.
+static BOUND: critical_section::Mutex<core::cell::Cell<Option<&'static MainSwIntr>>> =
+    critical_section::Mutex::new(core::cell::Cell::new(None));
+
+fn bound_isr() {
+    if let Some(sw) = critical_section::with(|cs| BOUND.borrow(cs).get()) {
+        sw.isr();
+    }
+}
+
+/// [`bound_isr`] as a `'static` handler.
+static BOUND_ISR: fn() = bound_isr;
+
+/// Proof that [`bind_interrupts`] installed the software-interrupt handler for the rest of
+/// the program. Dropping it changes nothing: the binding lasts, so an `await` on an
+/// [`IrqSignal`](esp_amp::signal::IrqSignal) registered with the endpoint is always woken.
+#[derive(Clone, Copy, Debug)]
+pub struct InterruptsBound(());
+
+/// [`bind_interrupts`] found the software-interrupt handler taken: bound before, or inside
+/// [`with_interrupts`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct AlreadyBound;
+
+impl core::fmt::Display for AlreadyBound {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.write_str("the software-interrupt handler is already installed")
+    }
+}
+
+impl core::error::Error for AlreadyBound {}
+
+/// Binds `sw`'s interrupt service (`sw.isr()`) to the subcore's software interrupt for the
+/// rest of the program and enables the line: the form for `async` programs (embassy),
+/// whose tasks wait on [`IrqSignal`](esp_amp::signal::IrqSignal)s registered with `sw`
+/// long after this returns. Call [`bind_interrupt`] (the CPU interrupt) first, as for
+/// [`with_interrupts`]. Once only: a second call, or one inside [`with_interrupts`], is
+/// [`AlreadyBound`].
+///
+/// ```ignore
+/// static SW: StaticCell<MainSwIntr> = StaticCell::new();
+/// static RPMSG: IrqSignal = IrqSignal::new();
+/// let sw = SW.init(SwIntr::init(esp_amp_esp32::sw_intr_header(), SubcoreLine::default())?);
+/// sw.add_handler(SwIntrId::RPMSG, &RPMSG)?;
+/// esp_amp_esp32::bind_interrupt();
+/// esp_amp_esp32::bind_interrupts(sw)?;
+/// // ... `dev.recv(ept, &RPMSG).await` in any task, for good.
+/// ```
+pub fn bind_interrupts(sw: &'static MainSwIntr) -> Result<InterruptsBound, AlreadyBound> {
+    critical_section::with(|cs| {
+        if !HANDLER.try_set(&BOUND_ISR) {
+            return Err(AlreadyBound);
+        }
+        BOUND.borrow(cs).set(Some(sw));
+        Ok(())
+    })?;
+    SubcoreLine::default().enable();
+    Ok(InterruptsBound(()))
+}
+
+/// The timer [`set_wait_timer`] lent to [`EspPlatform::wait_irq`].
+static WAIT_TIMER: critical_section::Mutex<core::cell::RefCell<Option<OneShotTimer<'static, Blocking>>>> =
+    critical_section::Mutex::new(core::cell::RefCell::new(None));
+
+/// The wait timer's interrupt: only ends the `wfi` it interrupted (the waiting loop looks
+/// at the time and the interrupt epoch itself).
+#[esp_hal::handler]
+fn wait_timer_fired() {
+    critical_section::with(|cs| {
+        if let Some(t) = WAIT_TIMER.borrow_ref_mut(cs).as_mut() {
+            t.clear_interrupt();
+        }
+    });
+}
+
+/// Lends `timer` (a one-shot timer: a system-timer alarm, `OneShotTimer::new(SystemTimer::new(p.SYSTIMER).alarm0)`,
+/// or a timer-group timer esp-rtos does not use) to [`EspPlatform::wait_irq`], whose waits
+/// with a timeout then sleep in `wfi` until the subcore's interrupt or the timer's,
+/// instead of polling the clock. Returns the timer lent before, if any.
+pub fn set_wait_timer(mut timer: OneShotTimer<'static, Blocking>) -> Option<OneShotTimer<'static, Blocking>> {
+    timer.set_interrupt_handler(wait_timer_fired);
+    critical_section::with(|cs| WAIT_TIMER.borrow(cs).replace(Some(timer)))
+}
+
+/// Arms the wait timer for `ms`; `false` when none is lent (or it refused the time).
+fn arm_wait_timer(ms: u32) -> bool {
+    critical_section::with(|cs| match WAIT_TIMER.borrow_ref_mut(cs).as_mut() {
+        Some(t) => {
+            let armed = t.schedule(esp_hal::time::Duration::from_millis(u64::from(ms))).is_ok();
+            t.listen();
+            armed
+        }
+        None => false,
+    })
+}
+
+fn disarm_wait_timer() {
+    critical_section::with(|cs| {
+        if let Some(t) = WAIT_TIMER.borrow_ref_mut(cs).as_mut() {
+            t.unlisten();
+            t.stop();
+            t.clear_interrupt();
+        }
+    });
+}
+
 /// Time, interrupt mask and idling on the HP core.
 ///
-/// `wait_irq` with a timeout polls the system timer (no alarm is armed, esp-hal owns the
-/// alarms); without a timeout it sleeps in `wfi` until the next interrupt.
+/// `wait_irq` sleeps in `wfi` until the next interrupt; with a timeout it arms the timer
+/// lent with [`set_wait_timer`] so that the sleep ends at the deadline too. Without a lent
+/// timer a timed wait polls the system timer (esp-hal owns the alarms: the application
+/// chooses which one to lend).
 #[derive(Clone, Copy, Debug, Default)]
 pub struct EspPlatform;
 
@@ -172,9 +299,19 @@ impl Platform for EspPlatform {
             return;
         };
         let start = self.now_ms();
-        while self.irq_epoch() == epoch && self.now_ms().wrapping_sub(start) < ms {
-            core::hint::spin_loop();
+        loop {
+            let elapsed = self.now_ms().wrapping_sub(start);
+            if self.irq_epoch() != epoch || elapsed >= ms {
+                break;
+            }
+            if arm_wait_timer(ms - elapsed) {
+                // Woken by the subcore, the timer or any other interrupt; looked at above.
+                self.wait_irq(epoch, None);
+            } else {
+                core::hint::spin_loop();
+            }
         }
+        disarm_wait_timer();
     }
 }
 

@@ -11,6 +11,7 @@
 use core::sync::atomic::{AtomicU32, Ordering};
 
 use esp_amp::event::{DefaultEvents, Events, WaitFor};
+use esp_amp::port::Platform;
 use esp_amp::queue::QueueSpec;
 use esp_amp::rpmsg::{Receiver, Rpmsg};
 use esp_amp::sw_intr::{SwIntr, SwIntrId};
@@ -39,6 +40,7 @@ pub fn basic<B: MainBoard>(b: &B, sub: &mut Subcore<'_, B::Port>, image: &[u8], 
         Ok(()) => b.fail(3, format_args!("a misplaced image was accepted")),
         Err(e) => b.log(format_args!("corrupted subcore image refused: {e:?}")),
     }
+    idle_wait(b);
     for n in 1..=4 {
         if n > 1 {
             b.log(format_args!("restarting the subcore on fresh shared state"));
@@ -206,3 +208,17 @@ fn echo<B: MainBoard>(b: &B, dev: &Rpmsg<'_, MainCore>, me: esp_amp::rpmsg::Endp
         None => b.log(format_args!("RPMsg echo: {ROUND_TRIPS} round trips of 4 bytes, checked")),
     }
 }
+
+/// A wait with a timeout and no interrupt (the subcore is not running yet) ends when the
+/// timeout does, not before.
+fn idle_wait<B: MainBoard>(b: &B) {
+    let clock = b.clock();
+    let (epoch, start) = (clock.irq_epoch(), clock.now_ms());
+    clock.wait_irq(epoch, Some(IDLE_WAIT_MS));
+    let waited = clock.now_ms().wrapping_sub(start);
+    check!(b, 35, waited >= IDLE_WAIT_MS, "a {IDLE_WAIT_MS} ms wait returned after {waited} ms");
+    b.log(format_args!("idle wait: {waited} ms with a timeout and no interrupt"));
+}
+
+/// How long [`idle_wait`] waits.
+const IDLE_WAIT_MS: u32 = 20;
