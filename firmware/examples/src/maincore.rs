@@ -65,6 +65,11 @@ pub trait MainBoard {
     fn instructions(&self) -> Option<u64> {
         None
     }
+    /// How many times the clock's `wait_irq` has looked at its wake-up condition, if the
+    /// port counts it (QEMU): a sleeping wait looks once per wake-up.
+    fn wait_checks(&self) -> Option<u32> {
+        None
+    }
     /// Where the subcore's code may lie (a reported `mepc` must be inside one of them).
     fn subcore_code(&self) -> [Option<Region>; 2];
     /// The exception the subcore half of `basic` raises on request.

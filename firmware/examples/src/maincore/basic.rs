@@ -210,14 +210,28 @@ fn echo<B: MainBoard>(b: &B, dev: &Rpmsg<'_, MainCore>, me: esp_amp::rpmsg::Endp
 }
 
 /// A wait with a timeout and no interrupt (the subcore is not running yet) ends when the
-/// timeout does, not before.
+/// timeout does, not before, and sleeps meanwhile: where the port counts the wait's
+/// checks, a few (each wake-up: the timer), not thousands (a spinning wait).
 fn idle_wait<B: MainBoard>(b: &B) {
     let clock = b.clock();
-    let (epoch, start) = (clock.irq_epoch(), clock.now_ms());
+    let (epoch, start, checks) = (clock.irq_epoch(), clock.now_ms(), b.wait_checks());
     clock.wait_irq(epoch, Some(IDLE_WAIT_MS));
     let waited = clock.now_ms().wrapping_sub(start);
     check!(b, 35, waited >= IDLE_WAIT_MS, "a {IDLE_WAIT_MS} ms wait returned after {waited} ms");
-    b.log(format_args!("idle wait: {waited} ms with a timeout and no interrupt"));
+    match b.wait_checks().zip(checks).map(|(after, before)| after.wrapping_sub(before)) {
+        Some(n) => {
+            check!(
+                b,
+                36,
+                n <= 4,
+                "a {IDLE_WAIT_MS} ms wait with no interrupt checked {n} times: it did not sleep"
+            );
+            b.log(format_args!(
+                "idle wait: {waited} ms with a timeout and no interrupt, {n} check(s) around wfi"
+            ));
+        }
+        None => b.log(format_args!("idle wait: {waited} ms with a timeout and no interrupt")),
+    }
 }
 
 /// How long [`idle_wait`] waits.

@@ -92,6 +92,9 @@ impl MainBoard for QemuMain {
     fn instructions(&self) -> Option<u64> {
         Some(port::instret())
     }
+    fn wait_checks(&self) -> Option<u32> {
+        Some(port::wait_checks())
+    }
     fn subcore_code(&self) -> [Option<Region>; 2] {
         [Some(Region { start: SUB_START, end: SUB_START + SUB_SIZE }), None]
     }

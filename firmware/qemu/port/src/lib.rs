@@ -125,6 +125,24 @@ pub(crate) static IRQ_EPOCH: esp_amp_riscv::IrqEpoch = esp_amp_riscv::IrqEpoch::
 #[derive(Clone, Copy, Debug, Default)]
 pub struct QemuPlatform;
 
+/// How many times `wait_irq` looked at its condition with interrupts masked, each
+/// followed by a `wfi` unless the wait was over: a sleeping wait looks once per wake-up, a
+/// spinning one would look thousands of times per millisecond. Read by the examples
+/// (`wait_checks`) to show that a timed wait sleeps; `-icount` makes `minstret` follow
+/// virtual time, so instructions cannot show it.
+static WAIT_CHECKS: [core::sync::atomic::AtomicU32; 2] =
+    [core::sync::atomic::AtomicU32::new(0), core::sync::atomic::AtomicU32::new(0)];
+
+/// This hart's count of checks in `wait_irq`.
+fn wait_checks_of_this_hart() -> &'static core::sync::atomic::AtomicU32 {
+    &WAIT_CHECKS[hart_id() as usize % WAIT_CHECKS.len()]
+}
+
+/// The number of masked checks `wait_irq` has made on this hart so far.
+pub fn wait_checks() -> u32 {
+    wait_checks_of_this_hart().load(core::sync::atomic::Ordering::Relaxed)
+}
+
 /// How many polls `wait_irq` spins before it sleeps in `wfi`. Under `-icount` a spinning
 /// hart burns its whole time slice, so the spin stays short.
 const SPIN_BEFORE_WFI: u32 = 64;
@@ -164,6 +182,7 @@ impl Platform for QemuPlatform {
         // `wfi` (see `esp_amp_riscv::wait_for_interrupt`); checked unmasked, a software
         // interrupt between the check and `wfi` was lost until the deadline.
         esp_amp_riscv::wait_for_interrupt(|| {
+            wait_checks_of_this_hart().fetch_add(1, core::sync::atomic::Ordering::Relaxed);
             self.irq_epoch() != epoch || deadline.is_some_and(|t| mtime() >= t)
         });
         // SAFETY: masking the timer interrupt is always sound.
