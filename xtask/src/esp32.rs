@@ -78,6 +78,15 @@ pub const CEILING_STACK_IPC: u64 = 4_260;
 /// the `rpc` pair, embeds `rpc`).
 pub const MAIN_EXAMPLES: [&str; 6] = ["rpmsg_echo", "basic", "virtqueue", "rpc", "print", "embassy_rpc"];
 
+/// The subcore example maincore example `main` embeds: the one of the same name, except
+/// `embassy_rpc` (the async maincore of the `rpc` pair).
+pub fn embedded_subcore(main: &str) -> &str {
+    match main {
+        "embassy_rpc" => "rpc",
+        other => other,
+    }
+}
+
 /// Every maincore example built for `chip` (`lp_sensor` on the C6 only, as its LP half).
 pub fn main_examples(chip: Chip) -> Vec<&'static str> {
     with_c6_examples(&MAIN_EXAMPLES, chip)

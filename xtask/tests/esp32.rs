@@ -39,8 +39,8 @@ fn every_example_pair_builds_links_and_matches_the_layout() {
         let elf = std::fs::read(dir.join(bin)).unwrap();
         let sub = results
             .iter()
-            .find(|(c, b, _)| c == chip && b == bin)
-            .expect("a subcore example of the same name");
+            .find(|(c, b, _)| c == chip && *b == xtask::esp32::embedded_subcore(bin))
+            .expect("the subcore example it embeds");
         let image = sub.2.esp_image.as_ref().unwrap();
         assert!(
             elf.windows(image.len()).any(|w| w == &image[..]),
