@@ -185,6 +185,14 @@ pub struct WaitTimeout {
     pub observed: u32,
 }
 
+impl core::fmt::Display for WaitTimeout {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        write!(f, "event wait timed out (bits seen: 0x{:08x})", self.observed)
+    }
+}
+
+impl core::error::Error for WaitTimeout {}
+
 /// Something that can raise a software interrupt on the peer ([`crate::sw_intr::SwIntr`]).
 pub trait Trigger {
     fn trigger(&self, id: SwIntrId);

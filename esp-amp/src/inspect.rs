@@ -66,6 +66,8 @@ impl core::fmt::Display for SlotFault {
     }
 }
 
+impl core::error::Error for SlotFault {}
+
 /// One descriptor, as read.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct SlotView {
@@ -226,6 +228,8 @@ impl core::fmt::Display for MessageFault {
         }
     }
 }
+
+impl core::error::Error for MessageFault {}
 
 /// One RPMsg message in flight.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

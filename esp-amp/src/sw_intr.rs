@@ -102,6 +102,14 @@ impl<F: Fn(SwIntrId) + Sync> SwIntrHandler for F {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct TableFull;
 
+impl core::fmt::Display for TableFull {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.write_str("the software-interrupt handler table is full")
+    }
+}
+
+impl core::error::Error for TableFull {}
+
 type Slot<'h> = Option<(SwIntrId, &'h dyn SwIntrHandler)>;
 
 /// Drains `word` as the C ISR does: swap it to 0, hand the pending bits to `deliver`,

@@ -215,6 +215,8 @@ impl core::fmt::Display for SegmentFault {
     }
 }
 
+impl core::error::Error for SegmentFault {}
+
 /// Why an image was not loaded.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum LoadError {
@@ -371,6 +373,14 @@ pub trait LoadMemory {
 /// A [`LoadMemory`] backend refused a range.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct MemoryError;
+
+impl core::fmt::Display for MemoryError {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.write_str("the load memory does not back this range")
+    }
+}
+
+impl core::error::Error for MemoryError {}
 
 /// Checks `file` against `target`, then zeroes the target's windows and writes the
 /// segments. On error nothing has been written, except for [`LoadError::Memory`], which

@@ -131,6 +131,25 @@ pub enum ConfFault {
     Unreadable(ShmError),
 }
 
+impl core::fmt::Display for ConfFault {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        match *self {
+            ConfFault::BadLen(n) => write!(f, "length {n} is 0 or not a power of two"),
+            ConfFault::BadItemSize(s) => write!(f, "item size {s} is 0 or not a multiple of 4"),
+            ConfFault::DescOutside(a) => {
+                write!(f, "descriptor table at 0x{a:08x} is outside the queue's SysInfo block")
+            }
+            ConfFault::BuffersOutside(a) => {
+                write!(f, "buffer area at 0x{a:08x} is outside the queue's SysInfo block")
+            }
+            ConfFault::Overlap => f.write_str("configuration, descriptors and buffers overlap"),
+            ConfFault::Unreadable(e) => write!(f, "configuration not readable: {e}"),
+        }
+    }
+}
+
+impl core::error::Error for ConfFault {}
+
 impl core::fmt::Display for QueueError {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
         match *self {
@@ -143,7 +162,7 @@ impl core::fmt::Display for QueueError {
             QueueError::TooLong { len, capacity } => {
                 write!(f, "queue has {len} buffers but this end tracks at most {capacity} (raise CAP)")
             }
-            QueueError::BadConf(c) => write!(f, "bad shared queue configuration: {c:?}"),
+            QueueError::BadConf(c) => write!(f, "bad shared queue configuration: {c}"),
             QueueError::SysInfo(e) => write!(f, "{e}"),
             QueueError::Full => f.write_str("queue full"),
             QueueError::Empty => f.write_str("queue empty"),

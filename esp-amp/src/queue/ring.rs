@@ -67,6 +67,8 @@ impl core::fmt::Display for PeerFault {
     }
 }
 
+impl core::error::Error for PeerFault {}
+
 /// Where a queue's buffers are: `n` items of `s` bytes from device address `buf_base`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Geometry {
@@ -219,6 +221,17 @@ pub enum RingError {
     /// The next slot held garbage; it was consumed and counted.
     Peer(PeerFault),
 }
+
+impl core::fmt::Display for RingError {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        match self {
+            RingError::Empty => f.write_str("no slot to take"),
+            RingError::Peer(p) => write!(f, "peer fault: {p}"),
+        }
+    }
+}
+
+impl core::error::Error for RingError {}
 
 impl<T: DescTable, const CAP: usize> Ring<T, CAP> {
     /// Fresh local state (indices 0, both flip counters 1) over `table`.

@@ -222,6 +222,18 @@ pub enum ImagePortError<E> {
     NotLoaded,
 }
 
+impl<E: core::fmt::Debug> core::fmt::Display for ImagePortError<E> {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        match self {
+            ImagePortError::Load(e) => write!(f, "image refused: {e}"),
+            ImagePortError::Control(e) => write!(f, "core control failed: {e:?}"),
+            ImagePortError::NotLoaded => f.write_str("start without a successful load"),
+        }
+    }
+}
+
+impl<E: core::fmt::Debug> core::error::Error for ImagePortError<E> {}
+
 /// A [`SubcorePort`] for image files: the checked loader writes them through a
 /// [`LoadMemory`], a [`CoreControl`] starts and stops the core.
 ///
