@@ -286,7 +286,13 @@ impl<'a, P: Platform, const W: usize> Events<'a, P, W> {
     ) -> u32 {
         poll_fn(|cx| {
             // Register first, then check: a notification between the two still wakes us.
-            self.wakers.lock(|w| w.borrow_mut().register(cx.waker()));
+            // The cell is only borrowed inside this critical section, so the borrow cannot
+            // fail; the fallback (wake at once, the task polls again) only keeps
+            // `RefCell`'s panic path, and its `core::fmt`, out of the image.
+            self.wakers.lock(|w| match w.try_borrow_mut() {
+                Ok(mut w) => w.register(cx.waker()),
+                Err(_) => cx.waker().wake_by_ref(),
+            });
             match event.try_wait(mask, wait_for, clear_on_exit) {
                 Ok(bits) => Poll::Ready(bits),
                 Err(_) => Poll::Pending,
@@ -303,7 +309,12 @@ impl<'a, P: Platform, const W: usize> Events<'a, P, W> {
 
 impl<P: Platform + Sync, const W: usize> SwIntrHandler for Events<'_, P, W> {
     fn on_sw_intr(&self, _id: SwIntrId) {
-        self.wakers.lock(|w| w.borrow_mut().wake());
+        // As in `wait_async`: the borrow cannot fail inside the critical section.
+        self.wakers.lock(|w| {
+            if let Ok(mut w) = w.try_borrow_mut() {
+                w.wake();
+            }
+        });
     }
 }
 

@@ -35,12 +35,22 @@ impl<const W: usize> IrqSignal<W> {
     /// Registers `waker` to be woken by the next interrupt. When all `W` places are taken,
     /// the registered wakers are woken early (they re-register), so nobody is forgotten.
     pub fn register(&self, waker: &Waker) {
-        self.wakers.lock(|w| w.borrow_mut().register(waker));
+        // The cell is only borrowed inside this critical section, so the borrow cannot
+        // fail; the fallback (wake at once: the task polls again) keeps `RefCell`'s panic
+        // path out of subcore images.
+        self.wakers.lock(|w| match w.try_borrow_mut() {
+            Ok(mut w) => w.register(waker),
+            Err(_) => waker.wake_by_ref(),
+        });
     }
 
     /// Wakes every registered waker.
     pub fn wake(&self) {
-        self.wakers.lock(|w| w.borrow_mut().wake());
+        self.wakers.lock(|w| {
+            if let Ok(mut w) = w.try_borrow_mut() {
+                w.wake();
+            }
+        });
     }
 }
 
