@@ -74,15 +74,15 @@ pub const BUDGET_IPC: u64 = 3000;
 pub const CEILING_STACK_IPC: u64 = 4_260;
 
 /// The maincore examples (binaries of `firmware/esp32/main-examples`), built for each chip;
-/// each embeds the subcore example of the same name (`embassy_rpc`, the async maincore of
-/// the `rpc` pair, embeds `rpc`).
-pub const MAIN_EXAMPLES: [&str; 6] = ["rpmsg_echo", "basic", "virtqueue", "rpc", "print", "embassy_rpc"];
+/// each embeds the subcore example of the same name (`embassy_echo`, an async maincore,
+/// embeds `rpc`).
+pub const MAIN_EXAMPLES: [&str; 6] = ["rpmsg_echo", "basic", "virtqueue", "rpc", "print", "embassy_echo"];
 
 /// The subcore example maincore example `main` embeds: the one of the same name, except
-/// `embassy_rpc` (the async maincore of the `rpc` pair).
+/// `embassy_echo` (an async maincore against the `rpc` subcore).
 pub fn embedded_subcore(main: &str) -> &str {
     match main {
-        "embassy_rpc" => "rpc",
+        "embassy_echo" => "rpc",
         other => other,
     }
 }

@@ -8,6 +8,9 @@ use esp_amp::rpc::typed::Command;
 /// The subcore's server and client endpoints.
 pub const SUB_SERVER: u16 = 0x30;
 pub const SUB_CLIENT: u16 = 0x31;
+/// The subcore's echo endpoint: every message there goes back to its sender unchanged
+/// (for the async maincore, `embassy_echo`, whose echo task runs beside its RPC tasks).
+pub const SUB_ECHO: u16 = 0x32;
 /// The maincore's server and client endpoints.
 pub const MAIN_SERVER: u16 = 0x40;
 pub const MAIN_CLIENT: u16 = 0x41;

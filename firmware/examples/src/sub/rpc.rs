@@ -6,7 +6,7 @@ use crate::sub::Check;
 use esp_amp::port::Platform;
 use esp_amp::rpc::typed::{Command, Typed, TypedCall, TypedError};
 use esp_amp::rpc::{Reply, Request, RpcClient, RpcError, RpcServer, Status};
-use esp_amp::rpmsg::Rpmsg;
+use esp_amp::rpmsg::{Receiver, Rpmsg};
 use esp_amp::sw_intr::SwIntr;
 use esp_amp::sys_info::SysInfo;
 use esp_amp::SubCore;
@@ -39,6 +39,14 @@ pub fn rpc<B: Board>(b: &B) -> ! {
     server.add_service(ADD, &add).check();
     server.add_service(Div::ID, &div).check();
     let client: RpcClient<'_, IN_FLIGHT> = RpcClient::new(&dev, SUB_CLIENT, MAIN_SERVER).check();
+    let echo = dev.create_endpoint(SUB_ECHO, Receiver::Mailbox).check();
+    // Echoes what waits at `SUB_ECHO` (a full ring drops the echo: the sender sees it
+    // missing).
+    let echo_back = || {
+        while let Some(m) = dev.try_recv(echo) {
+            let _ = dev.send(echo, m.src(), &m);
+        }
+    };
 
     b.with_interrupts(
         &|| {
@@ -60,6 +68,7 @@ pub fn rpc<B: Board>(b: &B) -> ! {
             loop {
                 let epoch = clock.irq_epoch();
                 server.poll(&dev);
+                echo_back();
                 for slot in calls.iter_mut() {
                     if slot.is_none() && next < CALLS {
                         let n = next % 100;
@@ -89,6 +98,7 @@ pub fn rpc<B: Board>(b: &B) -> ! {
                     let mut verdict = loop {
                         let epoch = clock.irq_epoch();
                         server.poll(&dev);
+                        echo_back();
                         match client.call_typed::<Report, _, 32, 8>(&dev, &(good, wrong)) {
                             Ok(call) => break call,
                             Err(TypedError::Rpc(RpcError::NoMem)) => clock.wait_irq(epoch, Some(1)),
@@ -98,6 +108,7 @@ pub fn rpc<B: Board>(b: &B) -> ! {
                     loop {
                         let epoch = clock.irq_epoch();
                         server.poll(&dev);
+                        echo_back();
                         match verdict.try_response(&dev) {
                             Some(Ok(())) => break,
                             Some(Err(e)) => panic!("report: {e:?}"),

@@ -1,10 +1,15 @@
-//! The `rpc` pair's maincore written with embassy (esp-hal, esp-rtos's executor and time
-//! driver), against the same subcore image (`rpc`): RPC both directions at once, async.
+//! An async maincore on embassy (esp-hal, esp-rtos's executor and time driver) against
+//! the `rpc` subcore image, which serves RPC, calls ours and echoes at `SUB_ECHO`:
 //!
-//! - One future serves the subcore's calls (`Hello`, `Fib`, `Report`) with
-//!   `RpcServer::serve().await`; another calls the subcore's `ADD` and `Div` with
-//!   `call_async(..).await` and takes each answer under `embassy_time::with_timeout`. They
-//!   run together (`join`) in the main task; both wake on one `IrqSignal`.
+//! - an echo: numbered messages of every length with `Rpmsg::send_async` (which waits for
+//!   a free buffer when the subcore lags), each echo taken with `recv` under
+//!   `embassy_time::with_timeout` and checked;
+//! - RPC calls: the subcore's `ADD` and `Div` with `call_async(..).await`, each answer
+//!   under `with_timeout`;
+//! - an RPC server for the subcore's own calls (`Hello`, `Fib`, `Report`) with
+//!   `RpcServer::serve().await`.
+//!
+//! The three run together (`join3`) in the main task and wake on one `IrqSignal`.
 //! - The software-interrupt handler is bound for good (`esp_amp_esp32::bind_interrupts`,
 //!   with the endpoint in a `StaticCell`): `with_interrupts` would remove it before the
 //!   first `.await`.
@@ -19,12 +24,12 @@
 use core::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 
 use amp_examples::protocol::rpc::*;
-use embassy_futures::join::join;
+use embassy_futures::join::join3;
 use embassy_time::{with_timeout, Duration, Timer};
 use esp_amp::queue::QueueSpec;
 use esp_amp::rpc::typed::{Command, Typed};
 use esp_amp::rpc::{RpcClient, RpcServer, Status};
-use esp_amp::rpmsg::Rpmsg;
+use esp_amp::rpmsg::{Receiver, Rpmsg};
 use esp_amp::signal::IrqSignal;
 use esp_amp::sw_intr::{SwIntr, SwIntrId};
 use esp_amp::sys_info::SysInfoAllocator;
@@ -45,6 +50,10 @@ static SW: StaticCell<MainSwIntr> = StaticCell::new();
 static RPMSG: IrqSignal = IrqSignal::new();
 
 const TIMEOUT: Duration = Duration::from_millis(100);
+/// Echo round trips.
+const ECHOES: u32 = 500;
+/// Our echo endpoint.
+const MY_ECHO: u16 = 0x42;
 /// An endpoint the subcore does not serve: calls there time out.
 const NOBODY: u16 = 0x7F;
 
@@ -59,7 +68,7 @@ async fn main(_spawner: embassy_executor::Spawner) -> ! {
     let p = esp_hal::init(esp_hal::Config::default());
     let timg0 = TimerGroup::new(p.TIMG0);
     esp_rtos::start(timg0.timer0, p.FROM_CPU_INTR0);
-    println!("esp-amp embassy_rpc on {}", esp_amp_esp32::layout::CHIP.name());
+    println!("esp-amp embassy_echo on {}", esp_amp_esp32::layout::CHIP.name());
     esp_amp_esp32::bind_interrupt();
     #[cfg(not(feature = "esp32p4"))]
     let mut sub = esp_amp_esp32::subcore(p.LP_CORE);
@@ -104,6 +113,8 @@ async fn main(_spawner: embassy_executor::Spawner) -> ! {
         RpcClient::new(&dev, MAIN_CLIENT, SUB_SERVER).unwrap_or_else(|e| fail(format_args!("client: {e:?}")));
     let lost: RpcClient<'_, 1> =
         RpcClient::new(&dev, MAIN_CLIENT + 2, NOBODY).unwrap_or_else(|e| fail(format_args!("client: {e:?}")));
+
+    let me = dev.create_endpoint(MY_ECHO, Receiver::Mailbox).unwrap_or_else(|e| fail(format_args!("{e:?}")));
 
     sub.load(SUBCORE_IMAGE).unwrap_or_else(|e| fail(format_args!("load: {e:?}")));
     sub.start().unwrap_or_else(|e| fail(format_args!("start: {e:?}")));
@@ -160,15 +171,40 @@ async fn main(_spawner: embassy_executor::Spawner) -> ! {
         }
         divisions_by_zero
     };
-    let ((), divisions_by_zero) = join(serving, calling).await;
+    let echoing = async {
+        // After `Hello`: the subcore's endpoints exist.
+        while hello_version.load(Ordering::Relaxed) == 0 {
+            Timer::after_millis(1).await;
+        }
+        let max = dev.max_payload();
+        for i in 0..ECHOES {
+            let len = 4 + (i as usize % (max - 3));
+            let mut out = [0u8; 64];
+            out[..4].copy_from_slice(&i.to_le_bytes());
+            for (k, b) in out[4..len].iter_mut().enumerate() {
+                *b = (i as u8).wrapping_add(k as u8);
+            }
+            dev.send_async(me, SUB_ECHO, &out[..len], &RPMSG, repoll)
+                .await
+                .unwrap_or_else(|e| fail(format_args!("echo {i}: {e:?}")));
+            match with_timeout(TIMEOUT, dev.recv(me, &RPMSG)).await {
+                Ok(back) if back.src() == SUB_ECHO && back[..] == out[..len] => {}
+                Ok(back) => {
+                    fail(format_args!("echo {i}: {} bytes from 0x{:x}, not ours", back.len(), back.src()))
+                }
+                Err(_) => fail(format_args!("echo {i}: no answer within {TIMEOUT:?}")),
+            }
+        }
+    };
+    let ((), divisions_by_zero, ()) = join3(serving, calling, echoing).await;
 
     let (good, wrong) = (report_good.load(Ordering::Relaxed), report_wrong.load(Ordering::Relaxed));
     if good != CALLS || wrong != 0 {
         fail(format_args!("the subcore found {wrong} wrong Fib answers ({good} right)"));
     }
     println!(
-        "RPC both ways, async: {CALLS} ADD/Div calls ({divisions_by_zero} divisions by zero answered \
-         EXEC_FAILED), {} requests served; one call timed out and freed its slot",
+        "async: {ECHOES} echoes checked; {CALLS} ADD/Div calls ({divisions_by_zero} divisions by zero \
+         answered EXEC_FAILED), {} requests served; one call timed out and freed its slot",
         server.stats().requests
     );
     println!("PASS");
