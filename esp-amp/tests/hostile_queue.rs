@@ -155,7 +155,10 @@ fn rpmsg_attach_rejects_overlapping_queues() {
     let q0_bufs = shm.read_u32(block + 4).unwrap();
     shm.write_u32(block + 12 + 4, q0_bufs).unwrap();
     let err = Rpmsg::<'_, SubCore>::attach(&sys.info()).err().unwrap();
-    assert_eq!(err.to_string(), "bad shared queue configuration: Overlap");
+    assert_eq!(
+        err.to_string(),
+        "bad shared queue configuration: configuration, descriptors and buffers overlap"
+    );
 }
 
 #[test]
@@ -172,6 +175,10 @@ fn rpmsg_attach_rejects_a_queue_overlapping_itself() {
         let to = if target == 0 { block } else { shm.read_u32(block + target).unwrap() };
         shm.write_u32(block + field, to).unwrap();
         let err = Rpmsg::<'_, SubCore>::attach(&sys.info()).err().unwrap();
-        assert_eq!(err.to_string(), "bad shared queue configuration: Overlap", "field {field}");
+        assert_eq!(
+            err.to_string(),
+            "bad shared queue configuration: configuration, descriptors and buffers overlap",
+            "field {field}"
+        );
     }
 }
