@@ -138,6 +138,7 @@ impl AmpConfig {
 
 /// Why a configuration cannot produce a layout.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum ConfigError {
     /// An option is outside its Kconfig range.
     OutOfRange { option: &'static str, value: u32, min: u32, max: u32 },

@@ -62,6 +62,7 @@ pub const RESERVED_EPT_SYS_PRT: u16 = 0xFFFF;
 
 /// RPMsg failures.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum RpmsgError {
     /// A queue operation failed (full, too large, timeout, bad configuration, …).
     Queue(QueueError),

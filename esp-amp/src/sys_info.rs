@@ -82,6 +82,7 @@ pub enum Corruption {
 
 /// SysInfo failures.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum SysInfoError {
     /// An entry with this id already exists in the pool.
     DuplicateId(SysInfoId),

@@ -185,6 +185,7 @@ impl Placement {
 
 /// Why a segment was refused.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum SegmentFault {
     /// It overlaps memory the loader must never write.
     Overlaps(Protected),
@@ -219,6 +220,7 @@ impl core::error::Error for SegmentFault {}
 
 /// Why an image was not loaded.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum LoadError {
     /// The file is not a readable image.
     Image(ImageError),

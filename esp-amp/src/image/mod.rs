@@ -75,6 +75,7 @@ impl Segment<'_> {
 
 /// Why an image file is unreadable.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum ImageError {
     /// Neither an ESP app image (0xE9) nor an ELF file.
     UnknownFormat { first_byte: u8 },

@@ -41,6 +41,7 @@ pub trait DescTable {
 
 /// What a misbehaving peer did. Each one is counted; none is undefined behaviour.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum PeerFault {
     /// A descriptor names an address that is not one of this queue's buffers (outside the
     /// buffer area, or not on an item boundary).
@@ -215,6 +216,7 @@ fn freed_flags(c: bool) -> u16 {
 
 /// Why an operation on the ring did not produce a buffer.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum RingError {
     /// Nothing to take: no free slot (producer) or no filled slot (consumer).
     Empty,

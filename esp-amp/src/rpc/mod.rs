@@ -117,6 +117,7 @@ pub struct PacketHeader {
 
 /// A packet that cannot be an RPC packet.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum PacketError {
     /// Fewer than 8 bytes.
     Truncated { len: usize },
@@ -166,6 +167,7 @@ impl PacketHeader {
 
 /// Why an RPC call failed. [`RpcError::code`] gives C's return code.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum RpcError {
     /// A request body larger than the largest that fits one RPMsg buffer; nothing was
     /// sent.

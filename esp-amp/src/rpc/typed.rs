@@ -62,6 +62,7 @@ pub trait Command {
 
 /// Why a typed call gave no value.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum TypedError {
     /// The call itself failed (no buffer, timeout, …).
     Rpc(RpcError),

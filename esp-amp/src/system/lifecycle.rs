@@ -73,6 +73,7 @@ pub enum State {
 
 /// Why a life-cycle step was refused.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum LifecycleError<E> {
     /// `start` without a fresh `load` (state given).
     NotLoaded(State),
@@ -213,6 +214,7 @@ pub trait CoreControl {
 
 /// An [`ImagePort`] error.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum ImagePortError<E> {
     /// The image was refused (nothing was written, see [`crate::image::load`]).
     Load(LoadError),
