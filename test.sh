@@ -51,6 +51,9 @@ cargo test --workspace --all-features
 # The core crate as the firmware builds it: without the host port's features.
 cargo test -p esp-amp
 
+step "packages (cargo package, with its build of the packed sources: the crates ready for crates.io)"
+cargo package --quiet --allow-dirty -p esp-amp-soc -p esp-amp
+
 step "loom models"
 RUSTFLAGS="--cfg loom" cargo test -p esp-amp --test loom --release
 # and the consumer's batched frees (the host port's configuration)
