@@ -28,16 +28,13 @@
 //! assert_eq!(ev.bits(), 0b100);
 //! ```
 
-use core::cell::RefCell;
 use core::future::poll_fn;
 use core::sync::atomic::{AtomicU32, Ordering};
 use core::task::Poll;
 
-use embassy_sync::blocking_mutex::CriticalSectionMutex;
-use embassy_sync::waitqueue::MultiWakerRegistration;
-
 use crate::port::Platform;
 use crate::role::Role;
+use crate::signal::IrqSignal;
 use crate::sw_intr::{SwIntrHandler, SwIntrId};
 use crate::sys_info::{Pool, SysInfo, SysInfoAllocator, SysInfoError, SysInfoId};
 use crate::word::AtomicWord;
@@ -211,17 +208,14 @@ impl<R: Role, L: crate::port::InterruptLine, const N: usize> Trigger for crate::
 pub struct Events<'a, P: Platform, const W: usize = 4> {
     trigger: &'a (dyn Trigger + Sync),
     platform: P,
-    wakers: CriticalSectionMutex<RefCell<MultiWakerRegistration<W>>>,
+    /// The async waiters, woken by the EVENT interrupt (the same waker set as RPMsg's).
+    waiters: IrqSignal<W>,
 }
 
 impl<'a, P: Platform, const W: usize> Events<'a, P, W> {
     /// Binds events to `trigger` (the local [`crate::sw_intr::SwIntr`]) and `platform`.
     pub fn new(trigger: &'a (dyn Trigger + Sync), platform: P) -> Self {
-        Events {
-            trigger,
-            platform,
-            wakers: CriticalSectionMutex::new(RefCell::new(MultiWakerRegistration::new())),
-        }
+        Events { trigger, platform, waiters: IrqSignal::new() }
     }
 
     /// Sets `mask` in `event` and raises software interrupt 30 on the peer. Returns the
@@ -286,13 +280,7 @@ impl<'a, P: Platform, const W: usize> Events<'a, P, W> {
     ) -> u32 {
         poll_fn(|cx| {
             // Register first, then check: a notification between the two still wakes us.
-            // The cell is only borrowed inside this critical section, so the borrow cannot
-            // fail; the fallback (wake at once, the task polls again) only keeps
-            // `RefCell`'s panic path, and its `core::fmt`, out of the image.
-            self.wakers.lock(|w| match w.try_borrow_mut() {
-                Ok(mut w) => w.register(cx.waker()),
-                Err(_) => cx.waker().wake_by_ref(),
-            });
+            self.waiters.register(cx.waker());
             match event.try_wait(mask, wait_for, clear_on_exit) {
                 Ok(bits) => Poll::Ready(bits),
                 Err(_) => Poll::Pending,
@@ -309,12 +297,7 @@ impl<'a, P: Platform, const W: usize> Events<'a, P, W> {
 
 impl<P: Platform + Sync, const W: usize> SwIntrHandler for Events<'_, P, W> {
     fn on_sw_intr(&self, _id: SwIntrId) {
-        // As in `wait_async`: the borrow cannot fail inside the critical section.
-        self.wakers.lock(|w| {
-            if let Ok(mut w) = w.try_borrow_mut() {
-                w.wake();
-            }
-        });
+        self.waiters.wake();
     }
 }
 
