@@ -107,6 +107,27 @@ impl<'h, const SLOTS: usize> RpcClient<'h, SLOTS> {
         let call = Call { client: self, slot: slot.unwrap_or(0), msg_id, done: false };
         Ok(TypedCall { call, _command: PhantomData })
     }
+
+    /// [`RpcClient::call_typed`] that waits while no call slot or RPMsg buffer is free, as
+    /// [`RpcClient::call_async`] does (the next interrupt on `signal` or `repoll()`,
+    /// whichever first). Other errors return at once.
+    pub async fn call_typed_async<C: Command, R: Role, const CAP: usize, const E: usize, const W: usize, F>(
+        &self,
+        dev: &Rpmsg<'_, R, CAP, E>,
+        req: &C::Request,
+        signal: &crate::signal::IrqSignal<W>,
+        mut repoll: impl FnMut() -> F,
+    ) -> Result<TypedCall<'_, 'h, SLOTS, C>, TypedError>
+    where
+        F: core::future::Future<Output = ()>,
+    {
+        loop {
+            match self.call_typed::<C, R, CAP, E>(dev, req) {
+                Err(TypedError::Rpc(RpcError::NoMem)) => crate::signal::interrupt_or(signal, repoll()).await,
+                other => return other,
+            }
+        }
+    }
 }
 
 /// A typed request in flight; dropping it cancels it, as for [`Call`].

@@ -122,12 +122,7 @@ async fn echo(dev: &'static Dev, me: Endpoint) {
     subcore_up().await;
     let max = dev.max_payload();
     for i in 0..ECHOES {
-        let len = 4 + (i as usize % (max - 3));
-        let mut out = [0u8; 64];
-        out[..4].copy_from_slice(&i.to_le_bytes());
-        for (k, b) in out[4..len].iter_mut().enumerate() {
-            *b = (i as u8).wrapping_add(k as u8);
-        }
+        let (out, len) = main_examples::echo_payload(i, max);
         dev.send_async(me, SUB_ECHO, &out[..len], &RPMSG, repoll)
             .await
             .unwrap_or_else(|e| fail(format_args!("echo {i}: {e:?}")));
@@ -164,13 +159,10 @@ async fn call(
             }
         } else {
             let (x, y) = div_args(k);
-            // Typed calls wait for a free buffer or slot the same way.
-            let call = loop {
-                match client.call_typed::<Div, _, 32, 8>(dev, &(x, y)) {
-                    Ok(call) => break call,
-                    Err(_) => esp_amp::signal::interrupt_or(&RPMSG, repoll()).await,
-                }
-            };
+            let call = client
+                .call_typed_async::<Div, _, 32, 8, 4, _>(dev, &(x, y), &RPMSG, repoll)
+                .await
+                .unwrap_or_else(|e| fail(format_args!("Div {k}: {e:?}")));
             let want = x.checked_div(y).ok_or(TypedError::Status(Status::EXEC_FAILED));
             match with_timeout(TIMEOUT, call.response(dev, &RPMSG)).await {
                 Ok(got) if got == want => {
