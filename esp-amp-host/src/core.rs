@@ -5,7 +5,7 @@ use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 use std::sync::{Condvar, Mutex};
 use std::time::{Duration, Instant};
 
-use esp_amp::port::{InterruptLine, Platform};
+use esp_amp::port::{AlreadyBound, InterruptLine, Platform};
 use rustix::thread::futex;
 
 use crate::region::{HostRegion, DOORBELL_MAIN, DOORBELL_SUB};
@@ -177,19 +177,6 @@ impl<'r> HostCore<'r> {
 /// of the process. Dropping it changes nothing.
 #[derive(Clone, Copy, Debug)]
 pub struct InterruptsBound(());
-
-/// [`HostCore::bind_interrupts`] found the interrupt handler bound already (or scoped
-/// delivery running).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct AlreadyBound;
-
-impl std::fmt::Display for AlreadyBound {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("the core's interrupt handler is bound already")
-    }
-}
-
-impl std::error::Error for AlreadyBound {}
 
 /// Interrupt delivery started by [`HostCore::spawn_interrupts`]; stops it when dropped.
 #[must_use = "dropping the guard stops interrupt delivery at once"]

@@ -50,8 +50,9 @@ pub mod soak;
 pub mod subcore;
 pub mod traffic;
 
-pub use crate::core::{AlreadyBound, HostCore, InterruptDelivery, InterruptsBound, Side};
+pub use crate::core::{HostCore, InterruptDelivery, InterruptsBound, Side};
 pub use crate::region::{HostLayout, HostRegion, RegionSnapshot, ENV_REGION_PATH};
+pub use esp_amp::port::AlreadyBound;
 
 use std::io;
 use std::process::{Child, Command};

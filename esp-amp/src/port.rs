@@ -169,3 +169,16 @@ mod tests {
         assert_eq!(cycles_to_ms(360_000_000, 360), 1000);
     }
 }
+
+/// A port's lasting interrupt binding (`bind_interrupts` of the ESP32 maincore port and of
+/// the host port) found the handler taken: bound before, or a scoped handler installed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct AlreadyBound;
+
+impl core::fmt::Display for AlreadyBound {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.write_str("the software-interrupt handler is already installed")
+    }
+}
+
+impl core::error::Error for AlreadyBound {}

@@ -170,17 +170,8 @@ static BOUND_ISR: fn() = bound_isr;
 pub struct InterruptsBound(());
 
 /// [`bind_interrupts`] found the software-interrupt handler taken: bound before, or inside
-/// [`with_interrupts`].
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct AlreadyBound;
-
-impl core::fmt::Display for AlreadyBound {
-    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
-        f.write_str("the software-interrupt handler is already installed")
-    }
-}
-
-impl core::error::Error for AlreadyBound {}
+/// [`with_interrupts`] (the error type every port's binding returns).
+pub use esp_amp::port::AlreadyBound;
 
 /// Binds `sw`'s interrupt service (`sw.isr()`) to the subcore's software interrupt for the
 /// rest of the program and enables the line: the form for `async` programs (embassy),
