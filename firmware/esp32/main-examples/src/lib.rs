@@ -29,6 +29,19 @@ pub fn report_subcore_panic<L: InterruptLine>(sub: &mut EspSubcore, monitor: &Pa
     }
 }
 
+/// Echo message `i` for payloads of at most `max` bytes (4..=`max`, at most 64): its
+/// number, then bytes counting up from it, so every length and every position is
+/// checked. Returns the buffer and the length used.
+pub fn echo_payload(i: u32, max: usize) -> ([u8; 64], usize) {
+    let len = (4 + (i as usize % (max - 3))).min(64);
+    let mut out = [0u8; 64];
+    out[..4].copy_from_slice(&i.to_le_bytes());
+    for (k, b) in out[4..len].iter_mut().enumerate() {
+        *b = (i as u8).wrapping_add(k as u8);
+    }
+    (out, len)
+}
+
 /// HP core 0, with the LP core (C6/C5) or HP core 1 (P4) as its subcore, as the maincore
 /// of the shared examples.
 pub struct EspMain;

@@ -67,12 +67,7 @@ fn echo(sub: &mut EspSubcore) {
         || {
             for i in 0..ROUNDS {
                 report_subcore_panic(sub, &monitor);
-                let len = 4 + (i as usize % (max - 3));
-                let mut out = [0u8; 64];
-                out[..4].copy_from_slice(&i.to_le_bytes());
-                for (k, b) in out[4..len].iter_mut().enumerate() {
-                    *b = (i as u8).wrapping_add(k as u8);
-                }
+                let (out, len) = main_examples::echo_payload(i, max);
                 if let Err(e) = dev.send_timeout(me, ECHO_EPT, &out[..len], &EspPlatform, Some(TIMEOUT_MS)) {
                     fail(format_args!("send {i}: {e:?}"));
                 }
