@@ -6,8 +6,8 @@
 set -euo pipefail
 cd "$(dirname "$0")"
 
-# Every nightly step uses the one pinned nightly (esp_amp_host::firmware::NIGHTLY, which
-# the firmware builds use too), so a new nightly's lints or miri cannot turn CI red.
+# Every nightly step uses the one pinned nightly (esp_amp_host::firmware::NIGHTLY), so a
+# new nightly's lints or miri cannot turn CI red.
 NIGHTLY="$(sed -n 's/^pub const NIGHTLY: &str = "\(.*\)";$/\1/p' esp-amp-host/src/firmware.rs)"
 [ -n "$NIGHTLY" ] || { echo "no NIGHTLY pin in esp-amp-host/src/firmware.rs" >&2; exit 1; }
 
@@ -15,6 +15,22 @@ step() { printf '\n==> %s\n' "$*"; }
 
 step "toolchain (rust-toolchain.toml)"
 rustup toolchain install 2>&1 | grep -v '^info: component .* is up to date' || true
+# The firmware is built with this stable toolchain and no unstable option. Where the dist
+# server ships no rust-std for the RISC-V targets (as here), `core` is built from its
+# rust-src with -Zbuild-std, which stable allows only with RUSTC_BOOTSTRAP=1: the one
+# unstable flag, standing in for `rustup target add`. A user's machine with the targets
+# installed needs neither.
+# `firmware_std TARGET` sets FIRMWARE_ENV (a command prefix) and FIRMWARE_STD (flags) for
+# a firmware cargo command; RUSTC_BOOTSTRAP reaches only those commands, never a host build.
+firmware_std() {
+    if rustup target list --installed | grep -qx "$1"; then
+        FIRMWARE_ENV=(env)
+        FIRMWARE_STD=()
+    else
+        FIRMWARE_ENV=(env RUSTC_BOOTSTRAP=1)
+        FIRMWARE_STD=(-Zbuild-std=core -Zbuild-std-features=compiler-builtins-mem)
+    fi
+}
 
 step "format"
 cargo fmt --all --check
@@ -59,27 +75,21 @@ RUSTFLAGS="--cfg loom" cargo test -p esp-amp --test loom --release
 # and the consumer's batched frees (the host port's configuration)
 RUSTFLAGS="--cfg loom" cargo test -p esp-amp --test loom --release --features batch-free
 
-# The no_std core must build for the subcore targets. Prefer the stable rust-std from
-# rust-toolchain.toml; where the dist server does not ship it, build `core` from source
-# with the pinned nightly (the product itself needs nothing but stable).
+# The no_std core must build for the subcore targets, with the stable toolchain.
 for target in riscv32imac-unknown-none-elf riscv32imafc-unknown-none-elf; do
     step "no_std build for $target"
-    if rustup target list --installed | grep -qx "$target"; then
-        cargo build -p esp-amp --release --target "$target" --all-features
-    else
-        rustup toolchain install "$NIGHTLY" --profile minimal --component rust-src >/dev/null
-        cargo +"$NIGHTLY" build -p esp-amp --release --target "$target" --all-features -Zbuild-std=core
-    fi
+    firmware_std "$target"
+    "${FIRMWARE_ENV[@]}" cargo build -p esp-amp --release --target "$target" --all-features "${FIRMWARE_STD[@]}"
 done
 
 # The QEMU firmware is its own workspace (bare-metal only). The tests above built it; lint
 # each package on its own (their runtime features must not be unified).
 step "firmware (QEMU, ESP32 LP core, shared RISC-V code): format and clippy"
 (cd firmware/qemu && cargo fmt --all --check)
-rustup toolchain install "$NIGHTLY" --profile minimal --component rust-src,clippy >/dev/null
+firmware_std riscv32imac-unknown-none-elf
 for package in qemu-sub qemu-main; do
     (cd firmware/qemu && ESP_AMP_QEMU_SUB_DIR="$PWD/../../target/firmware-qemu/riscv32imac-unknown-none-elf/release" \
-        cargo +"$NIGHTLY" clippy --quiet --release --target riscv32imac-unknown-none-elf -Zbuild-std=core \
+        "${FIRMWARE_ENV[@]}" cargo clippy --quiet --release --target riscv32imac-unknown-none-elf "${FIRMWARE_STD[@]}" \
         --target-dir ../../target/firmware-qemu/clippy -p "$package" -- -D warnings)
 done
 # The ESP32 firmware (its own workspace; `cargo xtask esp32` builds it for each chip, the
@@ -89,9 +99,9 @@ done
 for entry in esp32c6:riscv32imac:lp esp32c5:riscv32imac:lp esp32p4:riscv32imafc:hp; do
     IFS=: read -r chip arch sub <<<"$entry"
     for packages in "-p $sub-examples -p esp-amp-$sub" "-p main-examples -p esp-amp-esp32"; do
+        firmware_std "$arch-unknown-none-elf"
         # shellcheck disable=SC2086 # two package flags per entry
-        (cd firmware/esp32 && cargo +"$NIGHTLY" clippy --quiet --release --target "$arch-unknown-none-elf" \
-            -Zbuild-std=core -Zbuild-std-features=compiler-builtins-mem \
+        (cd firmware/esp32 && "${FIRMWARE_ENV[@]}" cargo clippy --quiet --release --target "$arch-unknown-none-elf" "${FIRMWARE_STD[@]}" \
             --target-dir "../../target/firmware-esp32/clippy-$chip" --features "$chip" $packages -- -D warnings)
     done
 done
@@ -101,8 +111,9 @@ cargo xtask esp32
 # What the firmware ports share: the RISC-V pieces (trap entry, exception dump) and the
 # examples (protocols, subcore halves generic over the port).
 for shared in riscv examples; do
-    (cd "firmware/$shared" && cargo fmt --check && cargo +"$NIGHTLY" clippy --quiet --release \
-        --target riscv32imac-unknown-none-elf -Zbuild-std=core --target-dir "../../target/firmware-$shared" -- -D warnings)
+    firmware_std riscv32imac-unknown-none-elf
+    (cd "firmware/$shared" && cargo fmt --check && "${FIRMWARE_ENV[@]}" cargo clippy --quiet --release \
+        --target riscv32imac-unknown-none-elf "${FIRMWARE_STD[@]}" --target-dir "../../target/firmware-$shared" -- -D warnings)
 done
 
 # Every decoder of data from the other core, under libFuzzer with AddressSanitizer: seeds

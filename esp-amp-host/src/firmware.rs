@@ -1,21 +1,31 @@
 //! Building bare-metal firmware crates (subcore images, test fixtures) from a host program
 //! or test, for a RISC-V target.
 //!
-//! The stable toolchain of `rust-toolchain.toml` builds for the target when its `rust-std`
-//! is installed. Where the dist server does not ship it (as for some stable releases), the
-//! build falls back to nightly with `-Zbuild-std=core` (installing nightly and `rust-src`
-//! through rustup if needed); the firmware itself needs nothing unstable.
+//! Every firmware build uses the toolchain of `rust-toolchain.toml`: a pinned *stable*
+//! release ([`FIRMWARE_TOOLCHAIN`]), with no unstable flag, attribute or feature in any
+//! firmware crate. Where that toolchain has the target's `rust-std` installed (what
+//! `rustup target add riscv32imac-unknown-none-elf` gives a user), the build is a plain
+//! `cargo build`. Where the dist server ships no `rust-std` for the target (the CI machines
+//! of this project), `core` is built from the same stable toolchain's `rust-src` with
+//! `-Zbuild-std=core`, allowed on stable by `RUSTC_BOOTSTRAP=1`: the one unstable flag,
+//! used only to stand in for the missing `rust-std`.
 //!
-//! That nightly is pinned ([`NIGHTLY`]): the ESP32 size budgets are held by a test, and a
-//! newer compiler may lay the same code out a few dozen bytes larger or smaller, so the
-//! sizes must come from one known compiler. Moving the pin is a deliberate change that
-//! re-measures (`cargo xtask esp32`) and updates docs/benchmarks.md.
+//! The toolchain is pinned, not the floating `stable`: the ESP32 size budgets are held by
+//! a test, and a newer compiler may lay the same code out a few dozen bytes larger or
+//! smaller, so the sizes must come from one known compiler. Moving the pin is a deliberate
+//! change that re-measures (`cargo xtask esp32`) and updates docs/benchmarks.md.
+//!
+//! [`NIGHTLY`] is for the test tools that need one (miri, cargo-fuzz), never for firmware.
 
 use std::io;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-/// The nightly toolchain the firmware is built with (see the module docs).
+/// The stable release every firmware crate is built with (the `channel` of the
+/// repository's `rust-toolchain.toml`, which a test keeps equal to this).
+pub const FIRMWARE_TOOLCHAIN: &str = "1.99.1";
+
+/// The nightly toolchain of the test tools that need one: miri and cargo-fuzz.
 pub const NIGHTLY: &str = "nightly-2026-10-30";
 
 /// A `cargo`/`rustc` command for `dir`, with the variables of an enclosing cargo run
@@ -53,7 +63,7 @@ fn run(cmd: &mut Command) -> io::Result<String> {
 }
 
 /// `true` if the toolchain selected in `dir` has the standard library for `target`.
-fn has_target(dir: &Path, target: &str) -> bool {
+pub fn has_target(dir: &Path, target: &str) -> bool {
     let Ok(sysroot) = run(tool("rustc", dir).args(["--print", "sysroot"])) else { return false };
     Path::new(sysroot.trim()).join("lib/rustlib").join(target).join("lib").is_dir()
 }
@@ -61,66 +71,31 @@ fn has_target(dir: &Path, target: &str) -> bool {
 /// Builds the binary crate at `crate_dir` in release mode for `target` into `target_dir`
 /// and returns the path of the ELF file (named after the package, `bin`).
 pub fn build(crate_dir: &Path, bin: &str, target: &str, target_dir: &Path) -> io::Result<PathBuf> {
-    Ok(build_package(crate_dir, None, target, target_dir, &[])?.join(bin))
+    Ok(build_package(crate_dir, None, &[], target, target_dir, &[])?.join(bin))
 }
 
 /// Builds package `package` (or the crate at `dir`) of the cargo workspace at `dir` in
-/// release mode for `target` into `target_dir`, with extra environment variables `env`,
-/// and returns the directory holding its binaries.
+/// release mode for `target` into `target_dir`, with cargo features `features` and extra
+/// environment variables `env`, and returns the directory holding its binaries.
+///
+/// The toolchain is the one `rust-toolchain.toml` selects for `dir`; without the target's
+/// `rust-std`, `core` is built from its `rust-src` (see the module docs), which is
+/// installed through rustup if missing.
 pub fn build_package(
     dir: &Path,
     package: Option<&str>,
-    target: &str,
-    target_dir: &Path,
-    env: &[(&str, &std::ffi::OsStr)],
-) -> io::Result<PathBuf> {
-    cargo_build(dir, package, &[], target, target_dir, env, has_target(dir, target))
-}
-
-/// As [`build_package`] with cargo features (`--features a,b`), always with the pinned
-/// nightly and `-Zbuild-std`, even where the stable toolchain has the target
-/// (`firmware/esp32`: its maincore examples build their subcore images in a nested cargo
-/// call with the same toolchain; the firmware needs no unstable option any more, but its
-/// stable build path is not done yet).
-pub fn build_package_nightly(
-    dir: &Path,
-    package: Option<&str>,
     features: &[&str],
     target: &str,
     target_dir: &Path,
     env: &[(&str, &std::ffi::OsStr)],
-) -> io::Result<PathBuf> {
-    cargo_build(dir, package, features, target, target_dir, env, false)
-}
-
-fn cargo_build(
-    dir: &Path,
-    package: Option<&str>,
-    features: &[&str],
-    target: &str,
-    target_dir: &Path,
-    env: &[(&str, &std::ffi::OsStr)],
-    stable_has_target: bool,
 ) -> io::Result<PathBuf> {
     let mut cmd = tool("cargo", dir);
-    if stable_has_target {
-        cmd.arg("build");
-    } else {
+    cmd.arg("build");
+    if !has_target(dir, target) {
         // Best effort: fails harmlessly when rustup cannot install (the build then says why).
-        let _ = run(tool("rustup", dir).args([
-            "toolchain",
-            "install",
-            NIGHTLY,
-            "--profile",
-            "minimal",
-            "--component",
-            "rust-src",
-        ]));
-        cmd.arg(format!("+{NIGHTLY}")).args([
-            "build",
-            "-Zbuild-std=core",
-            "-Zbuild-std-features=compiler-builtins-mem",
-        ]);
+        let _ = run(tool("rustup", dir).args(["component", "add", "rust-src"]));
+        cmd.env("RUSTC_BOOTSTRAP", "1")
+            .args(["-Zbuild-std=core", "-Zbuild-std-features=compiler-builtins-mem"]);
     }
     if let Some(p) = package {
         cmd.args(["--package", p]);
@@ -141,4 +116,15 @@ fn cargo_build(
 pub fn build_workspace_firmware(name: &str, target: &str) -> io::Result<PathBuf> {
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
     build(&root.join("firmware").join(name), name, target, &root.join("target/firmware"))
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn the_toolchain_file_pins_the_firmware_toolchain() {
+        let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../rust-toolchain.toml");
+        let file = std::fs::read_to_string(path).unwrap();
+        let channel = format!("channel = \"{}\"", super::FIRMWARE_TOOLCHAIN);
+        assert!(file.lines().any(|l| l.trim() == channel), "rust-toolchain.toml must say {channel}");
+    }
 }

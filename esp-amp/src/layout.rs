@@ -216,6 +216,8 @@ pub struct RtcLayout {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct MemoryLayout {
     pub chip: Chip,
+    /// The configuration this layout was computed from.
+    pub config: AmpConfig,
     /// `[SHARED_START, SHARED_END)`, excluded from the maincore heap.
     pub shared: Region,
     /// The HP SysInfo pool `[POOL_START, SHARED_END)`.
@@ -320,11 +322,216 @@ impl MemoryLayout {
             None
         };
 
-        Ok(MemoryLayout { chip, shared, sys_info_pool, subcore_hp, panic_dump, rtc })
+        Ok(MemoryLayout { chip, config: *config, shared, sys_info_pool, subcore_hp, panic_dump, rtc })
     }
 }
 
 impl core::error::Error for ConfigError {}
+
+/// What a subcore image records of the configuration it was built for, so that a loader
+/// can refuse an image built for another one (both halves of a pair must agree on every
+/// address of the layout and on the system options).
+///
+/// The subcore runtimes (`esp-amp-lp`, `esp-amp-hp`) place [`ConfigRecord::encode`]'s
+/// bytes in their image's `.rodata` (kept by their linker scripts); the loader finds them
+/// with [`ConfigRecord::find`] and compares them with its own layout's
+/// ([`image::load::LoadTarget`](crate::image::load::LoadTarget)`::config`). Images without
+/// a record (ESP-AMP C's, or built by hand) are accepted as before.
+///
+/// Wire format, [`ConfigRecord::SIZE`] bytes, little-endian `u32`s after the magic:
+/// `"ESPAMPCF"`, format version (1), chip (the ESP image chip id), then
+/// `ESP_AMP_HP_SHARED_MEM_SIZE`, `ESP_AMP_RTC_SHARED_MEM_SIZE`,
+/// `ESP_AMP_SUBCORE_USE_HP_MEM_SIZE`, `ESP_AMP_SUBCORE_STACK_SIZE_MIN`,
+/// `ULP_COPROC_RESERVE_MEM`, `ESP_AMP_SUBCORE_HEAP_SIZE`, and a flag word (bit 0 pure-RTC,
+/// 1 heap enabled, 2 supplicant, 3 print routing, 4 light sleep). The event and
+/// handler table lengths are local to each core and not recorded.
+///
+/// ```
+/// use esp_amp::layout::{AmpConfig, Chip, ConfigRecord};
+/// let ours = AmpConfig::default_for(Chip::Esp32C6);
+/// let theirs = AmpConfig { hp_shared_mem_size: 8192, ..ours };
+/// let image = ConfigRecord::new(Chip::Esp32C6, &theirs).encode();
+/// let found = ConfigRecord::find(&image).unwrap();
+/// let mismatch = found.compare(&ConfigRecord::new(Chip::Esp32C6, &ours)).unwrap_err();
+/// assert_eq!(mismatch.option, "ESP_AMP_HP_SHARED_MEM_SIZE");
+/// assert_eq!((mismatch.image, mismatch.expected), (8192, 16384));
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ConfigRecord {
+    /// The record's format version ([`ConfigRecord::VERSION`] for records this crate writes).
+    pub version: u32,
+    /// The values in wire order, from the chip on (see the type's docs).
+    values: [u32; 8],
+}
+
+/// A recorded option that differs from the loader's: see [`ConfigRecord::compare`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ConfigMismatch {
+    /// The option, named as ESP-AMP C's Kconfig option (or `chip`, `record version`).
+    pub option: &'static str,
+    /// Its value in the image.
+    pub image: u32,
+    /// Its value in the loader's configuration.
+    pub expected: u32,
+}
+
+impl core::fmt::Display for ConfigMismatch {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        write!(
+            f,
+            "the subcore image was built with {} = {}, the maincore with {}: build both halves with one configuration",
+            self.option, self.image, self.expected
+        )
+    }
+}
+
+impl core::error::Error for ConfigMismatch {}
+
+impl ConfigRecord {
+    /// The record's first bytes.
+    pub const MAGIC: [u8; 8] = *b"ESPAMPCF";
+    /// The format version this crate writes and understands.
+    pub const VERSION: u32 = 1;
+    /// Encoded size in bytes.
+    pub const SIZE: usize = 8 + 4 + 4 * 8;
+    /// Names of the values, in wire order (the options as ESP-AMP C names them).
+    const NAMES: [&'static str; 8] = [
+        "chip",
+        "ESP_AMP_HP_SHARED_MEM_SIZE",
+        "ESP_AMP_RTC_SHARED_MEM_SIZE",
+        "ESP_AMP_SUBCORE_USE_HP_MEM_SIZE",
+        "ESP_AMP_SUBCORE_STACK_SIZE_MIN",
+        "ULP_COPROC_RESERVE_MEM",
+        "ESP_AMP_SUBCORE_HEAP_SIZE",
+        "options (bit 0 pure-RTC, 1 heap, 2 supplicant, 3 print routing, 4 light sleep)",
+    ];
+
+    /// The record of `config` for `chip`.
+    pub const fn new(chip: Chip, config: &AmpConfig) -> Self {
+        let flags = (config.pure_rtc_ram_app as u32)
+            | ((config.subcore_heap_size.is_some() as u32) << 1)
+            | ((config.supplicant as u32) << 2)
+            | ((config.route_subcore_print as u32) << 3)
+            | ((config.auto_light_sleep as u32) << 4);
+        let heap = match config.subcore_heap_size {
+            Some(h) => h,
+            None => 0,
+        };
+        ConfigRecord {
+            version: Self::VERSION,
+            values: [
+                crate::image::esp_chip_id(chip) as u32,
+                config.hp_shared_mem_size,
+                config.rtc_shared_mem_size,
+                // Unused by a pure-RTC build: recorded as 0 so it cannot differ.
+                if config.pure_rtc_ram_app { 0 } else { config.subcore_use_hp_mem_size },
+                config.subcore_stack_size_min,
+                config.ulp_coproc_reserve_mem,
+                heap,
+                flags,
+            ],
+        }
+    }
+
+    /// The record of `layout`'s configuration.
+    pub const fn of(layout: &MemoryLayout) -> Self {
+        Self::new(layout.chip, &layout.config)
+    }
+
+    /// The encoded record.
+    pub const fn encode(&self) -> [u8; Self::SIZE] {
+        let mut out = [0u8; Self::SIZE];
+        let mut i = 0;
+        while i < 8 {
+            out[i] = Self::MAGIC[i];
+            i += 1;
+        }
+        let version = self.version.to_le_bytes();
+        let mut j = 0;
+        while j < 4 {
+            out[8 + j] = version[j];
+            j += 1;
+        }
+        let mut v = 0;
+        while v < 8 {
+            let b = self.values[v].to_le_bytes();
+            let mut j = 0;
+            while j < 4 {
+                out[12 + 4 * v + j] = b[j];
+                j += 1;
+            }
+            v += 1;
+        }
+        out
+    }
+
+    /// Decodes a record at the start of `bytes` (`None` without the magic or too short).
+    pub fn decode(bytes: &[u8]) -> Option<Self> {
+        let bytes = bytes.get(..Self::SIZE)?;
+        if bytes[..8] != Self::MAGIC {
+            return None;
+        }
+        let word = |at: usize| bytes.get(at..at + 4).and_then(|w| w.try_into().ok()).map(u32::from_le_bytes);
+        let mut values = [0u32; 8];
+        for (i, v) in values.iter_mut().enumerate() {
+            *v = word(12 + 4 * i)?;
+        }
+        Some(ConfigRecord { version: word(8)?, values })
+    }
+
+    /// The first record in `bytes` (a loaded segment of an image), at a 4-byte-aligned
+    /// offset as the runtimes place it. The search is one pass over `bytes`.
+    pub fn find(bytes: &[u8]) -> Option<Self> {
+        (0..bytes.len()).step_by(4).find_map(|at| bytes.get(at..).and_then(Self::decode))
+    }
+
+    /// The chip and configuration the record describes (`None` for another format version
+    /// or an unknown chip). The options it does not record (the per-core table lengths)
+    /// are the chip's defaults.
+    pub fn config(&self) -> Option<(Chip, AmpConfig)> {
+        if self.version != Self::VERSION {
+            return None;
+        }
+        let [chip, hp_shared, rtc_shared, hp_mem, stack, reserve, heap, flags] = self.values;
+        let chip = Chip::ALL.into_iter().find(|&c| u32::from(crate::image::esp_chip_id(c)) == chip)?;
+        let d = AmpConfig::default_for(chip);
+        let on = |bit: u32| flags & (1 << bit) != 0;
+        let config = AmpConfig {
+            hp_shared_mem_size: hp_shared,
+            rtc_shared_mem_size: rtc_shared,
+            subcore_use_hp_mem_size: if on(0) { d.subcore_use_hp_mem_size } else { hp_mem },
+            pure_rtc_ram_app: on(0),
+            subcore_stack_size_min: stack,
+            subcore_heap_size: if on(1) { Some(heap) } else { None },
+            ulp_coproc_reserve_mem: reserve,
+            supplicant: on(2),
+            route_subcore_print: on(3),
+            auto_light_sleep: on(4),
+            ..d
+        };
+        Some((chip, config))
+    }
+
+    /// `Ok` if `self` (found in an image) records the configuration `expected` records;
+    /// otherwise the first option that differs.
+    pub fn compare(&self, expected: &ConfigRecord) -> Result<(), ConfigMismatch> {
+        if self.version != expected.version {
+            return Err(ConfigMismatch {
+                option: "record version",
+                image: self.version,
+                expected: expected.version,
+            });
+        }
+        match (0..8).find(|&i| self.values[i] != expected.values[i]) {
+            None => Ok(()),
+            Some(i) => Err(ConfigMismatch {
+                option: Self::NAMES[i],
+                image: self.values[i],
+                expected: expected.values[i],
+            }),
+        }
+    }
+}
 
 #[cfg(test)]
 mod tests {

@@ -381,3 +381,47 @@ proptest! {
         }
     }
 }
+
+#[test]
+fn an_image_built_for_another_configuration_is_refused_with_the_option_named() {
+    use esp_amp::layout::ConfigRecord;
+    let (l, t) = c6();
+    let hp = l.subcore_hp.unwrap();
+    let with_record = |config: &AmpConfig| {
+        let mut rodata = b"code".to_vec();
+        rodata.extend_from_slice(&ConfigRecord::new(Chip::Esp32C6, config).encode());
+        esp_image(RESET, Chip::Esp32C6, &[(RESET, &[1, 2, 3, 4]), (hp.start, &rodata)])
+    };
+    // The same configuration, and an image without a record (ESP-AMP C's): accepted.
+    assert!(plan(&with_record(&l.config), &t).is_ok());
+    assert!(plan(&esp_image(RESET, Chip::Esp32C6, &[(RESET, &[1, 2, 3, 4])]), &t).is_ok());
+    // Another one: refused before anything is written, naming the option and both values.
+    let other = AmpConfig { subcore_stack_size_min: 2048, ..l.config };
+    let err = plan(&with_record(&other), &t).unwrap_err();
+    let LoadError::Config(m) = err else { panic!("{err:?}") };
+    assert_eq!((m.option, m.image, m.expected), ("ESP_AMP_SUBCORE_STACK_SIZE_MIN", 2048, 1024));
+    let text = err.to_string();
+    assert!(text.contains("ESP_AMP_SUBCORE_STACK_SIZE_MIN = 2048") && text.contains("1024"), "{text}");
+    // A loader that checks no configuration (a target built by hand) accepts it.
+    assert!(plan(&with_record(&other), &LoadTarget { config: None, ..t }).is_ok());
+    // A record of another format version is not read as this one.
+    let mut newer = ConfigRecord::new(Chip::Esp32C6, &l.config).encode();
+    newer[8] = 2;
+    let found = ConfigRecord::find(&newer).unwrap();
+    assert_eq!(found.compare(&ConfigRecord::of(&l)).unwrap_err().option, "record version");
+}
+
+proptest! {
+    #[test]
+    fn config_records_round_trip_and_are_found_at_any_aligned_offset(
+        hp in 1024u32..20480, stack in 256u32..4096, pad in 0usize..16, junk in any::<u8>(),
+    ) {
+        use esp_amp::layout::ConfigRecord;
+        let config = AmpConfig { hp_shared_mem_size: hp, subcore_stack_size_min: stack, ..AmpConfig::default_for(Chip::Esp32C5) };
+        let record = ConfigRecord::new(Chip::Esp32C5, &config);
+        let mut bytes = vec![junk; pad * 4];
+        bytes.extend_from_slice(&record.encode());
+        prop_assert_eq!(ConfigRecord::find(&bytes), Some(record));
+        prop_assert_eq!(ConfigRecord::decode(&record.encode()[..ConfigRecord::SIZE - 1]), None);
+    }
+}

@@ -4,6 +4,7 @@ use std::path::Path;
 
 use esp_amp::image::load::{plan_image, LoadTarget};
 use esp_amp::image::{esp_chip_id, Image};
+use esp_amp::layout::MemoryLayout;
 use serde::Serialize;
 
 use crate::layout_cmd::{memory_layout, LayoutOptions};
@@ -33,6 +34,9 @@ pub struct ImageReport {
     pub app_version: Option<String>,
     /// `None` when the image fits; the loader's reason otherwise.
     pub error: Option<String>,
+    /// Where the layout came from: `image` (the configuration record the image carries,
+    /// when no layout option was given) or `options`.
+    pub layout_from: &'static str,
     /// Bytes the image occupies in HP RAM and what the maincore gets back.
     pub hp_used: Option<u32>,
     pub hp_given_back: Option<u32>,
@@ -42,9 +46,19 @@ pub struct ImageReport {
 /// configuration errors; a refused image is a report with `error` set.
 pub fn report(path: &Path, o: &LayoutOptions) -> Result<ImageReport, String> {
     let bytes = std::fs::read(path).map_err(|e| format!("{}: {e}", path.display()))?;
-    let layout = memory_layout(o)?;
-    let target = LoadTarget::for_layout(&layout);
     let image = Image::parse(&bytes).map_err(|e| format!("{}: {e}", path.display()))?;
+    // An image built by esp-amp's runtimes records its configuration: without layout
+    // options, check it against that one (for the chip asked for); with them, against
+    // theirs, so that a mismatch is named.
+    let recorded = image.config_record().and_then(|r| r.config()).filter(|(chip, _)| *chip == o.chip);
+    let (layout, layout_from) = match recorded {
+        Some((chip, config)) if !o.any_layout_option() => (
+            MemoryLayout::new(chip, &config).map_err(|e| format!("the image's configuration record: {e}"))?,
+            "image",
+        ),
+        _ => (memory_layout(o)?, "options"),
+    };
+    let target = LoadTarget::for_layout(&layout);
     let segments = image
         .segments()
         .iter()
@@ -76,6 +90,7 @@ pub fn report(path: &Path, o: &LayoutOptions) -> Result<ImageReport, String> {
         app_project: desc.map(|d| d.project_name.to_owned()),
         app_version: desc.map(|d| d.version.to_owned()),
         error: plan.err().map(|e| e.to_string()),
+        layout_from,
         hp_used,
         hp_given_back: hp_back,
     })
@@ -101,6 +116,9 @@ pub fn text(r: &ImageReport, chip: &str) -> String {
     match &r.error {
         None => {
             out += &format!("ok: the image fits the {chip} layout");
+            if r.layout_from == "image" {
+                out += " it records (its configuration record)";
+            }
             if let (Some(u), Some(b)) = (r.hp_used, r.hp_given_back) {
                 out += &format!(" ({u} B of the HP subcore region used, {b} B go back to the heap)");
             }

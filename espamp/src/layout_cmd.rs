@@ -57,6 +57,17 @@ pub struct LayoutReport {
 }
 
 /// Computes the report, or says why the configuration is impossible.
+impl LayoutOptions {
+    /// Whether any option beyond the chip was given.
+    pub fn any_layout_option(&self) -> bool {
+        self.shared_mem.is_some()
+            || self.subcore_hp_mem.is_some()
+            || self.rtc_shared_mem.is_some()
+            || self.ulp_reserve_mem.is_some()
+            || self.pure_rtc
+    }
+}
+
 /// The layout the options describe (the defaults of the chip, overridden).
 pub fn memory_layout(o: &LayoutOptions) -> Result<MemoryLayout, String> {
     let mut config = AmpConfig::default_for(o.chip);

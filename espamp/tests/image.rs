@@ -91,3 +91,45 @@ fn check_refuses_malformed_images_with_the_reason() {
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("/nonexistent.elf"));
 }
+
+/// An image with the configuration record esp-amp's subcore runtimes place in `.rodata`.
+fn image_recording(config: &esp_amp::layout::AmpConfig, layout: &esp_amp::layout::MemoryLayout) -> Vec<u8> {
+    let mut rodata = b"code".to_vec();
+    rodata.extend_from_slice(&esp_amp::layout::ConfigRecord::new(Chip::Esp32C6, config).encode());
+    let at = layout.subcore_hp.map_or(0x5000_0100, |r| r.start);
+    let mut buf = vec![0u8; 512];
+    let mut w = esp_amp::image::esp::EspImageWriter::new(&mut buf, 0x5000_0080, 13).unwrap();
+    w.segment(0x5000_0080, &[0x6f, 0, 0, 0]).unwrap();
+    w.segment(at, &rodata).unwrap();
+    let n = w.finish().unwrap();
+    buf.truncate(n);
+    buf
+}
+
+#[test]
+fn check_takes_the_layout_from_the_image_record_and_names_a_differing_option() {
+    use esp_amp::layout::{AmpConfig, MemoryLayout};
+    // A pure-RTC image with a larger LP reservation: no layout option needed.
+    let pure = AmpConfig {
+        pure_rtc_ram_app: true,
+        ulp_coproc_reserve_mem: 14_500,
+        ..AmpConfig::default_for(Chip::Esp32C6)
+    };
+    let layout = MemoryLayout::new(Chip::Esp32C6, &pure).unwrap();
+    let p = tmp("pure-rtc-recorded.bin", &image_recording(&pure, &layout));
+    let path = p.to_str().unwrap();
+    let out = espamp(&["image", "check", path, "--chip", "esp32c6"]);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{text}{}", String::from_utf8_lossy(&out.stderr));
+    assert!(text.contains("ok: the image fits the esp32c6 layout it records"), "{text}");
+    // With options, those are the maincore's: the record must agree, and the first option
+    // that does not is named with both values.
+    let out =
+        espamp(&["image", "check", path, "--chip", "esp32c6", "--pure-rtc", "--ulp-reserve-mem", "12000"]);
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("ULP_COPROC_RESERVE_MEM = 14500, the maincore with 12000"), "{err}");
+    let out =
+        espamp(&["image", "check", path, "--chip", "esp32c6", "--pure-rtc", "--ulp-reserve-mem", "14500"]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+}

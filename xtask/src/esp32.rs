@@ -67,7 +67,7 @@ pub fn target(chip: Chip) -> &'static str {
 pub const BUDGET_ECHO_TOTAL: u64 = 6 * 1024;
 pub const BUDGET_IPC: u64 = 3000;
 /// The IPC code `stack` links (the whole stack: the echo's layers plus events and an RPC
-/// server) is over [`BUDGET_IPC`] (4,248 bytes with the pinned nightly); it is held here
+/// server) is over [`BUDGET_IPC`] (4,248 bytes with the pinned toolchain); it is held here
 /// instead, so it can shrink but not grow unnoticed. Raising it is a deliberate change
 /// that updates docs/benchmarks.md (last: 4,100 to 4,260 for the panic location, see
 /// "Panic location" there).
@@ -108,8 +108,7 @@ pub fn build(chip: Chip) -> std::io::Result<Built> {
     let ws = repo_root().join("firmware/esp32");
     // One target directory per chip: the chip is a feature of the same packages.
     let target_dir = repo_root().join("target/firmware-esp32").join(chip.name());
-    // The pinned nightly even where stable has the target (see `build_package_nightly`).
-    let main = esp_amp_host::firmware::build_package_nightly(
+    let main = esp_amp_host::firmware::build_package(
         &ws,
         Some("main-examples"),
         &[chip.name()],
@@ -117,7 +116,7 @@ pub fn build(chip: Chip) -> std::io::Result<Built> {
         &target_dir,
         &[],
     )?;
-    Ok(Built { main, sub: target_dir.join("subcore").join(target(chip)).join("release") })
+    Ok(Built { main, sub: target_dir.join("esp-amp-subcore").join(target(chip)).join("release") })
 }
 
 /// Builds the subcore examples for `chip` (through [`build`]); returns their directory.
@@ -145,14 +144,7 @@ pub fn build_pure_rtc(chip: Chip) -> std::io::Result<PathBuf> {
         ("ESP_AMP_SUBCORE_BUILD_TYPE_PURE_RTC_RAM_APP", "y".as_ref()),
         ("ULP_COPROC_RESERVE_MEM", reserve.as_ref()),
     ];
-    esp_amp_host::firmware::build_package_nightly(
-        &ws,
-        Some("lp-examples"),
-        &[chip.name()],
-        TARGET,
-        &target_dir,
-        &env,
-    )
+    esp_amp_host::firmware::build_package(&ws, Some("lp-examples"), &[chip.name()], TARGET, &target_dir, &env)
 }
 
 /// Section sizes of one image.

@@ -175,7 +175,7 @@ fn esp32(enforce_budgets: bool, symbols: Option<usize>) -> ExitCode {
     if let Some((chip, bin, c)) = results.iter().find(|(_, b, _)| *b == "rpmsg_echo") {
         if let Ok(image) = &c.esp_image {
             println!(
-                "subcore ESP images: target/firmware-esp32/<chip>/subcore/<target>/release/<example>.bin; \
+                "subcore ESP images: target/firmware-esp32/<chip>/esp-amp-subcore/<target>/release/<example>.bin; \
                  for a flash partition ({} {bin}): `{}`",
                 chip.name(),
                 xtask::esp32::partition_line("subcore", image.len())

@@ -125,10 +125,11 @@ impl Firmware {
         let root = repo_root();
         let ws = root.join("firmware/qemu");
         let target_dir = root.join("target/firmware-qemu");
-        let sub_dir = build_package(&ws, Some("qemu-sub"), TARGET, &target_dir, &[])?;
+        let sub_dir = build_package(&ws, Some("qemu-sub"), &[], TARGET, &target_dir, &[])?;
         let main_dir = build_package(
             &ws,
             Some("qemu-main"),
+            &[],
             TARGET,
             &target_dir.join("main"),
             &[("ESP_AMP_QEMU_SUB_DIR", sub_dir.as_os_str())],

@@ -83,6 +83,25 @@ fn every_example_pair_builds_links_and_matches_the_layout() {
         xtask::esp32::check_with(&default_echo, Chip::Esp32C6, &xtask::esp32::pure_rtc_config(Chip::Esp32C6))
             .unwrap();
     assert!(refused.loader.is_err(), "the pure-RTC loader must refuse an image with HP-RAM code");
+    // Every image records the configuration it was built for (the runtimes' build scripts
+    // read the same environment as the maincore's), so a loader built for another one
+    // refuses it by name; the checks above passed with that record compared.
+    use esp_amp::layout::{AmpConfig, ConfigRecord};
+    let recorded = |c: &xtask::esp32::Checked| {
+        esp_amp::image::Image::parse(c.esp_image.as_ref().unwrap()).unwrap().config_record()
+    };
+    for (chip, bin, c) in &results {
+        let expected = ConfigRecord::new(*chip, &AmpConfig::default_for(*chip));
+        assert_eq!(recorded(c), Some(expected), "{} {bin}", chip.name());
+    }
+    for (chip, bin, c) in &pure_rtc {
+        let expected = ConfigRecord::new(*chip, &xtask::esp32::pure_rtc_config(*chip));
+        assert_eq!(recorded(c), Some(expected), "pure-RTC {} {bin}", chip.name());
+    }
+    let bigger_stack = AmpConfig { subcore_stack_size_min: 2048, ..AmpConfig::default_for(Chip::Esp32C6) };
+    let refused = xtask::esp32::check_with(&default_echo, Chip::Esp32C6, &bigger_stack).unwrap();
+    let reason = refused.loader.unwrap_err();
+    assert!(reason.contains("ESP_AMP_SUBCORE_STACK_SIZE_MIN = 1024, the maincore with 2048"), "{reason}");
     assert_eq!(xtask::esp32::partition_line("subcore", 6005), "subcore, data, 0x40, , 0x2000");
     // The size report names what is big, demangled.
     let echo = std::fs::read(build_sub(Chip::Esp32C6).unwrap().join("rpmsg_echo")).unwrap();

@@ -99,6 +99,9 @@ pub struct LoadTarget {
     pub protected: [Option<(Region, Protected)>; 4],
     /// The entry-point rule.
     pub entry: EntryRule,
+    /// The configuration the image must have been built for, when it records one
+    /// ([`ConfigRecord`](crate::layout::ConfigRecord); `None`: not checked).
+    pub config: Option<crate::layout::ConfigRecord>,
 }
 
 impl LoadTarget {
@@ -125,6 +128,7 @@ impl LoadTarget {
                 rtc.map(|r| (r.ulp_shared_cfg, Protected::UlpSharedCfg)),
             ],
             entry,
+            config: Some(crate::layout::ConfigRecord::of(layout)),
         }
     }
 
@@ -232,6 +236,8 @@ pub enum LoadError {
     Segment { index: u8, addr: u32, len: u32, fault: SegmentFault },
     /// The memory backend refused a write (a target/backend mismatch, not an image fault).
     Memory { addr: u32, len: u32 },
+    /// The image records a configuration other than the target's.
+    Config(crate::layout::ConfigMismatch),
 }
 
 impl From<ImageError> for LoadError {
@@ -263,6 +269,7 @@ impl core::fmt::Display for LoadError {
             LoadError::Memory { addr, len } => {
                 write!(f, "the memory backend refused {len} bytes at {addr:#010x}")
             }
+            LoadError::Config(m) => m.fmt(f),
         }
     }
 }
@@ -309,6 +316,9 @@ pub fn plan_image<'a>(image: &Image<'a>, target: &LoadTarget) -> Result<Loaded<'
     };
     if !entry_ok {
         return Err(LoadError::Entry { entry: image.entry(), rule: target.entry });
+    }
+    if let (Some(expected), Some(found)) = (target.config, image.config_record()) {
+        found.compare(&expected).map_err(LoadError::Config)?;
     }
 
     let mut out = Loaded {

@@ -185,6 +185,12 @@ impl<'a> Image<'a> {
         &self.segments[..self.count]
     }
 
+    /// The configuration record the image carries in one of its segments, if any (see
+    /// [`ConfigRecord`](crate::layout::ConfigRecord)): one pass over the segments' bytes.
+    pub fn config_record(&self) -> Option<crate::layout::ConfigRecord> {
+        self.segments().iter().find_map(|s| crate::layout::ConfigRecord::find(s.data))
+    }
+
     fn new(format: Format, entry: u32, chip_id: Option<u16>) -> Self {
         const EMPTY: Segment<'static> = Segment { index: 0, addr: 0, data: &[], mem_len: 0 };
         Image { format, entry, chip_id, segments: [EMPTY; MAX_SEGMENTS], count: 0 }

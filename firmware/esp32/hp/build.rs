@@ -2,18 +2,16 @@
 //! configuration), the linker script `hp.x` of the ESP32-P4's second HP core and the
 //! address constants `layout.rs`.
 //!
-//! Configuration: the environment, as `../build-support/config.rs` describes (the maincore
-//! port reads the same variables).
+//! Configuration: the environment, as `esp_amp_build::config` describes (the maincore port
+//! reads the same variables). The image records it (`ESP_AMP_CONFIG_RECORD` in `layout.rs`).
 
 use std::path::PathBuf;
 
 use esp_amp::layout::MemoryLayout;
 
-include!("../build-support/config.rs");
-
 fn main() {
-    let chip = chip_from_features("esp-amp-hp");
-    let config = config_from_env(chip);
+    let chip = esp_amp_build::config::chip_from_features().unwrap_or_else(|e| panic!("esp-amp-hp: {e}"));
+    let config = esp_amp_build::config::from_env(chip).unwrap_or_else(|e| panic!("esp-amp-hp: {e}"));
     let layout = MemoryLayout::new(chip, &config).unwrap_or_else(|e| panic!("esp-amp-hp: {e:?}"));
     let sub = layout.subcore_hp.expect("the P4 subcore runs from its HP region");
     // As C on P4: the stack has exactly the configured size and sits after .bss; the end
@@ -26,6 +24,7 @@ MEMORY
     SUB (rwx) : ORIGIN = 0x{start:08x}, LENGTH = 0x{len:x}
 }}
 ENTRY(_start)
+EXTERN(ESP_AMP_CONFIG_RECORD)
 PHDRS {{ sub PT_LOAD; }}
 SECTIONS
 {{
@@ -38,7 +37,7 @@ SECTIONS
         KEEP(*(.text.trap))
         *(.text .text.*)
     }} > SUB :sub
-    .rodata : ALIGN(4) {{ *(.rodata .rodata.* .srodata .srodata.*) }} > SUB :sub
+    .rodata : ALIGN(4) {{ KEEP(*(.rodata.esp_amp_config)) *(.rodata .rodata.* .srodata .srodata.*) }} > SUB :sub
     .data : ALIGN(4) {{ __global_pointer$ = . + 0x800; *(.sdata .sdata.* .data .data.*) }} > SUB :sub
     .bss : ALIGN(4) {{ __bss_start = .; *(.sbss .sbss.* .bss .bss.*) . = ALIGN(4); __bss_end = .; }} > SUB :sub
     .stack (NOLOAD) : ALIGN(16) {{ __stack_bottom = .; . += 0x{stack:x}; __stack_top = .; }} > SUB :sub
@@ -90,9 +89,31 @@ pub const HP_SUB_SIZE: u32 = 0x{:x};
     );
     let out = PathBuf::from(std::env::var("OUT_DIR").unwrap());
     std::fs::write(out.join("hp.x"), script).unwrap();
-    std::fs::write(out.join("layout.rs"), constants).unwrap();
+    std::fs::write(out.join("layout.rs"), constants + &config_record(chip, &config)).unwrap();
     // The binaries link with `-Thp.x` (see hp-examples/build.rs); the script is found here.
     println!("cargo:rustc-link-search={}", out.display());
     println!("cargo:rerun-if-changed=build.rs");
-    println!("cargo:rerun-if-changed=../build-support/config.rs");
+}
+
+/// The configuration record (`esp_amp::layout::ConfigRecord`) as a static at the start of
+/// `.rodata`, 4-byte aligned, where the loader looks for it (`EXTERN` in the linker script
+/// pulls it into every link, `KEEP` keeps it): the maincore's loader and `espamp image
+/// check` refuse the image when the maincore's configuration differs.
+fn config_record(chip: esp_amp::layout::Chip, config: &esp_amp::layout::AmpConfig) -> String {
+    let bytes = esp_amp::layout::ConfigRecord::new(chip, config).encode();
+    format!(
+        "
+/// The configuration this image was built for (`esp_amp::layout::ConfigRecord`), read by
+/// the maincore's loader.
+#[repr(C, align(4))]
+pub struct ConfigRecordBytes(pub [u8; {}]);
+/// See [`ConfigRecordBytes`].
+#[used]
+#[no_mangle]
+#[link_section = \".rodata.esp_amp_config\"]
+pub static ESP_AMP_CONFIG_RECORD: ConfigRecordBytes = ConfigRecordBytes({:?});
+",
+        bytes.len(),
+        bytes
+    )
 }

@@ -3,19 +3,17 @@
 //! `layout.rs`.
 //!
 //! Configuration: the chip from the `esp32c6` / `esp32c5` feature; the rest from the
-//! environment, as `../build-support/config.rs` describes (the maincore port reads the same
-//! variables).
+//! environment, as `esp_amp_build::config` describes (the maincore port reads the same
+//! variables). The image records it (`ESP_AMP_CONFIG_RECORD` in `layout.rs`).
 
 use std::fmt::Write as _;
 use std::path::PathBuf;
 
 use esp_amp::layout::MemoryLayout;
 
-include!("../build-support/config.rs");
-
 fn main() {
-    let chip = chip_from_features("esp-amp-lp");
-    let config = config_from_env(chip);
+    let chip = esp_amp_build::config::chip_from_features().unwrap_or_else(|e| panic!("esp-amp-lp: {e}"));
+    let config = esp_amp_build::config::from_env(chip).unwrap_or_else(|e| panic!("esp-amp-lp: {e}"));
     let layout = MemoryLayout::new(chip, &config).unwrap_or_else(|e| panic!("esp-amp-lp: {e:?}"));
     let rtc = layout.rtc.expect("an LP-core chip has an RTC layout");
     let vectors = rtc.mem.start;
@@ -41,6 +39,7 @@ MEMORY
     LP_RAM (rwx)     : ORIGIN = 0x{app:08x}, LENGTH = 0x{app_len:x}
 {memory_hp}}}
 ENTRY(_start)
+EXTERN(ESP_AMP_CONFIG_RECORD)
 /* Explicit segments: without them the ELF headers would be put in a loaded segment. */
 PHDRS {{ vectors PT_LOAD; rtc PT_LOAD; {hp_phdr}}}
 SECTIONS
@@ -50,7 +49,7 @@ SECTIONS
     /* `.init.rust`: esp-lp-hal's start-up function, for programs that use it (see
        `esp_lp_hal_entry!`). */
     .text : ALIGN(4) {{ *(.init.rust) *(.text .text.*) }} > {main_region} :{phdr}
-    .rodata : ALIGN(4) {{ *(.rodata .rodata.* .srodata .srodata.*) }} > {main_region} :{phdr}
+    .rodata : ALIGN(4) {{ KEEP(*(.rodata.esp_amp_config)) *(.rodata .rodata.* .srodata .srodata.*) }} > {main_region} :{phdr}
     .data : ALIGN(4) {{ __global_pointer$ = . + 0x800; *(.sdata .sdata.* .data .data.*) }} > {main_region} :{phdr}
     .bss : ALIGN(4) {{ __bss_start = .; *(.sbss .sbss.* .bss .bss.*) . = ALIGN(4); __bss_end = .; }} > {main_region} :{phdr}
     /* As in C: two marker words after .bss, so that the loader's highest loaded address
@@ -119,9 +118,31 @@ pub const HP_SUB_SIZE: u32 = 0x{:x};
     );
     let out = PathBuf::from(std::env::var("OUT_DIR").unwrap());
     std::fs::write(out.join("lp.x"), script).unwrap();
-    std::fs::write(out.join("layout.rs"), constants).unwrap();
+    std::fs::write(out.join("layout.rs"), constants + &config_record(chip, &config)).unwrap();
     // The binaries link with `-Tlp.x` (see lp-examples/build.rs); the script is found here.
     println!("cargo:rustc-link-search={}", out.display());
     println!("cargo:rerun-if-changed=build.rs");
-    println!("cargo:rerun-if-changed=../build-support/config.rs");
+}
+
+/// The configuration record (`esp_amp::layout::ConfigRecord`) as a static at the start of
+/// `.rodata`, 4-byte aligned, where the loader looks for it (`EXTERN` in the linker script
+/// pulls it into every link, `KEEP` keeps it): the maincore's loader and `espamp image
+/// check` refuse the image when the maincore's configuration differs.
+fn config_record(chip: esp_amp::layout::Chip, config: &esp_amp::layout::AmpConfig) -> String {
+    let bytes = esp_amp::layout::ConfigRecord::new(chip, config).encode();
+    format!(
+        "
+/// The configuration this image was built for (`esp_amp::layout::ConfigRecord`), read by
+/// the maincore's loader.
+#[repr(C, align(4))]
+pub struct ConfigRecordBytes(pub [u8; {}]);
+/// See [`ConfigRecordBytes`].
+#[used]
+#[no_mangle]
+#[link_section = \".rodata.esp_amp_config\"]
+pub static ESP_AMP_CONFIG_RECORD: ConfigRecordBytes = ConfigRecordBytes({:?});
+",
+        bytes.len(),
+        bytes
+    )
 }

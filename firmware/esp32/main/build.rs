@@ -1,5 +1,5 @@
 //! Generates, from `esp_amp::layout` and the same environment the subcore runtimes read
-//! (`../build-support/config.rs`), the maincore's layout constants (`layout.rs`) and a
+//! (`esp_amp_build::config`), the maincore's layout constants (`layout.rs`) and a
 //! linker script `esp_amp_main.x` that the application adds after esp-hal's `linkall.x`:
 //!
 //! - link-time checks that nothing of the maincore image lies in the subcore's HP region,
@@ -14,11 +14,9 @@ use std::path::PathBuf;
 
 use esp_amp::layout::{Chip, MemoryLayout};
 
-include!("../build-support/config.rs");
-
 fn main() {
-    let chip = chip_from_features("esp-amp-esp32");
-    let c = config_from_env(chip);
+    let chip = esp_amp_build::config::chip_from_features().unwrap_or_else(|e| panic!("esp-amp-esp32: {e}"));
+    let c = esp_amp_build::config::from_env(chip).unwrap_or_else(|e| panic!("esp-amp-esp32: {e}"));
     let layout = MemoryLayout::new(chip, &c).unwrap_or_else(|e| panic!("esp-amp-esp32: {e:?}"));
     // The lowest address the AMP layout owns in HP RAM.
     let amp_low = layout.subcore_hp.map_or(layout.shared.start, |r| r.start);
@@ -124,5 +122,4 @@ esp_amp_panic_dump_start = 0x{:08x};
     std::fs::write(out.join("esp_amp_main.x"), script).unwrap();
     println!("cargo:rustc-link-search={}", out.display());
     println!("cargo:rerun-if-changed=build.rs");
-    println!("cargo:rerun-if-changed=../build-support/config.rs");
 }

@@ -82,8 +82,29 @@ pub mod layout {
     include!(concat!(env!("OUT_DIR"), "/layout.rs"));
 }
 
+/// The ESP app image of subcore binary `$bin`, built, checked and written to `OUT_DIR` by
+/// the maincore crate's build script with [esp-amp-build](https://docs.rs/esp-amp-build)
+/// (`esp_amp_build::Subcore::new("../subcore").build()`), as a `&'static [u8]`.
+///
+/// ```ignore
+/// static SUBCORE_IMAGE: &[u8] = esp_amp_esp32::include_subcore!("rpmsg_echo");
+/// let mut sub = esp_amp_esp32::subcore(peripherals.LP_CORE);
+/// sub.load(SUBCORE_IMAGE)?;
+/// ```
+///
+/// A name the build script did not produce fails the build ("couldn't read
+/// …/esp-amp-subcore/<bin>.bin"): check the subcore package's binary names.
+#[macro_export]
+macro_rules! include_subcore {
+    ($bin:literal) => {
+        include_bytes!(concat!(env!("OUT_DIR"), "/esp-amp-subcore/", $bin, ".bin"))
+    };
+}
+
 /// The memory layout of this build: the same one the subcore image was linked for, when both
-/// are built in one environment.
+/// are built in one environment (the loader checks: an image built with another
+/// configuration is refused with the option that differs, see
+/// `esp_amp::layout::ConfigRecord`).
 pub fn memory_layout() -> MemoryLayout {
     // The build script computed this layout from the same chip and configuration and
     // failed the build if it was invalid.

@@ -36,6 +36,8 @@ pub fn load_target() -> LoadTarget {
             None,
         ],
         entry: EntryRule::Within(region(SUB_START, SUB_SIZE)),
+        // The QEMU subcore records no configuration: the pair is built together by the xtask.
+        config: None,
     }
 }
 

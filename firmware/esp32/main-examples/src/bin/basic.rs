@@ -7,7 +7,7 @@
 
 esp_bootloader_esp_idf::esp_app_desc!();
 
-const IMAGE: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/basic.bin"));
+const IMAGE: &[u8] = esp_amp_esp32::include_subcore!("basic");
 static SUBCORE_IMAGE: &[u8] = IMAGE;
 
 /// Room for the misplaced copy of the subcore image that the loader must refuse.

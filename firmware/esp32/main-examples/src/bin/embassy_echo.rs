@@ -41,7 +41,7 @@ use static_cell::StaticCell;
 
 esp_bootloader_esp_idf::esp_app_desc!();
 
-static SUBCORE_IMAGE: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/rpc.bin"));
+static SUBCORE_IMAGE: &[u8] = esp_amp_esp32::include_subcore!("rpc");
 
 type Dev = Rpmsg<'static, MainCore>;
 /// A typed service whose handler is a plain function (nameable, so it fits a static).

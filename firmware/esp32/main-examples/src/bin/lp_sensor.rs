@@ -31,7 +31,7 @@ use main_examples::{fail, report_subcore_panic};
 
 esp_bootloader_esp_idf::esp_app_desc!();
 
-static SUBCORE_IMAGE: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/lp_sensor.bin"));
+static SUBCORE_IMAGE: &[u8] = esp_amp_esp32::include_subcore!("lp_sensor");
 
 /// The LP core's endpoint, and ours (the LP image sends its readings here).
 const LP_EPT: u16 = 0x31;

@@ -20,7 +20,7 @@ use main_examples::{fail, report_subcore_panic};
 
 esp_bootloader_esp_idf::esp_app_desc!();
 
-static SUBCORE_IMAGE: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/rpmsg_echo.bin"));
+static SUBCORE_IMAGE: &[u8] = esp_amp_esp32::include_subcore!("rpmsg_echo");
 
 /// The subcore's echo endpoint, and ours.
 const ECHO_EPT: u16 = 0x20;

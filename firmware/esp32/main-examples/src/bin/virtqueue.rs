@@ -6,7 +6,7 @@
 
 esp_bootloader_esp_idf::esp_app_desc!();
 
-static SUBCORE_IMAGE: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/virtqueue.bin"));
+static SUBCORE_IMAGE: &[u8] = esp_amp_esp32::include_subcore!("virtqueue");
 
 #[esp_hal::main]
 fn main() -> ! {
