@@ -68,7 +68,7 @@ cargo test --workspace --all-features
 cargo test -p esp-amp
 
 step "packages (cargo package, with its build of the packed sources: the crates ready for crates.io)"
-cargo package --quiet --allow-dirty -p esp-amp-soc -p esp-amp
+cargo package --quiet --allow-dirty -p esp-amp-soc -p esp-amp -p esp-amp-build
 
 step "loom models"
 RUSTFLAGS="--cfg loom" cargo test -p esp-amp --test loom --release

@@ -50,6 +50,8 @@ pub enum Error {
         package: String,
         /// The command's exit status.
         status: String,
+        /// The linker said the subcore does not fit its memory.
+        too_large: bool,
     },
     /// An image is not what the loader accepts.
     Image {
@@ -97,8 +99,18 @@ impl fmt::Display for Error {
                  `rust-src` (`rustup component add rust-src`) and build with RUSTC_BOOTSTRAP=1, \
                  which lets the subcore build `core` from source (-Zbuild-std)"
             ),
-            Error::Cargo { package, status } => {
-                write!(f, "building subcore package `{package}` failed ({status}); cargo's output is above")
+            Error::Cargo { package, status, too_large } => {
+                write!(f, "building subcore package `{package}` failed ({status}); cargo's output is above")?;
+                if *too_large {
+                    f.write_str(
+                        "\n  help: the subcore does not fit the memory the configuration gives it: \
+                         raise ESP_AMP_SUBCORE_USE_HP_MEM_SIZE (code and data in HP RAM), \
+                         ULP_COPROC_RESERVE_MEM (a pure-RTC LP subcore) or lower \
+                         ESP_AMP_SUBCORE_STACK_SIZE_MIN, in the [env] table of \
+                         .cargo/config.toml, or make the subcore smaller",
+                    )?;
+                }
+                Ok(())
             }
             Error::Image { bin, reason, hint } => {
                 write!(f, "subcore image `{bin}`: {reason}")?;

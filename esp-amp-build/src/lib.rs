@@ -172,6 +172,7 @@ impl Subcore {
 
         let target = config::subcore_target(chip);
         let build = nested::Build {
+            dir: &self.dir,
             manifest: &package.manifest,
             package: &package.name,
             features: &features,

@@ -58,6 +58,7 @@ fn cargo() -> Command {
 pub(crate) fn describe(dir: &Path, package: Option<&str>) -> Result<Package, Error> {
     let manifest = dir.join("Cargo.toml");
     let out = cargo()
+        .current_dir(dir)
         .args(["metadata", "--no-deps", "--format-version", "1", "--manifest-path"])
         .arg(&manifest)
         .output()
@@ -134,6 +135,9 @@ pub(crate) fn target_dir(out: &Path) -> PathBuf {
 
 /// One nested `cargo build`.
 pub(crate) struct Build<'a> {
+    /// The subcore's directory: cargo runs there, so the `.cargo/config.toml` files that
+    /// apply are the subcore's and its parents' (the pair's `[env]` among them).
+    pub dir: &'a Path,
     pub manifest: &'a Path,
     pub package: &'a str,
     pub features: &'a [String],
@@ -148,7 +152,8 @@ impl Build<'_> {
     pub fn run(&self) -> Result<PathBuf, Error> {
         let release = std::env::var("PROFILE").is_ok_and(|p| p == "release");
         let mut cmd = cargo();
-        cmd.args(["build", "--quiet", "--manifest-path"])
+        cmd.current_dir(self.dir)
+            .args(["build", "--quiet", "--manifest-path"])
             .arg(self.manifest)
             .args(["--package", self.package, "--target", self.target, "--target-dir"])
             .arg(self.target_dir);
@@ -169,9 +174,19 @@ impl Build<'_> {
                 cmd.env(k, v);
             }
         }
-        let status = cmd.status().map_err(|e| Error::Metadata(format!("running cargo: {e}")))?;
-        if !status.success() {
-            return Err(Error::Cargo { package: self.package.to_string(), status: status.to_string() });
+        let out = cmd.output().map_err(|e| Error::Metadata(format!("running cargo: {e}")))?;
+        if !out.status.success() {
+            // Cargo shows a build script's output when it fails: the subcore's errors.
+            let stderr = String::from_utf8_lossy(&out.stderr);
+            eprint!("{stderr}");
+            let too_large = ["overflowed", "will not fit in region", "ESP_AMP_SUBCORE_STACK_SIZE_MIN"]
+                .iter()
+                .any(|m| stderr.contains(m));
+            return Err(Error::Cargo {
+                package: self.package.to_string(),
+                status: out.status.to_string(),
+                too_large,
+            });
         }
         Ok(self.target_dir.join(self.target).join(if release { "release" } else { "debug" }))
     }

@@ -266,6 +266,12 @@ pub fn c_loader_rules(image: &[u8], layout: &MemoryLayout) -> Result<CLoad, Stri
     Ok(out)
 }
 
+/// The address of the symbol `name` in the ELF file `file` (`None`: not an ELF file, or
+/// no such symbol).
+pub fn elf_symbol(file: &[u8], name: &str) -> Option<u64> {
+    symbol(&object::File::parse(file).ok()?, name)
+}
+
 /// The address of the symbol `name` in `elf`.
 fn symbol(elf: &object::File<'_>, name: &str) -> Option<u64> {
     elf.symbols().find(|s| s.name() == Ok(name)).map(|s| s.address())

@@ -5,3 +5,4 @@ pub mod esp32;
 pub mod esptool;
 pub mod fuzz;
 pub mod qemu;
+pub mod template;

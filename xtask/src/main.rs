@@ -8,6 +8,7 @@
 //! cargo xtask fuzz rpc --runs 10000000
 //! cargo xtask soak --duration 30m  # both cores, every service, both ways; then a report
 //! cargo xtask esp32                # ESP32 images (maincore + LP): build, check against the layout, sizes
+//! cargo xtask template             # generate the project template for each chip and build it
 //! ```
 
 use std::process::ExitCode;
@@ -91,9 +92,64 @@ enum Task {
         #[arg(long, value_name = "N")]
         symbols: Option<usize>,
     },
+    /// Generate a pair from templates/esp-amp-pair (as `cargo generate` would, esp-amp from
+    /// this repository) and build it with `cargo build --release`: by default every chip
+    /// with the blocking maincore and the C6 with the embassy one, into target/template
+    /// (built in the chip's firmware target directory, whose dependencies it shares).
+    #[command(
+        after_help = "Examples:\n  cargo xtask template\n  cargo xtask template --chip esp32p4 --maincore embassy --out /tmp/my-pair"
+    )]
+    Template {
+        /// One chip (esp32c6, esp32c5, esp32p4) instead of the CI set.
+        #[arg(long, value_parser = parse_chip)]
+        chip: Option<esp_amp::layout::Chip>,
+        /// The maincore program: blocking or embassy.
+        #[arg(long, default_value = "blocking")]
+        maincore: String,
+        /// Where to write the project (with --chip; default target/template/<chip>-<maincore>).
+        #[arg(long)]
+        out: Option<std::path::PathBuf>,
+        /// Only generate, do not build.
+        #[arg(long)]
+        no_build: bool,
+    },
     /// The soak's subcore (started by `soak`).
     #[command(hide = true)]
     SoakSubcore,
+}
+
+fn parse_chip(s: &str) -> Result<esp_amp::layout::Chip, String> {
+    s.parse().map_err(|()| format!("{s:?}: esp32c6, esp32c5 or esp32p4"))
+}
+
+fn template(
+    chip: Option<esp_amp::layout::Chip>,
+    maincore: &str,
+    out: Option<std::path::PathBuf>,
+    no_build: bool,
+) -> ExitCode {
+    use xtask::template::{build, generate, VARIANTS};
+    let root = xtask::qemu::repo_root().join("target/template");
+    let variants: Vec<_> = match chip {
+        Some(c) => vec![(c, maincore)],
+        None => VARIANTS.to_vec(),
+    };
+    for (chip, maincore) in variants {
+        let name = format!("amp-{}-{maincore}", chip.name());
+        let dir = out.clone().unwrap_or_else(|| root.join(&name));
+        if let Err(e) = generate(chip, maincore, &name, &dir) {
+            return fail(&e);
+        }
+        println!("generated {} ({}, {maincore} maincore)", dir.display(), chip.name());
+        if no_build {
+            continue;
+        }
+        match build(&dir, chip, &name, &xtask::template::target_dir(chip), &[]) {
+            Ok(elf) => println!("built {}", elf.display()),
+            Err(e) => return fail(&e),
+        }
+    }
+    ExitCode::SUCCESS
 }
 
 fn parse_duration(s: &str) -> Result<Duration, String> {
@@ -267,6 +323,7 @@ fn main() -> ExitCode {
         Task::Fuzz { targets, runs, seeds_only } => fuzz(targets, runs, seeds_only),
         Task::Soak { duration, progress } => soak(duration, progress),
         Task::Esp32 { enforce_budgets, symbols } => esp32(enforce_budgets, symbols),
+        Task::Template { chip, maincore, out, no_build } => template(chip, &maincore, out, no_build),
         Task::SoakSubcore => match esp_amp_host::soak::run_subcore() {
             Ok(()) => ExitCode::SUCCESS,
             Err(e) => fail(&e),
