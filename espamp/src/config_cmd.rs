@@ -4,7 +4,7 @@
 //! shared memory (spec §1.5); this reads the C side's values and prints ours.
 //!
 //! Every `CONFIG_ESP_AMP_*` option is either mapped (a build variable both Rust builds
-//! read, see `firmware/esp32/build-support/config.rs`), accepted with what it means for
+//! read, see `esp_amp_build::config`), accepted with what it means for
 //! the Rust code, or refused by name because we do not support it; an option this tool
 //! does not know is refused too, so a newer ESP-AMP option cannot slip through unnoticed.
 

@@ -117,7 +117,7 @@ pub fn text(r: &ImageReport, chip: &str) -> String {
         None => {
             out += &format!("ok: the image fits the {chip} layout");
             if r.layout_from == "image" {
-                out += " it records (its configuration record)";
+                out += " its configuration record names";
             }
             if let (Some(u), Some(b)) = (r.hp_used, r.hp_given_back) {
                 out += &format!(" ({u} B of the HP subcore region used, {b} B go back to the heap)");

@@ -121,7 +121,7 @@ fn check_takes_the_layout_from_the_image_record_and_names_a_differing_option() {
     let out = espamp(&["image", "check", path, "--chip", "esp32c6"]);
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(out.status.success(), "{text}{}", String::from_utf8_lossy(&out.stderr));
-    assert!(text.contains("ok: the image fits the esp32c6 layout it records"), "{text}");
+    assert!(text.contains("ok: the image fits the esp32c6 layout its configuration record names"), "{text}");
     // With options, those are the maincore's: the record must agree, and the first option
     // that does not is named with both values.
     let out =

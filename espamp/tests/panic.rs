@@ -34,8 +34,9 @@ fn dump_file(name: &str, write: impl FnOnce(&PanicDump<'_>)) -> PathBuf {
 }
 
 /// A store access fault at `tiny_step + 4`, called from `tiny_main` (RA), with a stale
-/// return address into `tiny_main` and some data words on the stack.
-fn exception_dump() -> (PathBuf, u32, u32) {
+/// return address into `tiny_main` and some data words on the stack, written to `file`
+/// (one name per test: the tests run in parallel).
+fn exception_dump(file: &str) -> (PathBuf, u32, u32) {
     let (step, _) = symbol("tiny_step");
     let (main, main_size) = symbol("tiny_main");
     assert!(main_size > 8, "tiny_main is {main_size} bytes");
@@ -46,7 +47,7 @@ fn exception_dump() -> (PathBuf, u32, u32) {
     regs[34] = 7; // MCAUSE: store access fault
     let stack: Vec<u8> =
         [0x1234_5678u32, main + 6, 0, 0xFFFF_FFFF].iter().flat_map(|w| w.to_le_bytes()).collect();
-    let path = dump_file("exception.bin", |d| {
+    let path = dump_file(file, |d| {
         d.write_frame(&regs, &stack);
         d.mark_exception();
     });
@@ -55,7 +56,7 @@ fn exception_dump() -> (PathBuf, u32, u32) {
 
 #[test]
 fn decode_names_functions_and_lines_from_the_elf() {
-    let (dump, step, main) = exception_dump();
+    let (dump, step, main) = exception_dump("exception-decode.bin");
     let elf = fixture_elf().to_str().unwrap();
     let out = espamp(&["panic", "decode", dump.to_str().unwrap(), "--elf", elf]);
     let text = String::from_utf8_lossy(&out.stdout);
@@ -104,7 +105,7 @@ fn an_abort_shows_its_message_and_works_without_an_elf() {
 
 #[test]
 fn bad_inputs_are_clear_errors() {
-    let (dump, _, _) = exception_dump();
+    let (dump, _, _) = exception_dump("exception-refusals.bin");
     let short = tmp_path("short-dump.bin");
     std::fs::write(&short, [1u8; 100]).unwrap();
     let empty = dump_file("empty-dump.bin", |_| {});

@@ -54,7 +54,7 @@ fn main(mut i2c: LpI2c, mut uart: LpUart, mut led: Output<1>) -> ! {
             Ok(()) => 0,
             Err(_) => 1,
         };
-        led.set_output(seq % 2 == 0);
+        led.set_output(seq.is_multiple_of(2));
         let s = seq.to_le_bytes();
         // A full queue (the maincore is not reading) drops this reading; the next one
         // tries again.
