@@ -68,7 +68,7 @@ cargo test --workspace --all-features
 cargo test -p esp-amp
 
 step "packages (cargo package, with its build of the packed sources: the crates ready for crates.io)"
-cargo package --quiet --allow-dirty -p esp-amp-soc -p esp-amp -p esp-amp-build
+cargo package --quiet --allow-dirty -p esp-amp-soc -p esp-amp -p esp-amp-build -p esp-amp-host -p espamp
 
 step "loom models"
 RUSTFLAGS="--cfg loom" cargo test -p esp-amp --test loom --release

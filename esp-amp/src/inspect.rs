@@ -48,6 +48,7 @@ pub enum SlotState {
 /// What is wrong with one descriptor.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[non_exhaustive]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
 pub enum SlotFault {
     /// Bits other than `AVAILABLE` (0x0080) and `USED` (0x8000) are set.
     BadFlags(u16),
@@ -215,6 +216,7 @@ impl<'r> QueueView<'r> {
 /// What is wrong with an RPMsg header.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[non_exhaustive]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
 pub enum MessageFault {
     /// The descriptor itself is bad (see [`SlotFault`]); the header was not read.
     Slot(SlotFault),

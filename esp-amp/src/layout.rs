@@ -10,6 +10,7 @@
 
 /// The SoCs ESP-AMP supports.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
 pub enum Chip {
     Esp32C5,
     Esp32C6,
@@ -139,6 +140,7 @@ impl AmpConfig {
 /// Why a configuration cannot produce a layout.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[non_exhaustive]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
 pub enum ConfigError {
     /// An option is outside its Kconfig range.
     OutOfRange { option: &'static str, value: u32, min: u32, max: u32 },
@@ -169,6 +171,7 @@ impl core::fmt::Display for ConfigError {
 
 /// A half-open address range `[start, end)`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
 pub struct Region {
     pub start: u32,
     pub end: u32,
@@ -366,6 +369,7 @@ pub struct ConfigRecord {
 
 /// A recorded option that differs from the loader's: see [`ConfigRecord::compare`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
 pub struct ConfigMismatch {
     /// The option, named as ESP-AMP C's Kconfig option (or `chip`, `record version`).
     pub option: &'static str,

@@ -63,6 +63,7 @@ pub const RESERVED_EPT_SYS_PRT: u16 = 0xFFFF;
 /// RPMsg failures.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[non_exhaustive]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
 pub enum RpmsgError {
     /// A queue operation failed (full, too large, timeout, bad configuration, …).
     Queue(QueueError),
@@ -153,6 +154,7 @@ impl Endpoint {
 
 /// Counters of one device.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
 pub struct RpmsgStats {
     /// Messages sent.
     pub sent: u32,

@@ -16,6 +16,7 @@ compile_error!("esp-amp shared memory is little-endian; big-endian hosts are not
 /// Why a device address could not be used.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[non_exhaustive]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
 pub enum ShmError {
     /// `[addr, addr + len)` is not wholly inside the region (or overflows).
     OutOfBounds { addr: u32, len: u32 },

@@ -42,6 +42,7 @@ use crate::word::AtomicWord;
 
 /// A software-interrupt id, 0..=31.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
 pub struct SwIntrId(u8);
 
 impl SwIntrId {

@@ -32,6 +32,7 @@ pub const HEADER_SIZE: u32 = 8;
 
 /// A SysInfo entry id.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
 pub struct SysInfoId(pub u16);
 
 impl SysInfoId {
@@ -67,6 +68,7 @@ pub enum Pool {
 
 /// How a SysInfo chain is corrupted.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
 pub enum Corruption {
     /// The first header is not the `{0xFFFF, 0}` sentinel (pool never initialised?).
     BadSentinel,
@@ -83,6 +85,7 @@ pub enum Corruption {
 /// SysInfo failures.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[non_exhaustive]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
 pub enum SysInfoError {
     /// An entry with this id already exists in the pool.
     DuplicateId(SysInfoId),

@@ -94,6 +94,7 @@ pub(super) fn parse(file: &[u8]) -> Result<Image<'_>, ImageError> {
 /// Why [`EspImageWriter`] could not write.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[non_exhaustive]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
 pub enum WriteError {
     /// The output buffer is too small.
     BufferTooSmall,

@@ -50,6 +50,7 @@ use crate::layout::{MemoryLayout, Region, SubcoreType, RTC_MEM_START};
 
 /// Memory the loader must never write.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
 pub enum Protected {
     /// The HP shared region (SysInfo, queues).
     SharedMemory,
@@ -75,6 +76,7 @@ impl Protected {
 
 /// Where the entry point must be.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
 pub enum EntryRule {
     /// Exactly this address (an LP core starts at its reset vector).
     Exactly(u32),
@@ -190,6 +192,7 @@ impl Placement {
 /// Why a segment was refused.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[non_exhaustive]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
 pub enum SegmentFault {
     /// It overlaps memory the loader must never write.
     Overlaps(Protected),
@@ -225,6 +228,7 @@ impl core::error::Error for SegmentFault {}
 /// Why an image was not loaded.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[non_exhaustive]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
 pub enum LoadError {
     /// The file is not a readable image.
     Image(ImageError),
@@ -384,6 +388,7 @@ pub trait LoadMemory {
 
 /// A [`LoadMemory`] backend refused a range.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
 pub struct MemoryError;
 
 impl core::fmt::Display for MemoryError {

@@ -76,6 +76,7 @@ impl Segment<'_> {
 /// Why an image file is unreadable.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[non_exhaustive]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
 pub enum ImageError {
     /// Neither an ESP app image (0xE9) nor an ELF file.
     UnknownFormat { first_byte: u8 },

@@ -92,6 +92,7 @@ pub const MAX_LEN: u32 = 32768;
 /// Queue failures.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[non_exhaustive]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
 pub enum QueueError {
     /// Length 0 or above 32768, or an item size that rounds to 0 or past 65532.
     InvalidSpec { len: u32, item_size: u32 },
@@ -118,6 +119,7 @@ pub enum QueueError {
 /// What is wrong with a shared queue configuration.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[non_exhaustive]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
 pub enum ConfFault {
     /// `len` is 0 or not a power of two.
     BadLen(u16),

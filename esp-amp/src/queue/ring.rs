@@ -42,6 +42,7 @@ pub trait DescTable {
 /// What a misbehaving peer did. Each one is counted; none is undefined behaviour.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[non_exhaustive]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
 pub enum PeerFault {
     /// A descriptor names an address that is not one of this queue's buffers (outside the
     /// buffer area, or not on an item boundary).
@@ -217,6 +218,7 @@ fn freed_flags(c: bool) -> u16 {
 /// Why an operation on the ring did not produce a buffer.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[non_exhaustive]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
 pub enum RingError {
     /// Nothing to take: no free slot (producer) or no filled slot (consumer).
     Empty,

@@ -70,6 +70,7 @@ enum Slot<'h> {
 
 /// Client counters (wrapping).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
 pub struct ClientStats {
     /// Requests sent (one-way ones included).
     pub sent: u32,

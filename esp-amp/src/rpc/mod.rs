@@ -86,6 +86,7 @@ fn body_limit<R: crate::role::Role, const CAP: usize, const E: usize>(
 
 /// A response status (spec §7). Handlers may use any value; these are the named ones.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
 pub struct Status(pub u16);
 
 impl Status {
@@ -118,6 +119,7 @@ pub struct PacketHeader {
 /// A packet that cannot be an RPC packet.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 #[non_exhaustive]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
 pub enum PacketError {
     /// Fewer than 8 bytes.
     Truncated { len: usize },
@@ -168,6 +170,7 @@ impl PacketHeader {
 /// Why an RPC call failed. [`RpcError::code`] gives C's return code.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 #[non_exhaustive]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
 pub enum RpcError {
     /// A request body larger than the largest that fits one RPMsg buffer; nothing was
     /// sent.

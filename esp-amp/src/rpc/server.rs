@@ -79,6 +79,7 @@ impl<F: Fn(&Request<'_>, &mut [u8]) -> Reply + Sync> Handler for F {
 
 /// Server counters (wrapping).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
 pub struct ServerStats {
     /// Requests taken (each is answered, or one-way, or counted below).
     pub requests: u32,

@@ -63,6 +63,7 @@ pub trait Command {
 /// Why a typed call gave no value.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 #[non_exhaustive]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
 pub enum TypedError {
     /// The call itself failed (no buffer, timeout, …).
     Rpc(RpcError),

@@ -58,6 +58,7 @@ pub trait SubcorePort {
 
 /// Where the subcore is in its life cycle.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
 pub enum State {
     /// Nothing loaded yet.
     Empty,
@@ -74,6 +75,7 @@ pub enum State {
 /// Why a life-cycle step was refused.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[non_exhaustive]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
 pub enum LifecycleError<E> {
     /// `start` without a fresh `load` (state given).
     NotLoaded(State),
@@ -215,6 +217,7 @@ pub trait CoreControl {
 /// An [`ImagePort`] error.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[non_exhaustive]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
 pub enum ImagePortError<E> {
     /// The image was refused (nothing was written, see [`crate::image::load`]).
     Load(LoadError),

@@ -30,6 +30,7 @@ pub type Fallback<'r> = &'r (dyn Fn(&[u8]) + Sync);
 
 /// What [`Printer`] counted.
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
 pub struct PrintStats {
     /// Lines sent.
     pub lines: u32,

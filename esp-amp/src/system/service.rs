@@ -61,6 +61,7 @@ pub fn send_request(tx: &ServiceProducer<'_>, srv_id: u16, param: &[u8]) -> Resu
 
 /// What the supplicant dropped.
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
 pub struct SupplicantStats {
     /// Print lines delivered.
     pub lines: u32,
