@@ -104,6 +104,59 @@ pub mod lp_uart {
     pub const WAIT_READS: u32 = 4000;
 }
 
+/// The LP timer of the C6 and the C5 (the same block at the same address on both): the
+/// LP core's wake-up source for a timed wait. Its alarm 1 is the one IDF's LP-core code
+/// uses (`ulp_lp_core_lp_timer_set_wakeup_time`, `TIMER_ID 1`); alarm 0 is the HP side's
+/// sleep wake-up. The `LP_INT_*` registers are the interrupt the LP core takes (on its
+/// single external line 30); `INT_*` are the HP core's.
+pub mod lp_timer {
+    /// PAC: `esp32c6::LP_TIMER`, `esp32c5::LP_TIMER`.
+    pub const BASE: u32 = 0x600B_0C00;
+    /// `LP_TIMER_TAR1_LOW_REG`: alarm 1, bits 0..=31 of the 48-bit target (PAC offset 0x08).
+    pub const TAR1_LOW: u32 = BASE + 0x08;
+    /// `LP_TIMER_TAR1_HIGH_REG`: bits 32..=47 of the target in bits 0..=15 (PAC offset 0x0C).
+    pub const TAR1_HIGH: u32 = BASE + 0x0C;
+    /// `MAIN_TIMER_TAR_EN1` in `TAR1_HIGH`: alarm 1 armed.
+    pub const TAR_EN: u32 = 1 << 31;
+    /// `LP_TIMER_UPDATE_REG` (PAC offset 0x10); its `MAIN_TIMER_UPDATE` bit, which copies
+    /// the counter into buffer 0, differs per chip (`esp32c6::LP_TIMER_UPDATE_BIT`,
+    /// `esp32c5::LP_TIMER_UPDATE_BIT`).
+    pub const UPDATE: u32 = BASE + 0x10;
+    /// `LP_TIMER_MAIN_BUF0_LOW_REG` / `_HIGH_REG`: the copied counter (PAC offsets 0x14,
+    /// 0x18; 16 bits in the high word).
+    pub const BUF0_LOW: u32 = BASE + 0x14;
+    pub const BUF0_HIGH: u32 = BASE + 0x18;
+    /// `LP_TIMER_LP_INT_ENA_REG` / `_CLR_REG` (PAC offsets 0x40, 0x44).
+    pub const LP_INT_ENA: u32 = BASE + 0x40;
+    pub const LP_INT_CLR: u32 = BASE + 0x44;
+    /// `MAIN_TIMER` in the `LP_INT_*` registers: an armed alarm was reached.
+    pub const MAIN_TIMER_INT: u32 = 1 << 31;
+    /// `LP_AON_STORE1_REG` (PAC: `lp_aon::store1`, `LP_AON` at 0x600B_1000): the calibrated
+    /// period of the RTC slow clock that drives the LP timer, in microseconds with
+    /// [`CAL_FRACT`] fractional bits. esp-hal's clock set-up writes it
+    /// (`calibrate_rtc_slow_clock`), as IDF's does (`RTC_SLOW_CLK_CAL_REG`); 0 means it was
+    /// not written.
+    pub const SLOW_CLK_CAL: u32 = 0x600B_1004;
+    /// IDF's `RTC_CLK_CAL_FRACT`, esp-hal's `RtcClock::CAL_FRACT`.
+    pub const CAL_FRACT: u32 = 19;
+
+    /// LP timer ticks per millisecond for the calibration value `cal` (rounded down; at
+    /// least 1), or `None` when `cal` is 0 or not a plausible slow clock (the LP timer
+    /// runs at 30 to 150 kHz: 30 to 150 ticks per millisecond).
+    pub const fn ticks_per_ms(cal: u32) -> Option<u32> {
+        if cal == 0 {
+            return None;
+        }
+        // 1000 µs << 19 fits a u32 (524,288,000), so no 64-bit division is needed.
+        let t = (1000u32 << CAL_FRACT) / cal;
+        if t >= 16 && t <= 1024 {
+            Some(t)
+        } else {
+            None
+        }
+    }
+}
+
 /// The RISC-V CLIC of the ESP32-P4's HP cores.
 pub mod clic {
     /// CLIC interrupts 0..16 are the core-local (CLINT) ones; CPU line `l` of the
@@ -176,6 +229,8 @@ pub mod esp32c6 {
     /// The LP core has no clock gate or reset of its own in `LPPERI` (IDF's C6
     /// `lp_core_ll_enable_bus_clock` and `lp_core_ll_reset_register` are empty).
     pub const LP_CORE_HAS_CLK_RST: bool = false;
+    /// `MAIN_TIMER_UPDATE` in `LP_TIMER_UPDATE_REG` (PAC: bit 28).
+    pub const LP_TIMER_UPDATE_BIT: u32 = 1 << 28;
 }
 
 /// ESP32-C5: the maincore is the HP core, the subcore the LP core.
@@ -200,6 +255,8 @@ pub mod esp32c5 {
     /// (`components/hal/esp32c5/include/hal/lp_core_ll.h`: `lp_core_ll_enable_bus_clock`,
     /// `lp_core_ll_reset_register`).
     pub const LP_CORE_HAS_CLK_RST: bool = true;
+    /// `MAIN_TIMER_UPDATE` in `LP_TIMER_UPDATE_REG` (PAC: bit 27; the C6's is bit 28).
+    pub const LP_TIMER_UPDATE_BIT: u32 = 1 << 27;
 }
 
 /// ESP32-P4: the maincore is HP core 0, the subcore HP core 1.

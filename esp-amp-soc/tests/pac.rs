@@ -201,3 +201,61 @@ macro_rules! lp_uart_console_registers {
 
 lp_uart_console_registers!(esp32c6_lp_uart_console_registers, esp32c6);
 lp_uart_console_registers!(esp32c5_lp_uart_console_registers, esp32c5);
+
+/// The LP timer's alarm-1, counter-copy and LP-interrupt registers and the slow-clock
+/// calibration register of one LP-core chip against its PAC (the same blocks at the same
+/// addresses on the C6 and the C5).
+macro_rules! lp_timer_registers {
+    ($test:ident, $pac:ident) => {
+        #[test]
+        fn $test() {
+            use soc::lp_timer as t;
+            assert_eq!(t::BASE, ::$pac::LP_TIMER::PTR as u32);
+            let fake = Fake::new();
+            let timer: &::$pac::lp_timer::RegisterBlock = fake.block();
+            let at = |off: u32| t::BASE + off;
+            assert_eq!(t::TAR1_LOW, at(fake.offset(timer.tar1_low())));
+            assert_eq!(t::TAR1_HIGH, at(fake.offset(timer.tar1_high())));
+            assert_eq!(t::UPDATE, at(fake.offset(timer.update())));
+            assert_eq!(t::BUF0_LOW, at(fake.offset(timer.main_buf0_low())));
+            assert_eq!(t::BUF0_HIGH, at(fake.offset(timer.main_buf0_high())));
+            assert_eq!(t::LP_INT_ENA, at(fake.offset(timer.lp_int_ena())));
+            assert_eq!(t::LP_INT_CLR, at(fake.offset(timer.lp_int_clr())));
+            // Field positions: written through the PAC's writers, read back as words.
+            timer.tar1_high().write(|w| w.main_timer_tar_en1().set_bit());
+            assert_eq!(fake.word(t::TAR1_HIGH - t::BASE), t::TAR_EN);
+            // SAFETY: any 16-bit value is a valid target high part.
+            timer.tar1_high().write(|w| unsafe { w.main_timer_tar_high1().bits(0xFFFF) });
+            assert_eq!(fake.word(t::TAR1_HIGH - t::BASE), 0xFFFF, "the high part is bits 0..=15");
+            timer.update().write(|w| w.main_timer_update().set_bit());
+            assert_eq!(fake.word(t::UPDATE - t::BASE), soc::$pac::LP_TIMER_UPDATE_BIT);
+            timer.lp_int_ena().write(|w| w.main_timer().set_bit());
+            assert_eq!(fake.word(t::LP_INT_ENA - t::BASE), t::MAIN_TIMER_INT);
+            timer.lp_int_clr().write(|w| w.main_timer().clear_bit_by_one());
+            assert_eq!(fake.word(t::LP_INT_CLR - t::BASE), t::MAIN_TIMER_INT);
+
+            assert_eq!(t::SLOW_CLK_CAL & !0xFF, ::$pac::LP_AON::PTR as u32);
+            let aon_fake = Fake::new();
+            let aon: &::$pac::lp_aon::RegisterBlock = aon_fake.block();
+            assert_eq!(t::SLOW_CLK_CAL, ::$pac::LP_AON::PTR as u32 + aon_fake.offset(aon.store1()));
+        }
+    };
+}
+
+lp_timer_registers!(esp32c6_lp_timer_registers, esp32c6);
+lp_timer_registers!(esp32c5_lp_timer_registers, esp32c5);
+
+#[test]
+fn lp_timer_ticks_per_ms_from_the_calibration() {
+    use soc::lp_timer::{ticks_per_ms, CAL_FRACT};
+    // The RC slow clock, about 136 kHz: a period of 7.35 µs.
+    let rc = (7.35 * f64::from(1u32 << CAL_FRACT)) as u32;
+    assert_eq!(ticks_per_ms(rc), Some(136));
+    // A 32.768 kHz crystal: 30.52 µs.
+    let xtal = (30.517_578 * f64::from(1u32 << CAL_FRACT)) as u32;
+    assert_eq!(ticks_per_ms(xtal), Some(32));
+    // Not written, or nothing a slow clock can be.
+    assert_eq!(ticks_per_ms(0), None);
+    assert_eq!(ticks_per_ms(1), None);
+    assert_eq!(ticks_per_ms(u32::MAX), None);
+}

@@ -179,8 +179,9 @@ impl CycleRate for FixedRate {
 /// gives (fixed, or read at run time where the core's clock is configurable, as on the
 /// P4's HP core 1).
 ///
-/// No timer interrupt is armed: `wait_irq` with a timeout polls the cycle counter; without
-/// one it sleeps in `wfi` until the epoch moves.
+/// No timer interrupt is armed here: `wait_irq` with a timeout polls the cycle counter;
+/// without one it sleeps in `wfi` until the epoch moves. A port with a wake-up timer arms
+/// it itself and uses this only as the fallback (the LP-core port's LP timer alarm).
 ///
 /// ```ignore
 /// const CLOCK: CycleClock = CycleClock::new(FixedRate(16), &IRQ_EPOCH); // 16 MHz

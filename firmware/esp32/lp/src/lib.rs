@@ -4,7 +4,8 @@
 //!   `LP_TRIGGER_HP` (bit 30) of `PMU_HP_LP_CPU_COMM`; our interrupt is `HP_SW_TRIGGER`
 //!   (bit 31) of `PMU_LP_INT_*`, cleared first and then dispatched unconditionally (as C).
 //! - Time ([`LpPlatform`]): the 64-bit `mcycle` at the nominal 16 MHz of the LP core (as
-//!   C: approximate, and stopped in sleep); idling with `wfi`.
+//!   C: approximate, and stopped in sleep); idling with `wfi`, and timed waits sleep in
+//!   `wfi` until an alarm of the LP timer (`timer`), where C's wait polls.
 //! - Runtime: the 0x80-byte vector table at the RTC RAM base (32 jumps to the shared trap
 //!   entry of `esp-amp-riscv`, so it works in direct and vectored mode), the reset vector
 //!   at base + 0x80 (`_start`: `gp`, stack, `mtvec`, `.bss`), then the firmware's
@@ -43,6 +44,7 @@ pub mod layout {
 }
 mod regs;
 mod rt;
+mod timer;
 
 use esp_amp::port::{InterruptLine, Platform};
 use esp_amp::shm::Shm;
@@ -101,8 +103,15 @@ impl Platform for LpPlatform {
     fn irq_epoch(&self) -> u32 {
         CLOCK.irq_epoch()
     }
+    /// Without a timeout: `wfi` until the next interrupt. With one: `wfi` until the next
+    /// interrupt or the LP timer's alarm at the deadline ([`timer`]); polling the cycle
+    /// counter only where the alarm cannot be used (no slow-clock calibration from the
+    /// maincore, or interrupts not enabled).
     fn wait_irq(&self, epoch: u32, timeout_ms: Option<u32>) {
-        CLOCK.wait_irq(epoch, timeout_ms)
+        match timeout_ms {
+            Some(ms) if timer::wait_irq(&IRQ_EPOCH, epoch, ms) => {}
+            _ => CLOCK.wait_irq(epoch, timeout_ms),
+        }
     }
 }
 

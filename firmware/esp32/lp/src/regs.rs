@@ -24,11 +24,13 @@ pub const MIE_LINES: u32 = chip::LP_MIE;
 pub const HP_SW_TRIGGER: u32 = esp_amp_soc::PMU_HP_SW_TRIGGER;
 /// `LP_TRIGGER_HP` in `PMU_HP_LP_CPU_COMM`.
 pub const LP_TRIGGER_HP: u32 = esp_amp_soc::PMU_LP_TRIGGER_HP;
+/// `MAIN_TIMER_UPDATE` in `LP_TIMER_UPDATE_REG` (bit 28 on the C6, 27 on the C5).
+pub const LP_TIMER_UPDATE_BIT: u32 = chip::LP_TIMER_UPDATE_BIT;
 
 pub fn write(addr: u32, v: u32) {
-    // SAFETY: `addr` is one of the PMU registers above or an LP UART register of
-    // `esp_amp_soc::lp_uart`, valid for a 32-bit volatile access from the LP core; no Rust
-    // object lives there.
+    // SAFETY: `addr` is one of the PMU registers above, an LP UART register of
+    // `esp_amp_soc::lp_uart` or an LP timer / LP_AON register of `esp_amp_soc::lp_timer`,
+    // each valid for a 32-bit volatile access from the LP core; no Rust object lives there.
     unsafe { (addr as usize as *mut u32).write_volatile(v) }
 }
 

@@ -75,6 +75,8 @@ extern "C" fn esp_amp_trap(frame: &mut TrapFrame) {
     // As C: clear, then dispatch without looking at the status (the status bit is gone
     // once cleared, and a stale dispatch finds an empty software-interrupt word).
     PmuLine.clear();
+    // The LP timer's alarm of a timed wait arrives on the same line.
+    crate::timer::acknowledge();
     if let Some(handler) = SW_HANDLER.get() {
         handler();
     }
