@@ -67,6 +67,9 @@ cargo test --workspace --all-features
 # The core crate as the firmware builds it: without the host port's features.
 cargo test -p esp-amp
 
+step "docs (rustdoc warnings are errors: broken links, ambiguous names)"
+RUSTDOCFLAGS="-D warnings" cargo doc --quiet --no-deps --workspace --all-features
+
 step "packages (cargo package, with its build of the packed sources: the crates ready for crates.io)"
 cargo package --quiet --allow-dirty -p esp-amp-soc -p esp-amp -p esp-amp-build -p esp-amp-host -p espamp
 

@@ -419,7 +419,7 @@ impl<T: DescTable, const CAP: usize> Ring<T, CAP> {
     ///
     /// With the `batch-free` feature the slot is written later: when a quarter of the
     /// queue (at most 8) has been freed, or when [`Ring::recv`] finds the ring empty, or
-    /// on [`Ring::flush_frees`]. The consumer then writes each shared descriptor line once
+    /// on `Ring::flush_frees`. The consumer then writes each shared descriptor line once
     /// per batch instead of once per message, and the producer, which polls that line,
     /// finds several free slots at once instead of one at a time. The batch is at most a
     /// quarter of the queue, so the producer always has the rest, and a consumer that

@@ -16,7 +16,7 @@
 //!   until taken; a request that timed out or was cancelled has no slot any more, so its
 //!   late response is given back and counted, never written anywhere.
 //!
-//! With the `postcard` feature, [`typed`] binds command ids to request and response types.
+//! With the `postcard` feature, `typed` binds command ids to request and response types.
 //!
 //! Neither holds the RPMsg device: each call takes it as an argument, so a server or client
 //! can live in a `critical_section::Mutex` next to the device and run in an interrupt

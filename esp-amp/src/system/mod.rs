@@ -7,7 +7,7 @@
 //! - [`service`]: the system service queue (SysInfo 0xFF04) and the maincore's
 //!   [`service::Supplicant`];
 //! - [`print`]: the subcore's `print!`/`println!` through that queue;
-//! - [`panic`]: the panic dump, the subcore's panic path and the maincore's decoder;
+//! - [`mod@panic`]: the panic dump, the subcore's panic path and the maincore's decoder;
 //! - [`sleep`]: the light-sleep counter and guard (LP cores).
 
 pub mod lifecycle;
