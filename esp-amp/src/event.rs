@@ -42,7 +42,9 @@ use crate::word::AtomicWord;
 /// Wait for all bits of the mask, or for any of them.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum WaitFor {
+    /// Every bit of the mask.
     All,
+    /// At least one bit of the mask.
     Any,
 }
 
@@ -192,6 +194,7 @@ impl core::error::Error for WaitTimeout {}
 
 /// Something that can raise a software interrupt on the peer ([`crate::sw_intr::SwIntr`]).
 pub trait Trigger {
+    /// Raises software interrupt `id` on the peer.
     fn trigger(&self, id: SwIntrId);
 }
 

@@ -12,8 +12,11 @@
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]
 pub enum Chip {
+    /// ESP32-C5: the LP core is the subcore.
     Esp32C5,
+    /// ESP32-C6: the LP core is the subcore.
     Esp32C6,
+    /// ESP32-P4: HP core 1 is the subcore.
     Esp32P4,
 }
 
@@ -143,13 +146,39 @@ impl AmpConfig {
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]
 pub enum ConfigError {
     /// An option is outside its Kconfig range.
-    OutOfRange { option: &'static str, value: u32, min: u32, max: u32 },
+    OutOfRange {
+        /// The option, named as the Kconfig option.
+        option: &'static str,
+        /// The value given.
+        value: u32,
+        /// The smallest allowed value.
+        min: u32,
+        /// The largest allowed value.
+        max: u32,
+    },
     /// An option that does not exist for this chip was enabled.
-    NotSupported { option: &'static str, chip: Chip },
+    NotSupported {
+        /// The option.
+        option: &'static str,
+        /// The chip that lacks it.
+        chip: Chip,
+    },
     /// An option requires another one that is off.
-    Requires { option: &'static str, requires: &'static str },
+    Requires {
+        /// The option that was enabled.
+        option: &'static str,
+        /// The option it needs.
+        requires: &'static str,
+    },
     /// The regions do not fit in the memory available for them.
-    DoesNotFit { what: &'static str, need: u32, available: u32 },
+    DoesNotFit {
+        /// The regions that do not fit.
+        what: &'static str,
+        /// Bytes they need.
+        need: u32,
+        /// Bytes there are.
+        available: u32,
+    },
 }
 
 impl core::fmt::Display for ConfigError {
@@ -173,7 +202,9 @@ impl core::fmt::Display for ConfigError {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]
 pub struct Region {
+    /// First address.
     pub start: u32,
+    /// First address after the range.
     pub end: u32,
 }
 
@@ -218,6 +249,7 @@ pub struct RtcLayout {
 /// The memory map of one configuration.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct MemoryLayout {
+    /// The chip.
     pub chip: Chip,
     /// The configuration this layout was computed from.
     pub config: AmpConfig,

@@ -21,6 +21,7 @@
 //! The peer core is never trusted: every address, length and id read from shared memory
 //! is checked before use; bad data yields an error, never undefined behaviour or a panic.
 #![cfg_attr(not(test), no_std)]
+#![deny(missing_docs)]
 
 mod bytes;
 pub mod event;

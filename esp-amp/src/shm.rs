@@ -19,9 +19,19 @@ compile_error!("esp-amp shared memory is little-endian; big-endian hosts are not
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]
 pub enum ShmError {
     /// `[addr, addr + len)` is not wholly inside the region (or overflows).
-    OutOfBounds { addr: u32, len: u32 },
+    OutOfBounds {
+        /// The device address.
+        addr: u32,
+        /// The access length in bytes.
+        len: u32,
+    },
     /// `addr` is not a multiple of the access size.
-    Misaligned { addr: u32, align: u32 },
+    Misaligned {
+        /// The device address.
+        addr: u32,
+        /// The alignment the access needs.
+        align: u32,
+    },
 }
 
 impl core::fmt::Display for ShmError {

@@ -90,6 +90,7 @@ impl SwIntrId {
 /// Implemented for every `Fn(SwIntrId) + Sync`. Handlers run in interrupt context on bare
 /// metal: keep them short and non-blocking.
 pub trait SwIntrHandler: Sync {
+    /// Called once for each pending software interrupt `id`.
     fn on_sw_intr(&self, id: SwIntrId);
 }
 

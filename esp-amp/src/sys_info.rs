@@ -90,7 +90,12 @@ pub enum SysInfoError {
     /// An entry with this id already exists in the pool.
     DuplicateId(SysInfoId),
     /// Not enough room left in the pool.
-    PoolExhausted { requested: u32, available: u32 },
+    PoolExhausted {
+        /// Bytes asked for (entry header included).
+        requested: u32,
+        /// Bytes left in the pool.
+        available: u32,
+    },
     /// Sizes are stored as `u16`.
     SizeTooLarge(usize),
     /// 0xFFFF is the sentinel id and cannot be allocated.
@@ -98,13 +103,25 @@ pub enum SysInfoError {
     /// No entry with this id.
     NotFound(SysInfoId),
     /// The entry exists but has the wrong size for its use.
-    WrongSize { id: SysInfoId, expected: u16, found: u16 },
+    WrongSize {
+        /// The entry.
+        id: SysInfoId,
+        /// The size the caller expects.
+        expected: u16,
+        /// The size the entry has.
+        found: u16,
+    },
     /// The RTC pool does not exist on this chip/configuration.
     NoRtcPool,
     /// The pool is too small or misaligned to hold a sentinel.
     BadPool(ShmError),
     /// The chain is corrupted at header address `at`.
-    Corrupt { at: u32, reason: Corruption },
+    Corrupt {
+        /// Device address of the bad entry header.
+        at: u32,
+        /// What is wrong with it.
+        reason: Corruption,
+    },
 }
 
 impl core::fmt::Display for SysInfoError {

@@ -7,11 +7,19 @@
 use core::sync::atomic::Ordering;
 
 /// A 32-bit atomic word.
+///
+/// Each method is the `core::sync::atomic::AtomicU32` method of the same name.
 pub trait AtomicWord {
+    /// Reads the word.
     fn load(&self, order: Ordering) -> u32;
+    /// Writes `v`, returning the old value.
     fn swap(&self, v: u32, order: Ordering) -> u32;
+    /// Sets the bits of `v`, returning the old value.
     fn fetch_or(&self, v: u32, order: Ordering) -> u32;
+    /// Keeps only the bits of `v`, returning the old value.
     fn fetch_and(&self, v: u32, order: Ordering) -> u32;
+    /// Writes `new` if the word is `current` (may fail spuriously): `Ok(old)` or
+    /// `Err(actual)`.
     fn compare_exchange_weak(
         &self,
         current: u32,

@@ -197,7 +197,10 @@ pub enum SegmentFault {
     /// It overlaps memory the loader must never write.
     Overlaps(Protected),
     /// It overlaps an earlier segment of the same image.
-    OverlapsSegment { other: u8 },
+    OverlapsSegment {
+        /// The earlier segment it overlaps.
+        other: u8,
+    },
     /// It overlaps an allowed window but does not fit inside one (it runs past its end or
     /// into another window).
     NotInOneWindow,
@@ -233,13 +236,37 @@ pub enum LoadError {
     /// The file is not a readable image.
     Image(ImageError),
     /// The ESP image was built for another chip.
-    WrongChip { expected: u16, found: u16 },
+    WrongChip {
+        /// This chip's ESP image chip id.
+        expected: u16,
+        /// The image's chip id.
+        found: u16,
+    },
     /// The entry point breaks the target's rule.
-    Entry { entry: u32, rule: EntryRule },
+    Entry {
+        /// The image's entry point.
+        entry: u32,
+        /// The target's rule.
+        rule: EntryRule,
+    },
     /// Segment `index` (`[addr, addr + len)`) was refused.
-    Segment { index: u8, addr: u32, len: u32, fault: SegmentFault },
+    Segment {
+        /// The segment (0-based).
+        index: u8,
+        /// Its load address.
+        addr: u32,
+        /// Its length in memory, in bytes.
+        len: u32,
+        /// Why it was refused.
+        fault: SegmentFault,
+    },
     /// The memory backend refused a write (a target/backend mismatch, not an image fault).
-    Memory { addr: u32, len: u32 },
+    Memory {
+        /// Start of the refused range.
+        addr: u32,
+        /// Its length in bytes.
+        len: u32,
+    },
     /// The image records a configuration other than the target's.
     Config(crate::layout::ConfigMismatch),
 }
@@ -283,7 +310,9 @@ impl core::error::Error for LoadError {}
 /// The result of a successful [`plan`] or [`load`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Loaded<'a> {
+    /// The file format (ESP app image or ELF).
     pub format: Format,
+    /// The image's entry point.
     pub entry: u32,
     /// Segments that were (or will be) written.
     pub loaded_segments: usize,

@@ -79,32 +79,80 @@ impl Segment<'_> {
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]
 pub enum ImageError {
     /// Neither an ESP app image (0xE9) nor an ELF file.
-    UnknownFormat { first_byte: u8 },
+    UnknownFormat {
+        /// The file's first byte.
+        first_byte: u8,
+    },
     /// The file ends inside `what` (which starts at `offset`).
-    Truncated { what: &'static str, offset: u32 },
+    Truncated {
+        /// The structure the file ends in.
+        what: &'static str,
+        /// Where that structure starts, in bytes from the start of the file.
+        offset: u32,
+    },
     /// More segments than [`MAX_SEGMENTS`].
-    TooManySegments { count: usize, max: usize },
+    TooManySegments {
+        /// Segments the image declares.
+        count: usize,
+        /// The most this parser takes.
+        max: usize,
+    },
     /// The image has nothing to load.
     NoSegments,
     /// `addr + length` of segment `segment` overflows the 32-bit address space.
-    AddressOverflow { segment: u8, addr: u32, len: u32 },
+    AddressOverflow {
+        /// The segment (0-based).
+        segment: u8,
+        /// Its load address.
+        addr: u32,
+        /// Its length in bytes.
+        len: u32,
+    },
     /// The ESP image checksum byte does not match the segment data.
-    Checksum { stored: u8, computed: u8 },
+    Checksum {
+        /// The checksum byte in the image.
+        stored: u8,
+        /// The checksum of the segment data.
+        computed: u8,
+    },
     /// The SHA-256 appended to the ESP image does not match the image (`stored` and
     /// `computed` are the first four bytes of each digest, for the message).
-    Sha256 { stored: [u8; 4], computed: [u8; 4] },
+    Sha256 {
+        /// The first four bytes of the appended digest.
+        stored: [u8; 4],
+        /// The first four bytes of the digest of the image.
+        computed: [u8; 4],
+    },
     /// ELF: not 32-bit (`class` is `EI_CLASS`).
-    ElfClass { class: u8 },
+    ElfClass {
+        /// The `EI_CLASS` byte.
+        class: u8,
+    },
     /// ELF: not little-endian (`data` is `EI_DATA`).
-    ElfEndianness { data: u8 },
+    ElfEndianness {
+        /// The `EI_DATA` byte.
+        data: u8,
+    },
     /// ELF: not an executable (`e_type`).
-    ElfType { e_type: u16 },
+    ElfType {
+        /// The `e_type` field.
+        e_type: u16,
+    },
     /// ELF: not RISC-V (`e_machine`).
-    ElfMachine { machine: u16 },
+    ElfMachine {
+        /// The `e_machine` field.
+        machine: u16,
+    },
     /// ELF: a structure is inconsistent (`what` says which).
-    ElfMalformed { what: &'static str },
+    ElfMalformed {
+        /// The inconsistent structure.
+        what: &'static str,
+    },
     /// ELF segment `segment` has `p_filesz > p_memsz`.
-    ElfFileSizeTooLarge { segment: u8 },
+    ElfFileSizeTooLarge {
+        /// The program header index.
+        segment: u8,
+    },
 }
 
 impl core::fmt::Display for ImageError {
@@ -234,11 +282,17 @@ pub const fn app_desc_window(chip: Chip) -> Region {
 /// that are not UTF-8 read as `"?"`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct AppDesc<'a> {
+    /// The anti-rollback version.
     pub secure_version: u32,
+    /// The application version string.
     pub version: &'a str,
+    /// The project name.
     pub project_name: &'a str,
+    /// The build time.
     pub time: &'a str,
+    /// The build date.
     pub date: &'a str,
+    /// The ESP-IDF version it was built with.
     pub idf_ver: &'a str,
 }
 

@@ -95,11 +95,24 @@ pub const MAX_LEN: u32 = 32768;
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]
 pub enum QueueError {
     /// Length 0 or above 32768, or an item size that rounds to 0 or past 65532.
-    InvalidSpec { len: u32, item_size: u32 },
+    InvalidSpec {
+        /// The queue length asked for.
+        len: u32,
+        /// The item size asked for.
+        item_size: u32,
+    },
     /// The SysInfo block would exceed 65535 bytes (C silently truncates it).
-    BlockTooLarge { bytes: u32 },
+    BlockTooLarge {
+        /// The size the block would have.
+        bytes: u32,
+    },
     /// The queue has more buffers than this end's `CAP` can track.
-    TooLong { len: u16, capacity: usize },
+    TooLong {
+        /// The queue's length.
+        len: u16,
+        /// The buffers this end's `CAP` tracks.
+        capacity: usize,
+    },
     /// The shared configuration read at attach is unusable.
     BadConf(ConfFault),
     /// A SysInfo lookup or allocation failed.
@@ -109,7 +122,12 @@ pub enum QueueError {
     /// Consumer: nothing to receive.
     Empty,
     /// `len` is larger than the item size `max`.
-    TooLarge { len: usize, max: usize },
+    TooLarge {
+        /// The length asked for.
+        len: usize,
+        /// The item size.
+        max: usize,
+    },
     /// A blocking call gave up.
     Timeout,
     /// The peer wrote garbage into the next slot; it was consumed and counted.

@@ -46,11 +46,26 @@ pub trait DescTable {
 pub enum PeerFault {
     /// A descriptor names an address that is not one of this queue's buffers (outside the
     /// buffer area, or not on an item boundary).
-    BadAddress { slot: u16, addr: u32 },
+    BadAddress {
+        /// The descriptor slot.
+        slot: u16,
+        /// The address it names.
+        addr: u32,
+    },
     /// A descriptor names a buffer this side already holds (a double free or double send).
-    Duplicate { slot: u16, addr: u32 },
+    Duplicate {
+        /// The descriptor slot.
+        slot: u16,
+        /// The buffer it names.
+        addr: u32,
+    },
     /// A filled descriptor's length exceeds the item size.
-    BadLength { slot: u16, len: u16 },
+    BadLength {
+        /// The descriptor slot.
+        slot: u16,
+        /// The length it holds.
+        len: u16,
+    },
 }
 
 impl core::fmt::Display for PeerFault {
@@ -74,8 +89,11 @@ impl core::error::Error for PeerFault {}
 /// Where a queue's buffers are: `n` items of `s` bytes from device address `buf_base`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Geometry {
+    /// Number of buffers.
     pub n: u16,
+    /// Bytes per buffer.
     pub s: u16,
+    /// Device address of the first buffer.
     pub buf_base: u32,
     /// `ceil(2^32 / s)`: turns the division in `index_of` into a multiplication (one
     /// `mulhu` on RV32).
@@ -258,10 +276,12 @@ impl<T: DescTable, const CAP: usize> Ring<T, CAP> {
         }
     }
 
+    /// Where this queue's buffers are.
     pub fn geometry(&self) -> Geometry {
         self.geo
     }
 
+    /// Peer faults met so far (each consumed and counted).
     pub fn faults(&self) -> u32 {
         self.faults.get()
     }

@@ -53,9 +53,13 @@ impl<const CAP: usize> core::fmt::Debug for Response<'_, '_, CAP> {
 /// for the duration of the call.
 #[derive(Debug)]
 pub struct Completed<'a> {
+    /// The call's message id.
     pub msg_id: u16,
+    /// The command id.
     pub cmd_id: u16,
+    /// The server's status.
     pub status: Status,
+    /// The response body.
     pub data: &'a [u8],
 }
 

@@ -122,9 +122,17 @@ pub struct PacketHeader {
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]
 pub enum PacketError {
     /// Fewer than 8 bytes.
-    Truncated { len: usize },
+    Truncated {
+        /// The payload length.
+        len: usize,
+    },
     /// `msg_len` runs past the end of the RPMsg payload.
-    BodyTooLong { msg_len: u16, available: usize },
+    BodyTooLong {
+        /// The header's `msg_len`.
+        msg_len: u16,
+        /// Bytes after the header.
+        available: usize,
+    },
 }
 
 impl core::fmt::Display for PacketError {
@@ -174,7 +182,12 @@ impl PacketHeader {
 pub enum RpcError {
     /// A request body larger than the largest that fits one RPMsg buffer; nothing was
     /// sent.
-    InvalidSize { len: usize, max: usize },
+    InvalidSize {
+        /// The body length asked for.
+        len: usize,
+        /// The largest body that fits one buffer.
+        max: usize,
+    },
     /// No free RPMsg buffer (the peer holds them all), or every request slot is in use.
     NoMem,
     /// A service for this command id exists already.

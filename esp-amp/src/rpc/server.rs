@@ -42,7 +42,9 @@ impl<'a> Request<'a> {
 /// Length 0 sends no response at all (a one-way command, as in C).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Reply {
+    /// The status to send.
     pub status: Status,
+    /// Bytes of the response buffer to send (0: no response).
     pub len: usize,
 }
 
@@ -68,6 +70,7 @@ impl Reply {
 /// Implemented for every `Fn(&Request, &mut [u8]) -> Reply + Sync`. On bare metal it may
 /// run in interrupt context: keep it short.
 pub trait Handler: Sync {
+    /// Answers `req`, writing the response body into `resp`.
     fn handle(&self, req: &Request<'_>, resp: &mut [u8]) -> Reply;
 }
 
