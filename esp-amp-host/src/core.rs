@@ -13,7 +13,9 @@ use crate::region::{HostRegion, DOORBELL_MAIN, DOORBELL_SUB};
 /// Which core this is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Side {
+    /// The maincore.
     Main,
+    /// The subcore.
     Sub,
 }
 

@@ -42,6 +42,8 @@
 //! });
 //! ```
 
+#![deny(missing_docs)]
+
 pub mod core;
 pub mod firmware;
 pub mod region;

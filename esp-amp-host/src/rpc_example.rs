@@ -22,9 +22,13 @@ pub const SERVER_EPT: u16 = 0x1001;
 
 /// Command ids.
 pub mod cmd {
+    /// Adds two `u32`s.
     pub const ADD: u16 = 0x0001;
+    /// Upper-cases ASCII text.
     pub const UPPER: u16 = 0x0002;
+    /// Logs a line on the server (one-way: no response).
     pub const LOG: u16 = 0x0003;
+    /// Ends the server loop.
     pub const STOP: u16 = 0x0004;
     /// Not served: answered with `INVALID_CMD`.
     pub const UNKNOWN: u16 = 0x0BAD;
@@ -158,7 +162,9 @@ pub fn run_client<R: Role, P: Platform, const CAP: usize, const E: usize>(
 /// Which side of the example a core runs.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Part {
+    /// Makes the calls.
     Client,
+    /// Serves them.
     Server,
 }
 

@@ -84,7 +84,9 @@ mod state {
 /// Which core a loop runs on; fixes its endpoints, streams and event bits.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Who {
+    /// The maincore loop.
     Main,
+    /// The subcore loop.
     Sub,
 }
 
@@ -141,6 +143,7 @@ impl Who {
             Who::Sub => 4,
         }
     }
+    /// The side in reports: `maincore` or `subcore`.
     pub fn name(self) -> &'static str {
         match self {
             Who::Main => "maincore",
@@ -167,14 +170,18 @@ macro_rules! counters {
         /// One counter of a side.
         #[derive(Clone, Copy, Debug, PartialEq, Eq)]
         #[repr(usize)]
-        pub enum K { $($name),* }
+        pub enum K { $(#[doc = $text] $name),* }
 
         impl K {
+            /// Every counter, in report order.
             pub const ALL: [K; [$($text),*].len()] = [$(K::$name),*];
+            /// How many counters there are.
             pub const COUNT: usize = K::ALL.len();
+            /// What the counter counts, for the report.
             pub fn text(self) -> &'static str {
                 match self { $(K::$name => $text),* }
             }
+            /// What the counter means for the verdict.
             pub fn class(self) -> Class {
                 match self { $(K::$name => Class::$class),* }
             }
@@ -261,9 +268,11 @@ impl Counters {
     fn max(&self, k: K, v: u64) {
         self.0[k as usize].fetch_max(v, Ordering::Relaxed);
     }
+    /// The current value of counter `k`.
     pub fn get(&self, k: K) -> u64 {
         self.0[k as usize].load(Ordering::Relaxed)
     }
+    /// Every counter, in [`K::ALL`] order.
     pub fn values(&self) -> [u64; K::COUNT] {
         std::array::from_fn(|i| self.0[i].load(Ordering::Relaxed))
     }
@@ -710,6 +719,7 @@ impl<R: Role> Side<'_, '_, R> {
 /// How long, and how often to report progress.
 #[derive(Clone, Debug)]
 pub struct SoakConfig {
+    /// How long the run lasts.
     pub duration: Duration,
     /// A progress line this often (`None`: silent).
     pub progress_every: Option<Duration>,
@@ -718,8 +728,11 @@ pub struct SoakConfig {
 /// One delivery path of the run: what one side sent and the other received.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct PathCheck {
+    /// The path, for the report.
     pub what: &'static str,
+    /// Messages (or calls) one side sent.
     pub sent: u64,
+    /// How many of them the other side received.
     pub received: u64,
     /// Part of another path (the calls to an unknown command): not counted again in
     /// [`SoakReport::messages`].
@@ -727,9 +740,11 @@ pub struct PathCheck {
 }
 
 impl PathCheck {
+    /// Sent and never received.
     pub fn lost(&self) -> u64 {
         self.sent.saturating_sub(self.received)
     }
+    /// Nothing lost and nothing extra.
     pub fn ok(&self) -> bool {
         self.sent == self.received
     }
@@ -738,9 +753,13 @@ impl PathCheck {
 /// The end of a soak run.
 #[derive(Clone, Debug)]
 pub struct SoakReport {
+    /// How long the run took.
     pub seconds: f64,
+    /// The maincore's counters.
     pub main: [u64; K::COUNT],
+    /// The subcore's counters.
     pub sub: [u64; K::COUNT],
+    /// Every delivery path, checked.
     pub paths: Vec<PathCheck>,
     /// Whatever ended the run early or went wrong outside the counters.
     pub problems: Vec<String>,

@@ -16,7 +16,9 @@ use crate::region::{HostRegion, ENV_REGION_PATH};
 /// A host "firmware image": a program and its arguments.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct HostFirmware {
+    /// The program to start.
     pub program: PathBuf,
+    /// Its arguments.
     pub args: Vec<OsString>,
 }
 

@@ -61,13 +61,35 @@ pub fn fill(stream: u32, seq: u32, max: usize, out: &mut [u8]) -> usize {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum TrafficError {
     /// Sequence number `got` arrived where `expected` was due (loss, duplicate, reorder).
-    OutOfOrder { expected: u32, got: u32 },
+    OutOfOrder {
+        /// The sequence number due.
+        expected: u32,
+        /// The one that arrived.
+        got: u32,
+    },
     /// Message `seq` has the wrong length.
-    BadLength { seq: u32, expected: usize, got: usize },
+    BadLength {
+        /// The message.
+        seq: u32,
+        /// Its length by the stream pattern.
+        expected: usize,
+        /// The length received.
+        got: usize,
+    },
     /// Message `seq` does not match its checksum or content.
-    Corrupt { seq: u32 },
+    Corrupt {
+        /// The message.
+        seq: u32,
+    },
     /// No progress for this many milliseconds.
-    Stalled { sent: u32, received: u32, ms: u32 },
+    Stalled {
+        /// Messages sent so far.
+        sent: u32,
+        /// Messages received so far.
+        received: u32,
+        /// How long nothing moved.
+        ms: u32,
+    },
     /// An RPMsg call failed.
     Rpmsg(RpmsgError),
 }
@@ -119,7 +141,9 @@ pub fn verify(stream: u32, expected: u32, max: usize, data: &[u8]) -> Result<(),
 /// Totals of one side of a [`pump`] run.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Totals {
+    /// Messages this side sent.
     pub sent: u32,
+    /// Messages this side received and checked.
     pub received: u32,
     /// How often the loop went to sleep waiting for an interrupt.
     pub sleeps: u32,

@@ -29,6 +29,7 @@
 //! assert_eq!(esp32p4::SUBCORE_MAP_VALUE, 46);
 //! ```
 #![no_std]
+#![deny(missing_docs)]
 
 /// How an LP core's interrupt controller delivers external interrupts.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -94,6 +95,7 @@ pub mod lp_uart {
     /// `TXFIFO_CNT` in the status register: bytes waiting in the TX FIFO (PAC:
     /// `status::txfifo_cnt`, bits 19..=23).
     pub const TXFIFO_CNT_SHIFT: u32 = 19;
+    /// The width mask of `TXFIFO_CNT`, after shifting by [`TXFIFO_CNT_SHIFT`].
     pub const TXFIFO_CNT_MASK: u32 = 0x1F;
     /// The TX FIFO's length (IDF: `SOC_LP_UART_FIFO_LEN` in the C6's and C5's
     /// `soc_caps.h`).
@@ -125,9 +127,11 @@ pub mod lp_timer {
     /// `LP_TIMER_MAIN_BUF0_LOW_REG` / `_HIGH_REG`: the copied counter (PAC offsets 0x14,
     /// 0x18; 16 bits in the high word).
     pub const BUF0_LOW: u32 = BASE + 0x14;
+    /// Bits 32..=47 of the copied counter, in bits 0..=15.
     pub const BUF0_HIGH: u32 = BASE + 0x18;
     /// `LP_TIMER_LP_INT_ENA_REG` / `_CLR_REG` (PAC offsets 0x40, 0x44).
     pub const LP_INT_ENA: u32 = BASE + 0x40;
+    /// Writing a bit clears that LP-core interrupt.
     pub const LP_INT_CLR: u32 = BASE + 0x44;
     /// `MAIN_TIMER` in the `LP_INT_*` registers: an armed alarm was reached.
     pub const MAIN_TIMER_INT: u32 = 1 << 31;
@@ -186,8 +190,11 @@ pub mod clic {
     }
     /// Byte offsets inside a control word.
     pub const IP: u32 = 0;
+    /// Interrupt enable byte.
     pub const IE: u32 = 1;
+    /// Attribute byte (mode, trigger).
     pub const ATTR: u32 = 2;
+    /// Level and priority byte.
     pub const CTL: u32 = 3;
 
     /// ATTR: machine mode (bits 7:6 = 0b11), level-triggered (bits 2:1 = 0), not
