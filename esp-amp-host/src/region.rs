@@ -140,12 +140,23 @@ impl std::fmt::Debug for HostRegion {
 impl HostRegion {
     /// Creates an anonymous region (memfd), zero-filled. Other processes open it through
     /// [`HostRegion::path`] while this process lives.
+    ///
+    /// The memfd is sealed against shrinking and growing (`F_SEAL_SHRINK | F_SEAL_GROW`)
+    /// once it has its size: a subcore process that opens it read-write cannot truncate it
+    /// under this process's mapping (which would kill this process with `SIGBUS` at its
+    /// next access); its `ftruncate` fails with `EPERM` instead. A region made with
+    /// [`HostRegion::create_file`] is an ordinary file, which cannot be sealed: use this one
+    /// when the subcore process is not trusted.
     pub fn create(layout: impl Into<HostLayout>) -> io::Result<Self> {
-        let fd = rustix::fs::memfd_create("esp-amp-shm", rustix::fs::MemfdFlags::CLOEXEC)?;
+        use rustix::fs::{MemfdFlags, SealFlags};
+        let fd = rustix::fs::memfd_create("esp-amp-shm", MemfdFlags::CLOEXEC | MemfdFlags::ALLOW_SEALING)?;
         let file = File::from(fd);
         use std::os::fd::AsRawFd;
         let path = PathBuf::from(format!("/proc/{}/fd/{}", std::process::id(), file.as_raw_fd()));
-        Self::init(file, path, layout.into())
+        let layout = layout.into();
+        file.set_len(layout.file_len())?;
+        rustix::fs::fcntl_add_seals(&file, SealFlags::SHRINK | SealFlags::GROW)?;
+        Self::init(file, path, layout)
     }
 
     /// Creates (or truncates) a named file as the region, zero-filled.
@@ -155,7 +166,9 @@ impl HostRegion {
     }
 
     fn init(file: File, path: PathBuf, layout: HostLayout) -> io::Result<Self> {
-        file.set_len(layout.file_len())?;
+        if file.metadata()?.len() != layout.file_len() {
+            file.set_len(layout.file_len())?;
+        }
         let map = MmapRaw::map_raw(&file)?;
         let this = HostRegion { map, _file: file, path, layout };
         this.control().write_bytes(0, &layout.control()).map_err(io::Error::other)?;
