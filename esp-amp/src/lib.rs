@@ -38,6 +38,7 @@ pub mod signal;
 pub mod sw_intr;
 pub mod sys_info;
 pub mod system;
+pub mod text;
 pub mod word;
 
 pub use role::{MainCore, Role, SubCore};

@@ -295,7 +295,8 @@ fn wait_for(cond: impl Fn() -> bool) {
 /// Drains the supplicant until `stop`, printing each subcore line with [`SUB_PREFIX`].
 fn drain(supplicant: &Supplicant<'_>, printed: &AtomicU32, stop: &std::sync::atomic::AtomicBool) {
     let mut print = |line: &[u8]| {
-        println!("{SUB_PREFIX} {}", String::from_utf8_lossy(line));
+        // The subcore's bytes, escaped: a line cannot drive the terminal or fake ours.
+        println!("{SUB_PREFIX} {}", esp_amp::text::Escaped(line));
         printed.fetch_add(1, Ordering::SeqCst);
     };
     while !stop.load(Ordering::SeqCst) {

@@ -377,12 +377,9 @@ const _: () = assert!(STACK_DUMP_SIZE % (4 * STACK_WORDS_PER_LINE) == 0);
 impl fmt::Display for PanicReport {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         if self.is_abort {
-            for chunk in self.message().utf8_chunks() {
-                f.write_str(chunk.valid())?;
-                if !chunk.invalid().is_empty() {
-                    f.write_str("\u{FFFD}")?;
-                }
-            }
+            // The message is the peer's bytes: escaped, so it cannot drive the terminal
+            // or fake lines of the report (`crate::text`).
+            write!(f, "{}", crate::text::Escaped(self.message()))?;
             f.write_str("\n")?;
         } else {
             writeln!(f, "Guru Meditation Error: ON Subcore panic'ed {}", self.reason())?;

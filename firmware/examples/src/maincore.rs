@@ -57,8 +57,9 @@ pub trait MainBoard {
     /// A progress line on the maincore console (the port may prefix it with its name).
     fn log(&self, line: core::fmt::Arguments<'_>);
     /// A line the subcore printed through the service queue: `[sub] <line>`, as C's print
-    /// routing shows it.
-    fn routed(&self, line: &str);
+    /// routing shows it. The bytes are the peer's: print them through
+    /// `esp_amp::text::Escaped`.
+    fn routed(&self, line: &[u8]);
     /// Ends the run as failed (`code` is the exit status where the port has one).
     fn fail(&self, code: u16, why: core::fmt::Arguments<'_>) -> !;
     /// A retired-instruction counter, if the port has a meaningful one.

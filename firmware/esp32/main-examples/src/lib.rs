@@ -72,8 +72,8 @@ impl MainBoard for EspMain {
     fn log(&self, line: core::fmt::Arguments<'_>) {
         println!("[main] {line}");
     }
-    fn routed(&self, line: &str) {
-        println!("[sub] {line}");
+    fn routed(&self, line: &[u8]) {
+        println!("[sub] {}", esp_amp::text::Escaped(line));
     }
     fn fail(&self, code: u16, why: core::fmt::Arguments<'_>) -> ! {
         fail(format_args!("({code}) {why}"))

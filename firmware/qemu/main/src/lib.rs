@@ -85,8 +85,8 @@ impl MainBoard for QemuMain {
     fn log(&self, line: core::fmt::Arguments<'_>) {
         uprintln!("[hart 0] {}", line);
     }
-    fn routed(&self, line: &str) {
-        uprintln!("[sub] {}", line);
+    fn routed(&self, line: &[u8]) {
+        uprintln!("[sub] {}", esp_amp::text::Escaped(line));
     }
     fn fail(&self, code: u16, why: core::fmt::Arguments<'_>) -> ! {
         fail(code, why)
