@@ -141,12 +141,15 @@ enum PanicAction {
         /// Print JSON instead of text.
         #[arg(long)]
         json: bool,
+        /// Decode the file even when its fields are impossible for a panic dump.
+        #[arg(long)]
+        force: bool,
     },
 }
 
 fn panic(action: &PanicAction) -> Result<(), Box<dyn std::error::Error>> {
-    let PanicAction::Decode { dump, elf, chip, json } = action;
-    let d = panic_cmd::decode(dump, elf.as_deref(), *chip == Chip::Esp32P4)?;
+    let PanicAction::Decode { dump, elf, chip, json, force } = action;
+    let d = panic_cmd::decode(dump, elf.as_deref(), *chip == Chip::Esp32P4, *force)?;
     if *json {
         println!("{}", serde_json::to_string_pretty(&d)?);
     } else {
@@ -203,12 +206,19 @@ enum ShmAction {
         /// Print JSON instead of text.
         #[arg(long)]
         json: bool,
+        /// Decode what can be decoded even when the file does not look like a shared region
+        /// (no valid SysInfo chain): for a region a faulty or hostile peer damaged.
+        #[arg(long)]
+        force: bool,
     },
 }
 
 fn shm(action: &ShmAction) -> Result<(), Box<dyn std::error::Error>> {
-    let ShmAction::Dump { file, chip, base, json } = action;
+    let ShmAction::Dump { file, chip, base, json, force } = action;
     let r = shm_cmd::report(file, *chip, *base)?;
+    if let (Some(why), false) = (shm_cmd::implausible(&r), *force) {
+        return Err(format!("{}: {why} (--force shows what can be decoded)", file.display()).into());
+    }
     if *json {
         println!("{}", serde_json::to_string_pretty(&r)?);
     } else {

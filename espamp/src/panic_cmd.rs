@@ -12,7 +12,7 @@ use std::fmt::Write as _;
 use std::path::Path;
 
 use addr2line::Loader;
-use esp_amp::system::panic::{PanicReport, DUMP_SIZE};
+use esp_amp::system::panic::{PanicReport, DUMP_SIZE, MESSAGE_SIZE};
 use esp_amp_host::RegionSnapshot;
 use object::{Object, ObjectSection, SectionKind};
 use serde::Serialize;
@@ -138,10 +138,44 @@ fn read_dump(path: &Path) -> Result<Vec<u8>, String> {
     Ok(bytes)
 }
 
-pub fn decode(dump: &Path, elf: Option<&Path>, p4: bool) -> Result<PanicDecode, String> {
+/// A subcore stack no chip has (the largest RAM a subcore has is the P4's, well below).
+pub const MAX_STACK_LEN: u32 = 1 << 20;
+
+/// Why `raw` cannot be a panic dump a runtime (ours or ESP-AMP C's) wrote, if it cannot:
+/// the abort flag is 0 or 1, the stack length (the stack's size, which may exceed what the
+/// dump holds) at most [`MAX_STACK_LEN`], an abort's message ends with a NUL inside its
+/// field, and an exception's `mcause` is a RISC-V exception code (0..=15).
+pub fn implausible(raw: &[u8]) -> Option<String> {
+    let word = |off: usize| raw.get(off..off + 4).map(|w| u32::from_le_bytes([w[0], w[1], w[2], w[3]]));
+    let (is_abort, stack_len) = (word(0)?, word(4)?);
+    if is_abort > 1 {
+        return Some(format!("its abort flag is 0x{is_abort:08x}, not 0 or 1"));
+    }
+    if stack_len > MAX_STACK_LEN {
+        return Some(format!("its stack length {stack_len} is over {MAX_STACK_LEN} bytes"));
+    }
+    if is_abort == 1 {
+        let message = raw.get(8..8 + MESSAGE_SIZE).unwrap_or_default();
+        if !message.contains(&0) {
+            return Some(format!("its message has no NUL in its {MESSAGE_SIZE} bytes"));
+        }
+    } else {
+        // MCAUSE is word 34 of the register frame at 0x100.
+        let mcause = word(0x100 + 4 * 34)?;
+        if mcause > 15 {
+            return Some(format!("its exception cause 0x{mcause:08x} is not a RISC-V exception code"));
+        }
+    }
+    None
+}
+
+pub fn decode(dump: &Path, elf: Option<&Path>, p4: bool, force: bool) -> Result<PanicDecode, String> {
     let bytes = read_dump(dump)?;
     if bytes.iter().all(|&b| b == 0) {
         return Err(format!("{}: the dump is empty (all zeros): no panic was recorded", dump.display()));
+    }
+    if let (Some(why), false) = (implausible(&bytes), force) {
+        return Err(format!("{}: not a panic dump: {why} (--force decodes it anyway)", dump.display()));
     }
     let report = PanicReport::decode(&bytes).with_p4_extra(p4);
     let symbols = elf.map(Symbols::open).transpose()?;

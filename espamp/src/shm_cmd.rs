@@ -154,6 +154,14 @@ pub struct DumpSummary {
     pub reason: &'static str,
 }
 
+/// Why the decoded file does not look like a shared region, if it does not: the HP
+/// SysInfo pool must hold a valid chain (every region a maincore initialised does, even an
+/// empty one).
+pub fn implausible(r: &ShmReport) -> Option<String> {
+    let hp = r.pools.first()?;
+    hp.error.as_ref().map(|e| format!("not a shared region: its SysInfo pool is not a valid chain ({e})"))
+}
+
 /// Reads `file` and decodes it. A raw image ends at the chip's fixed `SHARED_END`, so its
 /// length gives its start; `base` overrides that.
 pub fn report(file: &Path, chip: Chip, base: Option<u32>) -> Result<ShmReport, String> {

@@ -178,7 +178,16 @@ fn a_corrupted_image_is_shown_with_its_faults() {
     bytes[first + 4..first + 8].copy_from_slice(&0x1000_0000u32.to_le_bytes());
     let path = tmp_path("corrupt_rpmsg.bin");
     std::fs::write(&path, &bytes).unwrap();
-    let j = dump_json(&path);
+    // A broken chain does not look like a shared region: refused in one line…
+    let out = espamp(&["shm", "dump", path.to_str().unwrap()]);
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("not a shared region") && err.contains("--force"), "{err}");
+    assert_eq!(err.trim_end().lines().count(), 1, "{err}");
+    // …and shown as far as it goes with --force.
+    let out = espamp(&["shm", "dump", path.to_str().unwrap(), "--json", "--force"]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let j: Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(entries(&j), [(0xFF01, 4, "event".to_owned())]);
     assert!(j["pools"][0]["error"].as_str().unwrap().contains("corrupted"), "{j}");
 
@@ -231,4 +240,39 @@ fn bad_input_is_a_clear_error() {
     let out = espamp(&["shm", "dump", "/nonexistent/region.bin"]);
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("/nonexistent/region.bin"));
+}
+
+#[test]
+fn random_bytes_are_refused_by_shm_dump_and_panic_decode_in_one_line() {
+    // Deterministic "random" bytes (xorshift), a region's and a dump's worth.
+    let mut x = 0x2545_F491_4F6C_DD1Du64;
+    let bytes: Vec<u8> = (0..16384)
+        .map(|_| {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            x as u8
+        })
+        .collect();
+    let region = tmp_path("random-region.bin");
+    std::fs::write(&region, &bytes).unwrap();
+    let dump = tmp_path("random-dump.bin");
+    std::fs::write(&dump, &bytes[..4096]).unwrap();
+    for (args, what) in [
+        (vec!["shm", "dump", region.to_str().unwrap()], "not a shared region"),
+        (vec!["panic", "decode", dump.to_str().unwrap()], "not a panic dump"),
+    ] {
+        let out = espamp(&args);
+        assert!(!out.status.success(), "{args:?} accepted random bytes");
+        assert!(out.stdout.is_empty(), "{args:?} printed a report");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(err.contains(what), "{args:?}: {err}");
+        assert_eq!(err.trim_end().lines().count(), 1, "{args:?}: {err}");
+        // With --force they show what they can, escaped.
+        let mut forced = args.clone();
+        forced.push("--force");
+        let out = espamp(&forced);
+        assert!(out.status.success(), "{forced:?}: {}", String::from_utf8_lossy(&out.stderr));
+        assert!(!String::from_utf8_lossy(&out.stdout).contains('\x1b'), "{forced:?}");
+    }
 }
