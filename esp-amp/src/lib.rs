@@ -22,6 +22,8 @@
 //! is checked before use; bad data yields an error, never undefined behaviour or a panic.
 #![cfg_attr(not(test), no_std)]
 #![deny(missing_docs)]
+// docs.rs (`--cfg docsrs`, nightly) labels feature-gated items with their feature.
+#![cfg_attr(docsrs, feature(doc_cfg))]
 
 mod bytes;
 pub mod event;

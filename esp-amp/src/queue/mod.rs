@@ -789,6 +789,7 @@ impl<'r, const CAP: usize> Consumer<'r, CAP> {
     /// borrows for `'r` outlive the consumer): call this first if the peer must get those
     /// buffers back without another receive.
     #[cfg(feature = "batch-free")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "batch-free")))]
     pub fn flush_frees(&self) {
         self.end.ring.flush_frees();
     }

@@ -463,6 +463,7 @@ impl<T: DescTable, const CAP: usize> Ring<T, CAP> {
     /// Writes the slots of the buffers freed so far, oldest first (feature `batch-free`;
     /// without it every free is written at once).
     #[cfg(feature = "batch-free")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "batch-free")))]
     pub fn flush_frees(&self) {
         while let Some(idx) = self.unkeep() {
             self.own(idx).set(Own::Away);
@@ -474,6 +475,7 @@ impl<T: DescTable, const CAP: usize> Ring<T, CAP> {
     /// (feature `batch-free`: the consumer prefetches it). Only a hint: it is checked
     /// again when received.
     #[cfg(feature = "batch-free")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "batch-free")))]
     pub fn peek_next(&self) -> Option<u16> {
         if !self.has_filled() {
             return None;

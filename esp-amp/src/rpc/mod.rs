@@ -60,6 +60,7 @@
 mod client;
 mod server;
 #[cfg(feature = "postcard")]
+#[cfg_attr(docsrs, doc(cfg(feature = "postcard")))]
 pub mod typed;
 
 pub use client::{Call, ClientStats, Completed, OnResponse, Response, RpcClient};
