@@ -1,4 +1,4 @@
-//! Events (spec §4): 32-bit words in the HP pool; one core notifies, the other waits.
+//! Events (docs/protocol.md §4): 32-bit words in the HP pool; one core notifies, the other waits.
 //!
 //! An [`Event`] is the shared word. Waiting follows the C bare-metal semantics on both
 //! cores (the wire format is the word itself, so this interoperates with a C peer on

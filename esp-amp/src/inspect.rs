@@ -5,7 +5,7 @@
 //! A snapshot carries no local state (indices, wrap counters), but the flags do not need
 //! it: the producer toggles `AVAILABLE` once per send and the consumer toggles `USED` once
 //! per free, so a descriptor whose two bits differ holds a message sent and not yet freed,
-//! whatever the lap (spec §5.4). Everything read is checked as the live code checks it;
+//! whatever the lap (docs/protocol.md §5.4). Everything read is checked as the live code checks it;
 //! a bad descriptor or header is reported, never trusted.
 //!
 //! ```
@@ -189,7 +189,7 @@ impl<'r> QueueView<'r> {
     /// value changes (at 0 if it never does).
     ///
     /// The buffers named by filled slots are those the producer sent. After out-of-order
-    /// frees (the consumer frees into the next sequential slot, spec §5.5), a buffer that
+    /// frees (the consumer frees into the next sequential slot, docs/protocol.md §5.5), a buffer that
     /// is still held can sit in a free slot and a filled slot can name a buffer already
     /// freed: the count is always right, the identity only when frees follow receives.
     pub fn in_flight(&self) -> impl Iterator<Item = SlotView> + '_ {

@@ -1,4 +1,4 @@
-//! Memory layout per SoC (spec §1), computed from a Kconfig-like [`AmpConfig`].
+//! Memory layout per SoC (docs/protocol.md §1), computed from a Kconfig-like [`AmpConfig`].
 //!
 //! ```
 //! use esp_amp::layout::{AmpConfig, Chip, MemoryLayout};
@@ -33,7 +33,7 @@ impl Chip {
     /// All supported chips.
     pub const ALL: [Chip; 3] = [Chip::Esp32C5, Chip::Esp32C6, Chip::Esp32P4];
 
-    /// Exclusive end of the HP shared region (fixed per chip, spec §1.1).
+    /// Exclusive end of the HP shared region (fixed per chip, docs/protocol.md §1.1).
     pub const fn shared_end(self) -> u32 {
         match self {
             Chip::Esp32C6 => 0x4087_E560,
@@ -51,7 +51,7 @@ impl Chip {
     }
 
     /// Lowest address the AMP regions may use (P4: the part of L2 memory that is free
-    /// only with a 128 or 256 KiB cache, spec §1.1 rule 5). `None` = no extra bound.
+    /// only with a 128 or 256 KiB cache, docs/protocol.md §1.1 rule 5). `None` = no extra bound.
     pub const fn amp_region_floor(self) -> Option<u32> {
         match self {
             Chip::Esp32P4 => Some(0x4FF4_0000),
@@ -90,7 +90,7 @@ pub const LP_VECTOR_TABLE_SIZE: u32 = 0x80;
 pub const ULP_SHARED_MEM: u32 = 0x8;
 
 /// The Kconfig options of ESP-AMP (and the IDF ULP options it depends on) that shape the
-/// memory layout and protocol (spec §1.5). Start from [`AmpConfig::default_for`].
+/// memory layout and protocol (docs/protocol.md §1.5). Start from [`AmpConfig::default_for`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct AmpConfig {
     /// `ESP_AMP_HP_SHARED_MEM_SIZE`.
@@ -231,7 +231,7 @@ impl Region {
     }
 }
 
-/// RTC (LP) RAM map of an LP-core subcore (spec §1.4).
+/// RTC (LP) RAM map of an LP-core subcore (docs/protocol.md §1.4).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct RtcLayout {
     /// `[RTC_MEM_START, RTC_MEM_START + RTC_MEM_SIZE)`: everything the subcore may use.
@@ -603,7 +603,7 @@ mod tests {
         assert_eq!(rtc.mem, Region { start: 0x5000_0000, end: 0x5000_1000 });
         assert_eq!(rtc.pool, Region { start: 0x5000_0F00, end: 0x5000_1000 });
         assert_eq!(rtc.reset_vector, 0x5000_0080);
-        // spec §1.4 example: 14500 / 256 -> 0x5000_37A0.
+        // docs/protocol.md §1.4 example: 14500 / 256 -> 0x5000_37A0.
         let cfg = AmpConfig { ulp_coproc_reserve_mem: 14500, ..AmpConfig::default_for(Chip::Esp32C6) };
         let rtc = MemoryLayout::new(Chip::Esp32C6, &cfg).unwrap().rtc.unwrap();
         assert_eq!(rtc.pool.start, 0x5000_37A0);

@@ -1,4 +1,4 @@
-//! RPMsg (spec §6): endpoints with 16-bit addresses over a pair of queues.
+//! RPMsg (docs/protocol.md §6): endpoints with 16-bit addresses over a pair of queues.
 //!
 //! One SysInfo block (default id [`SysInfoId::VQUEUE`], 0xFF03) holds two queues: Q0
 //! maincore → subcore and Q1 subcore → maincore. Every buffer starts with an 8-byte header
@@ -250,7 +250,7 @@ pub(crate) fn attach_pair<'r>(
     Ok([q0, q1])
 }
 
-/// Block sizes and offsets of a device's queues (spec §6.2).
+/// Block sizes and offsets of a device's queues (docs/protocol.md §6.2).
 struct PairLayout {
     hp: u16,
     rtc: u16,

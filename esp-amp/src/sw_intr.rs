@@ -1,4 +1,4 @@
-//! Software interrupts (spec §3): 32 ids per direction over one hardware line.
+//! Software interrupts (docs/protocol.md §3): 32 ids per direction over one hardware line.
 //!
 //! Each core owns one status word in the fixed shared header (maincore at `+0`, subcore
 //! at `+4`). [`SwIntr::trigger`] ORs the id's bit into the *peer's* word and raises the
@@ -214,7 +214,7 @@ impl<'a, R: Role, L: InterruptLine, const N: usize> SwIntr<'a, R, L, N> {
     }
 
     /// The interrupt handler: clear the line, then drain-and-dispatch until the own word
-    /// stays 0 (spec §3 rule 4). Returns the union of the bits handled.
+    /// stays 0 (docs/protocol.md §3 rule 4). Returns the union of the bits handled.
     pub fn isr(&self) -> u32 {
         self.line.clear();
         // Pairs with the fence in `trigger`: a trigger whose bit this drain misses has its

@@ -1,4 +1,4 @@
-//! SysInfo: the shared-memory directory (spec §2).
+//! SysInfo: the shared-memory directory (docs/protocol.md §2).
 //!
 //! Each pool is a linked list of 8-byte headers `{id: u16, size: u16, next: u32}` each
 //! followed by its payload, starting with a sentinel `{0xFFFF, 0, next}`. Only the

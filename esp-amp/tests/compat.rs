@@ -90,7 +90,7 @@ fn consume_event_swintr_bin() {
     assert_eq!(main_sw.pending(), (1 << 30) | (1 << 7));
 }
 
-// ---- queue (spec §5) ----------------------------------------------------------------
+// ---- queue (docs/protocol.md §5) ----------------------------------------------------------------
 
 const QUEUE_ID: SysInfoId = SysInfoId(0x0100);
 
@@ -152,7 +152,7 @@ fn consume_queue_sent3_bin() {
     assert_eq!(rx.faults(), 0);
 }
 
-// ---- RPMsg (spec §6) ----------------------------------------------------------------
+// ---- RPMsg (docs/protocol.md §6) ----------------------------------------------------------------
 
 #[test]
 fn produce_rpmsg_images() {

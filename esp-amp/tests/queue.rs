@@ -189,7 +189,7 @@ fn rounding_and_size_limits() {
     assert!(QueueSpec::new(32769, 16).is_err());
     assert!(QueueSpec::new(4, 0).is_err());
     assert!(QueueSpec::new(4, 65533).is_err());
-    // C truncates this block size to u16 and overflows the queue (spec §11 item 21).
+    // C truncates this block size to u16 and overflows the queue (docs/protocol.md §11 item 21).
     let big = QueueSpec::new(64, 1024).unwrap();
     assert_eq!(
         big.block_sizes(Placement::Normal),

@@ -31,7 +31,7 @@ fn pair(region: &Region) -> (Rpmsg<'_, MainCore>, Rpmsg<'_, SubCore>) {
     (main, sub)
 }
 
-/// The request/response bytes as spec §7 describes them, built by hand.
+/// The request/response bytes as docs/protocol.md §7 describes them, built by hand.
 fn packet(msg_id: u16, cmd_id: u16, status: u16, body: &[u8]) -> Vec<u8> {
     let mut p = Vec::new();
     for v in [msg_id, cmd_id, status, body.len() as u16] {

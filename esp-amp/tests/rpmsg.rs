@@ -168,7 +168,7 @@ fn interrupt_mode_dispatch_from_the_handler() {
 fn rpmsg_block_size_limits() {
     let region = Region::zeroed();
     let mut sys = SysInfoAllocator::init(pool(region.shm()), None).unwrap();
-    // C computes 2·(12 + 8·32 + 1024·32) = 66072 and truncates it to u16 (spec §11 item 21).
+    // C computes 2·(12 + 8·32 + 1024·32) = 66072 and truncates it to u16 (docs/protocol.md §11 item 21).
     let big = Rpmsg::<'_, MainCore>::create(&mut sys, QueueSpec::new(32, 1024).unwrap());
     assert_eq!(big.err(), Some(RpmsgError::Queue(QueueError::BlockTooLarge { bytes: 66072 })));
     let tiny = Rpmsg::<'_, MainCore>::create(&mut sys, QueueSpec::new(4, 8).unwrap());

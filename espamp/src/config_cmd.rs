@@ -1,7 +1,7 @@
 //! `espamp config from-sdkconfig`: the esp-amp build settings that match an ESP-IDF
 //! project's `sdkconfig`, for a Rust subcore under an ESP-IDF + ESP-AMP C maincore (or a C
 //! subcore under a Rust maincore). Both images must agree on every option that shapes the
-//! shared memory (spec §1.5); this reads the C side's values and prints ours.
+//! shared memory (docs/protocol.md §1.5); this reads the C side's values and prints ours.
 //!
 //! Every `CONFIG_ESP_AMP_*` option is either mapped (a build variable both Rust builds
 //! read, see `esp_amp_build::config`), accepted with what it means for
@@ -89,7 +89,7 @@ enum Handling {
     Unsupported(&'static str),
 }
 
-/// Every `CONFIG_ESP_AMP_*` option of ESP-AMP C's Kconfig (spec §1.5).
+/// Every `CONFIG_ESP_AMP_*` option of ESP-AMP C's Kconfig (docs/protocol.md §1.5).
 fn handling(name: &str) -> Option<Handling> {
     use Handling::*;
     Some(match name {

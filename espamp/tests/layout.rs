@@ -1,4 +1,4 @@
-//! `espamp layout`: the spec §1.1/§1.2/§1.4 numbers, JSON parsed back, text and diagram,
+//! `espamp layout`: the docs/protocol.md §1.1/§1.2/§1.4 numbers, JSON parsed back, text and diagram,
 //! and clear errors for impossible configurations.
 
 mod common;

@@ -210,7 +210,7 @@ pub struct CLoad {
     pub hp_end: Option<u32>,
 }
 
-/// ESP-AMP C's loader's acceptance rules (spec §8.3), written out independently of the
+/// ESP-AMP C's loader's acceptance rules (docs/protocol.md §8.3), written out independently of the
 /// project's own loader: the header's segment count and entry, then each
 /// `{load_addr, data_len}` segment in order. Weaker than ours (checksums and the chip id
 /// are not read, the RTC range includes the RTC SysInfo pool, ranges are inclusive), so an

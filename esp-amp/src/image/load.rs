@@ -1,4 +1,4 @@
-//! Placing a firmware image into the subcore's memory (spec §8.3), with every segment
+//! Placing a firmware image into the subcore's memory (docs/protocol.md §8.3), with every segment
 //! checked first.
 //!
 //! The C loader copies a segment when its start and its end each fall in some allowed
@@ -107,7 +107,7 @@ pub struct LoadTarget {
 }
 
 impl LoadTarget {
-    /// The rules for a chip configuration (spec §1, §8.3).
+    /// The rules for a chip configuration (docs/protocol.md §1, §8.3).
     pub fn for_layout(layout: &MemoryLayout) -> Self {
         let lp = layout.chip.subcore_type() == SubcoreType::LpCore;
         let rtc = layout.rtc;

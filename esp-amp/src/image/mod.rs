@@ -1,4 +1,4 @@
-//! Subcore firmware images: parsing and loading (spec §8.3), on the maincore.
+//! Subcore firmware images: parsing and loading (docs/protocol.md §8.3), on the maincore.
 //!
 //! Two formats are read, both without allocation:
 //! - the **ESP app image** that esptool's `elf2image` (and the C build) produces: a 24-byte

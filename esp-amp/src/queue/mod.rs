@@ -1,4 +1,4 @@
-//! The single-producer single-consumer packed virtqueue (spec §5), zero-copy.
+//! The single-producer single-consumer packed virtqueue (docs/protocol.md §5), zero-copy.
 //!
 //! Shared layout (byte-compatible with ESP-AMP C): a 12-byte configuration
 //! `{len: u16, item_size: u16, queue_buffer: u32, queue_desc: u32}`, `len` descriptors
@@ -212,7 +212,7 @@ impl From<RingError> for QueueError {
     }
 }
 
-/// Length and item size after C's rounding (spec §5.2).
+/// Length and item size after C's rounding (docs/protocol.md §5.2).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct QueueSpec {
     len: u16,
@@ -298,7 +298,7 @@ impl Span {
     }
 }
 
-/// Writes a queue's configuration and initial descriptors (spec §5.1): what
+/// Writes a queue's configuration and initial descriptors (docs/protocol.md §5.1): what
 /// `queue_main_init` does once the blocks exist. Buffers are not cleared.
 pub(crate) fn write_queue(
     conf: Shm<'_>,

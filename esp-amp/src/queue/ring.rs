@@ -1,4 +1,4 @@
-//! The packed-ring protocol of spec §5.4–§5.5, written once over a [`DescTable`].
+//! The packed-ring protocol of docs/protocol.md §5.4–§5.5, written once over a [`DescTable`].
 //!
 //! This module knows nothing about shared memory: the descriptor table is a trait, so the
 //! very same state machine runs on the shared region and, in the loom model, on loom
@@ -169,7 +169,7 @@ const RESERVE: usize = 8;
 #[cfg(feature = "batch-free")]
 const FREE_BATCH: usize = 8;
 
-/// One side's local state of a queue (spec §5.3) plus the ownership map that makes the
+/// One side's local state of a queue (docs/protocol.md §5.3) plus the ownership map that makes the
 /// guards sound: a buffer is handed out only if no live guard holds it.
 ///
 /// `CAP` is the largest queue length this side can track (three bytes per buffer).

@@ -1,4 +1,4 @@
-//! RPC over RPMsg (spec §7): request/response commands, client and server on either core.
+//! RPC over RPMsg (docs/protocol.md §7): request/response commands, client and server on either core.
 //!
 //! Every request and response is one RPMsg message whose payload starts with an 8-byte
 //! [`PacketHeader`] `{msg_id, cmd_id, status, msg_len}` (little-endian `u16`s, in that
@@ -85,7 +85,7 @@ fn body_limit<R: crate::role::Role, const CAP: usize, const E: usize>(
     dev.max_payload().saturating_sub(HEADER_SIZE)
 }
 
-/// A response status (spec §7). Handlers may use any value; these are the named ones.
+/// A response status (docs/protocol.md §7). Handlers may use any value; these are the named ones.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]
 pub struct Status(pub u16);
@@ -161,7 +161,7 @@ impl PacketHeader {
     }
 
     /// Splits an RPMsg payload into its header and body, checking `msg_len` against what
-    /// is there (spec §11.3: C trusts it).
+    /// is there (docs/protocol.md §11: C trusts it).
     pub fn parse(payload: &[u8]) -> Result<(PacketHeader, &[u8]), PacketError> {
         let (head, rest) = payload
             .split_first_chunk::<HEADER_SIZE>()

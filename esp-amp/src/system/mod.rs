@@ -1,4 +1,4 @@
-//! The system services around the IPC layers (spec §8): firmware life cycle, the service
+//! The system services around the IPC layers (docs/protocol.md §8): firmware life cycle, the service
 //! queue with print routing, panic reports and light-sleep coordination.
 //!
 //! - [`lifecycle`]: the [`lifecycle::SubcorePort`] a port implements (load, start, stop)

@@ -1,4 +1,4 @@
-//! Subcore panic reports (spec §8.5): the dump at the end of shared memory, written by the
+//! Subcore panic reports (docs/protocol.md §8.5): the dump at the end of shared memory, written by the
 //! subcore, decoded and printed by the maincore.
 //!
 //! | offset | size | field |

@@ -1,4 +1,4 @@
-//! Subcore print routing (spec §8.4): `print!`/`println!` lines travel through the
+//! Subcore print routing (docs/protocol.md §8.4): `print!`/`println!` lines travel through the
 //! service queue and the maincore prints them with a prefix.
 //!
 //! Line assembly and drop rules are C's, byte for byte:

@@ -1,4 +1,4 @@
-//! The system service queue (spec §8.4): subcore → maincore requests, such as print lines.
+//! The system service queue (docs/protocol.md §8.4): subcore → maincore requests, such as print lines.
 //!
 //! One queue in SysInfo block 0xFF04, 16 buffers of 128 bytes, the **subcore produces**
 //! and raises software interrupt 27 after each send. A request is

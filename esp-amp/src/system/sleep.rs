@@ -1,4 +1,4 @@
-//! Light-sleep coordination (spec §8.6, LP-core chips with auto light sleep).
+//! Light-sleep coordination (docs/protocol.md §8.6, LP-core chips with auto light sleep).
 //!
 //! The maincore keeps a counter in SysInfo block 0xFF05 of the **RTC** pool (4 bytes; the
 //! counter is the byte at offset 0) and skips light sleep while it is non-zero. The

@@ -30,7 +30,7 @@ pub struct TrapFrame {
 }
 
 impl TrapFrame {
-    /// The 37-word frame of an ESP-AMP panic dump (spec §8.5: MEPC, RA, SP, GP, TP, T0–T2,
+    /// The 37-word frame of an ESP-AMP panic dump (docs/protocol.md §8.5: MEPC, RA, SP, GP, TP, T0–T2,
     /// S0, S1, A0–A7, S2–S11, T3–T6, MSTATUS, MTVEC, MCAUSE, MTVAL, MHARTID).
     pub fn dump_frame(&self, mcause: u32, mtval: u32) -> [u32; 37] {
         // The dump's order after MEPC is exactly x1..x31.

@@ -1,7 +1,7 @@
 //! HP core 1 of the ESP32-P4 as the subcore: the FROM_CPU software interrupts 2 and 3 and
 //! the core's clock, reset, stall and boot address.
 //!
-//! The lines are the C version's (spec §3): the maincore raises `FROM_CPU_INTR3` (source
+//! The lines are the C version's (docs/protocol.md §3): the maincore raises `FROM_CPU_INTR3` (source
 //! 82, which the subcore routes to itself) and takes `FROM_CPU_INTR2` (source 81), which
 //! the subcore raises. IDF uses the same two for its dual-core IPC, which is why the C
 //! version forces FreeRTOS unicore; here owning the esp-hal singletons keeps esp-hal's
