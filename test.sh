@@ -71,6 +71,11 @@ step "docs (rustdoc warnings are errors: broken links, ambiguous names)"
 RUSTDOCFLAGS="-D warnings" cargo doc --quiet --no-deps --workspace --all-features
 
 step "packages (cargo package, with its build of the packed sources: the crates ready for crates.io)"
+# Cargo verifies each package against the others through a temporary local registry
+# whose crates it unpacks under $CARGO_HOME/registry/src/-<hash>/, and it reuses an
+# unpacked crate of the same version from an earlier run: clear those, or a second run
+# verifies against the sources of the first.
+rm -rf "${CARGO_HOME:-$HOME/.cargo}"/registry/src/-*/{esp-amp,esp-amp-soc,esp-amp-build,esp-amp-host,espamp}-0.1.0
 cargo package --quiet --allow-dirty -p esp-amp-soc -p esp-amp -p esp-amp-build -p esp-amp-host -p espamp
 
 step "loom models"
