@@ -412,6 +412,8 @@ fn an_image_built_for_another_configuration_is_refused_with_the_option_named() {
 }
 
 proptest! {
+    #![proptest_config(ProptestConfig::with_cases(if cfg!(miri) { 4 } else { 256 }))]
+
     #[test]
     fn config_records_round_trip_and_are_found_at_any_aligned_offset(
         hp in 1024u32..20480, stack in 256u32..4096, pad in 0usize..16, junk in any::<u8>(),

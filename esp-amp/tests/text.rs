@@ -56,6 +56,9 @@ fn a_routed_print_line_with_escape_sequences_is_printed_escaped() {
 }
 
 proptest! {
+    // Under miri (test.sh runs this file there too) a few cases: the interpreter is slow.
+    #![proptest_config(ProptestConfig::with_cases(if cfg!(miri) { 4 } else { 256 }))]
+
     #[test]
     fn escaped_text_has_no_control_character_but_a_final_newline(bytes in proptest::collection::vec(any::<u8>(), 0..64)) {
         let out = Escaped(&bytes).to_string();
