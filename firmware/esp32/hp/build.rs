@@ -71,12 +71,15 @@ PROVIDE(ets_write_char_uart = 0x{rom_putc:08x});
 pub const CHIP: &str = \"{chip}\";
 /// The HP shared region (software-interrupt header, then the SysInfo pool).
 pub const SHARED_START: u32 = 0x{:08x};
+/// Its size in bytes.
 pub const SHARED_SIZE: u32 = 0x{:x};
 /// The panic-dump region.
 pub const PANIC_DUMP_START: u32 = 0x{:08x};
+/// Its size in bytes.
 pub const PANIC_DUMP_SIZE: u32 = 0x{:x};
 /// The subcore region: code, data, stack.
 pub const HP_SUB_START: u32 = 0x{:08x};
+/// Its size in bytes.
 pub const HP_SUB_SIZE: u32 = 0x{:x};
 ",
         layout.shared.start,

@@ -90,18 +90,23 @@ esp_amp_rtc_pool_start = 0x{rtc_pool:08x};
 pub const CHIP: &str = \"{chip}\";
 /// The HP shared region (software-interrupt header, then the SysInfo pool).
 pub const SHARED_START: u32 = 0x{:08x};
+/// Its size in bytes.
 pub const SHARED_SIZE: u32 = 0x{:x};
 /// The panic-dump region.
 pub const PANIC_DUMP_START: u32 = 0x{:08x};
+/// Its size in bytes.
 pub const PANIC_DUMP_SIZE: u32 = 0x{:x};
 /// The RTC SysInfo pool.
 pub const RTC_POOL_START: u32 = 0x{:08x};
+/// Its size in bytes.
 pub const RTC_POOL_SIZE: u32 = 0x{:x};
 /// The LP core's code, data and stack in RTC RAM (the stack ends at the top).
 pub const LP_APP_START: u32 = 0x{:08x};
+/// Its size in bytes.
 pub const LP_APP_SIZE: u32 = 0x{:x};
 /// The subcore region in HP RAM (size 0 for a pure-RTC build).
 pub const HP_SUB_START: u32 = 0x{:08x};
+/// Its size in bytes (0 for a pure-RTC build).
 pub const HP_SUB_SIZE: u32 = 0x{:x};
 ",
         layout.shared.start,

@@ -13,6 +13,7 @@
 //! - [`HandlerSlot`]: the software-interrupt handler a port's trap handler calls, and
 //!   [`IrqEpoch`], the counter its `Platform::wait_irq` watches.
 #![no_std]
+#![deny(missing_docs)]
 
 use core::cell::Cell;
 use core::sync::atomic::{AtomicU32, Ordering};
@@ -26,6 +27,7 @@ use esp_amp::system::panic::{abort_pending, PanicDump, STACK_DUMP_SIZE};
 #[repr(C)]
 #[derive(Debug)]
 pub struct TrapFrame {
+    /// The registers, laid out as the type says.
     pub regs: [u32; 32],
 }
 
@@ -52,6 +54,7 @@ pub type Handler = &'static (dyn Fn() + Sync);
 pub struct HandlerSlot(Mutex<Cell<Option<Handler>>>);
 
 impl HandlerSlot {
+    /// An empty slot.
     pub const fn new() -> Self {
         HandlerSlot(Mutex::new(Cell::new(None)))
     }
@@ -128,6 +131,7 @@ impl Default for HandlerSlot {
 pub struct IrqEpoch(AtomicU32);
 
 impl IrqEpoch {
+    /// A count of 0.
     pub const fn new() -> Self {
         IrqEpoch(AtomicU32::new(0))
     }
@@ -138,6 +142,8 @@ impl IrqEpoch {
         self.0.fetch_add(1, Ordering::Release);
     }
 
+    /// The count (wrapping): compare it with an earlier one to know whether an interrupt
+    /// came in between.
     pub fn get(&self) -> u32 {
         // Acquire: pairs with `bump`.
         self.0.load(Ordering::Acquire)
@@ -193,6 +199,7 @@ pub struct CycleClock<R = FixedRate> {
 }
 
 impl<R: CycleRate> CycleClock<R> {
+    /// A clock counting `mcycle` at `rate`, with interrupts counted by `epoch`.
     pub const fn new(rate: R, epoch: &'static IrqEpoch) -> Self {
         CycleClock { rate, epoch }
     }

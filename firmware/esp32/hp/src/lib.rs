@@ -26,6 +26,7 @@
 //!
 //! ```ignore
 //! #![no_std]
+#![deny(missing_docs)]
 //! #![no_main]
 //! esp_amp_hp::entry!(main);
 //! fn main() -> ! {

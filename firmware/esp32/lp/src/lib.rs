@@ -24,6 +24,7 @@
 //!
 //! ```ignore
 //! #![no_std]
+#![deny(missing_docs)]
 //! #![no_main]
 //! esp_amp_lp::entry!(main);
 //! fn main() -> ! {

@@ -79,7 +79,10 @@ pub fn bind_interrupt() {
 pub enum ControlError {
     /// The entry lies outside the HP subcore region (the loader refuses such images, so
     /// only a port used without it sees this). An entry of 0 would leave the ROM waiting.
-    Entry { entry: u32 },
+    Entry {
+        /// The entry point asked for.
+        entry: u32,
+    },
     /// The core did not leave the stalled state after the stall code was lifted.
     StillStalled,
 }

@@ -37,6 +37,7 @@
 //! esp_amp_esp32::with_interrupts(&|| { sw.isr(); }, || { /* talk to the subcore */ });
 //! ```
 #![no_std]
+#![deny(missing_docs)]
 
 #[cfg(not(any(feature = "esp32c6", feature = "esp32c5", feature = "esp32p4")))]
 compile_error!("esp-amp-esp32: enable one chip feature: `esp32c6`, `esp32c5` or `esp32p4`");

@@ -58,7 +58,12 @@ pub fn bind_interrupt() {
 pub enum ControlError {
     /// The LP core always starts at its reset vector; the image's entry is elsewhere (the
     /// loader refuses such images, so only a port used without it sees this).
-    Entry { entry: u32, reset_vector: u32 },
+    Entry {
+        /// The image's entry point.
+        entry: u32,
+        /// The LP core's reset vector.
+        reset_vector: u32,
+    },
 }
 
 /// Start and stop of the LP core. Owning the `LP_CORE` peripheral keeps esp-hal's own
