@@ -4,7 +4,7 @@
 //!
 //! Give the options once for the pair, in the `[env]` table of a `.cargo/config.toml` that
 //! both crates sit below (cargo hands `[env]` to build scripts, and the nested subcore build
-//! of [`Subcore`](crate::Subcore) inherits the maincore build's environment), so both
+//! of [`SubcoreCrate`](crate::SubcoreCrate) inherits the maincore build's environment), so both
 //! halves read the same values:
 //!
 //! ```toml

@@ -32,7 +32,7 @@ pub enum Error {
         /// The package.
         package: String,
     },
-    /// A binary asked for with [`Subcore::bins`](crate::Subcore::bins) does not exist.
+    /// A binary asked for with [`SubcoreCrate::bins`](crate::SubcoreCrate::bins) does not exist.
     NoSuchBinary {
         /// The package.
         package: String,

@@ -6,7 +6,7 @@
 //!
 //! ```no_run
 //! // The `fn main` of the maincore crate's build.rs (a build-dependency on esp-amp-build):
-//! esp_amp_build::Subcore::new("../subcore").build();
+//! esp_amp_build::SubcoreCrate::new("../subcore").build();
 //! ```
 //!
 //! and its program embeds an image with the maincore port's macro:
@@ -15,7 +15,7 @@
 //! static SUBCORE: &[u8] = esp_amp_esp32::include_subcore!("subcore");
 //! ```
 //!
-//! What [`Subcore::build`] does:
+//! What [`SubcoreCrate::build`] does:
 //!
 //! 1. takes the chip from the maincore package's `esp32c6` / `esp32c5` / `esp32p4` feature
 //!    and the layout options from the environment ([`config`]);
@@ -59,7 +59,7 @@ pub const IMAGE_DIR: &str = "esp-amp-subcore";
 
 /// A subcore crate to build and embed; see the crate docs.
 #[derive(Debug, Clone)]
-pub struct Subcore {
+pub struct SubcoreCrate {
     dir: PathBuf,
     package: Option<String>,
     bins: Option<Vec<String>>,
@@ -68,7 +68,7 @@ pub struct Subcore {
     config: Option<AmpConfig>,
 }
 
-/// What [`Subcore::build`] produced.
+/// What [`SubcoreCrate::build`] produced.
 #[derive(Debug, Clone)]
 pub struct Built {
     /// The chip the pair is built for.
@@ -79,8 +79,8 @@ pub struct Built {
     pub images: Vec<(String, PathBuf)>,
 }
 
-impl Subcore {
-    /// The subcore crate (or workspace, with [`Subcore::package`]) at `dir`, relative to
+impl SubcoreCrate {
+    /// The subcore crate (or workspace, with [`SubcoreCrate::package`]) at `dir`, relative to
     /// the maincore crate's directory unless absolute.
     pub fn new(dir: impl AsRef<Path>) -> Self {
         let dir = dir.as_ref();
@@ -88,7 +88,7 @@ impl Subcore {
             Some(base) if dir.is_relative() => PathBuf::from(base).join(dir),
             _ => dir.to_path_buf(),
         };
-        Subcore { dir, package: None, bins: None, features: Vec::new(), chip: None, config: None }
+        SubcoreCrate { dir, package: None, bins: None, features: Vec::new(), chip: None, config: None }
     }
 
     /// The package to build when `dir` is a workspace with several.
@@ -135,7 +135,7 @@ impl Subcore {
         }
     }
 
-    /// As [`Subcore::build`], returning the error.
+    /// As [`SubcoreCrate::build`], returning the error.
     pub fn try_build(self) -> Result<Built, Error> {
         let chip = match self.chip {
             Some(c) => c,

@@ -89,7 +89,7 @@ pub(crate) fn describe(dir: &Path, package: Option<&str>) -> Result<Package, Err
         return Err(Error::Metadata(match package {
             Some(name) => format!("no package `{name}` at {} (it has: {})", dir.display(), names.join(", ")),
             None => format!(
-                "{} is a workspace of several packages ({}): name one with Subcore::package",
+                "{} is a workspace of several packages ({}): name one with SubcoreCrate::package",
                 dir.display(),
                 names.join(", ")
             ),

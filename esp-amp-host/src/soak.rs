@@ -36,7 +36,7 @@ use esp_amp::rpmsg::{Receiver, Rpmsg, RpmsgError};
 use esp_amp::shm::Shm;
 use esp_amp::sw_intr::{SwIntr, SwIntrId};
 use esp_amp::sys_info::{Pool, SysInfo, SysInfoAllocator, SysInfoId};
-use esp_amp::system::lifecycle::Subcore;
+use esp_amp::system::lifecycle::SubcoreHandle;
 use esp_amp::system::panic::{PanicDump, PanicMonitor, PanicSink};
 use esp_amp::system::print::{global_stats, set_global, Printer};
 use esp_amp::system::service::{self, Supplicant};
@@ -868,7 +868,7 @@ pub fn run_maincore(cfg: &SoakConfig, firmware: &HostFirmware) -> Result<SoakRep
     let region = HostRegion::create(&layout)?;
     let core = HostCore::new(&region, CoreSide::Main);
     let mut sub =
-        Subcore::new(ProcessPort::new(&region)).with_panic_dump(PanicDump::new(region.panic_dump())?);
+        SubcoreHandle::new(ProcessPort::new(&region)).with_panic_dump(PanicDump::new(region.panic_dump())?);
 
     let mut sys = SysInfoAllocator::init(region.sys_info_pool(), region.rtc_pool())?;
     let sw: SwIntr<'_, MainCore, _> = SwIntr::init(region.sw_intr_header(), &core)?;

@@ -16,7 +16,7 @@ use esp_amp::shm::Shm;
 use esp_amp::sw_intr::{SwIntrHandler, SwIntrId};
 use esp_amp::sys_info::SysInfoAllocator;
 use esp_amp::system::lifecycle::{
-    CoreControl, ImagePort, ImagePortError, LifecycleError, State, Subcore, SubcorePort,
+    CoreControl, ImagePort, ImagePortError, LifecycleError, State, SubcoreHandle, SubcorePort,
 };
 use esp_amp::system::panic::{PanicDump, PanicMonitor, PanicReport, DUMP_SIZE};
 use esp_amp::system::print::{PrintStats, Printer};
@@ -389,7 +389,7 @@ fn load_start_panic_report_reload_restart() {
     let mut dump_words = dump_mem();
     let dump = dump_of(&mut dump_words);
     dump.write_abort(format_args!("stale from a cold boot"));
-    let mut sub = Subcore::new(port).with_panic_dump(dump);
+    let mut sub = SubcoreHandle::new(port).with_panic_dump(dump);
 
     let fw = image(0x5000_0080, &[(0x5000_0080, &[0x6f, 0, 0, 0]), (hp.start, &[1; 0x200])]);
     assert!(matches!(sub.start(), Err(LifecycleError::NotLoaded(State::Empty))));

@@ -15,7 +15,7 @@ use esp_amp::rpc::{RpcClient, Status};
 use esp_amp::rpmsg::{Receiver, Rpmsg};
 use esp_amp::sw_intr::{SwIntr, SwIntrId};
 use esp_amp::sys_info::{Pool, SysInfo, SysInfoAllocator, SysInfoId};
-use esp_amp::system::lifecycle::Subcore;
+use esp_amp::system::lifecycle::SubcoreHandle;
 use esp_amp::system::panic::{PanicDump, PanicMonitor, PanicSink};
 use esp_amp::system::print::{set_global, Printer};
 use esp_amp::system::service::{self, Supplicant};
@@ -74,7 +74,7 @@ pub fn run_maincore(chip: Chip) -> Result<()> {
 
     let exe = std::env::current_exe()?;
     let mut sub =
-        Subcore::new(ProcessPort::new(&region)).with_panic_dump(PanicDump::new(region.panic_dump())?);
+        SubcoreHandle::new(ProcessPort::new(&region)).with_panic_dump(PanicDump::new(region.panic_dump())?);
     let failures = AtomicU32::new(0);
     first_life(&region, &core, &mut sub, &exe, &failures)?;
     second_life(&region, &core, &mut sub, &exe, &failures)?;
@@ -87,7 +87,7 @@ pub fn run_maincore(chip: Chip) -> Result<()> {
     }
 }
 
-type Sub<'r> = Subcore<'r, ProcessPort<'r>>;
+type Sub<'r> = SubcoreHandle<'r, ProcessPort<'r>>;
 
 /// Steps 1–9: the subcore's first run, which ends in its panic.
 fn first_life(

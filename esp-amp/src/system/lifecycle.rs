@@ -12,7 +12,7 @@
 //! at boot; the subcore is stopped meanwhile, so nothing races with it.
 //!
 //! ```
-//! use esp_amp::system::lifecycle::{State, Subcore, SubcorePort};
+//! use esp_amp::system::lifecycle::{State, SubcoreHandle, SubcorePort};
 //! struct Fake { running: bool }
 //! impl SubcorePort for Fake {
 //!     type Firmware = str;
@@ -21,7 +21,7 @@
 //!     fn start(&mut self) -> Result<(), ()> { self.running = true; Ok(()) }
 //!     fn stop(&mut self) { self.running = false; }
 //! }
-//! let mut sub = Subcore::new(Fake { running: false });
+//! let mut sub = SubcoreHandle::new(Fake { running: false });
 //! assert!(sub.start().is_err()); // nothing loaded
 //! sub.load("app").unwrap();
 //! sub.start().unwrap();
@@ -96,19 +96,26 @@ impl<E: core::fmt::Debug> core::fmt::Display for LifecycleError<E> {
 
 impl<E: core::fmt::Debug> core::error::Error for LifecycleError<E> {}
 
-/// The maincore's handle on the subcore.
-pub struct Subcore<'r, P: SubcorePort> {
+/// The former name of [`SubcoreHandle`], one capital letter away from the role type
+/// [`SubCore`](crate::SubCore).
+#[deprecated(since = "0.1.0", note = "renamed `SubcoreHandle` (`SubCore` is the role type)")]
+pub type Subcore<'r, P> = SubcoreHandle<'r, P>;
+
+/// The maincore's handle on the subcore: its life cycle (load → start → panic or stop),
+/// over a [`SubcorePort`]. Not to be confused with [`SubCore`](crate::SubCore), the role
+/// type the subcore's own code uses.
+pub struct SubcoreHandle<'r, P: SubcorePort> {
     port: P,
     state: State,
     dump: Option<PanicDump<'r>>,
     starts: u32,
 }
 
-impl<'r, P: SubcorePort> Subcore<'r, P> {
+impl<'r, P: SubcorePort> SubcoreHandle<'r, P> {
     /// A stopped, empty subcore. The port is reset first.
     pub fn new(mut port: P) -> Self {
         port.reset();
-        Subcore { port, state: State::Empty, dump: None, starts: 0 }
+        SubcoreHandle { port, state: State::Empty, dump: None, starts: 0 }
     }
 
     /// The panic dump to clear before each start and to decode after a panic.
@@ -198,7 +205,7 @@ impl<'r, P: SubcorePort> Subcore<'r, P> {
     }
 }
 
-impl<P: SubcorePort> Drop for Subcore<'_, P> {
+impl<P: SubcorePort> Drop for SubcoreHandle<'_, P> {
     fn drop(&mut self) {
         self.stop();
     }

@@ -2,7 +2,7 @@
 //! queue with print routing, panic reports and light-sleep coordination.
 //!
 //! - [`lifecycle`]: the [`lifecycle::SubcorePort`] a port implements (load, start, stop)
-//!   and the maincore's [`lifecycle::Subcore`] handle: load → start → (panic | stop) →
+//!   and the maincore's [`lifecycle::SubcoreHandle`] handle: load → start → (panic | stop) →
 //!   reload → start;
 //! - [`service`]: the system service queue (SysInfo 0xFF04) and the maincore's
 //!   [`service::Supplicant`];

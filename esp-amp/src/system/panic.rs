@@ -420,7 +420,7 @@ impl fmt::Debug for PanicReport {
 /// Maincore: the handler of software interrupt 28 (C's panic ISR). It records the panic
 /// and disables the whole interrupt line (no more RPMsg or events from a dead core);
 /// [`PanicMonitor::take`] then tells task context, which stops the subcore and reports
-/// (see [`crate::system::lifecycle::Subcore::handle_panic`]).
+/// (see [`crate::system::lifecycle::SubcoreHandle::handle_panic`]).
 pub struct PanicMonitor<L: InterruptLine> {
     line: L,
     panicked: AtomicBool,

@@ -1,12 +1,12 @@
 //! Builds the subcore examples of this workspace for the chip of this build
 //! (`lp-examples` for the C6/C5 LP core, `hp-examples` for the P4's HP core 1) and embeds
-//! them, through the build helper every esp-amp maincore uses (`esp_amp_build::Subcore`):
+//! them, through the build helper every esp-amp maincore uses (`esp_amp_build::SubcoreCrate`):
 //! each binary becomes an ESP app image, checked with the loader against the layout of
 //! the same configuration, in `OUT_DIR` for `esp_amp_esp32::include_subcore!`.
 //!
 //! Also links every binary with esp-hal's `linkall.x` and the port's `esp_amp_main.x`.
 
-use esp_amp_build::{config, Chip, Subcore};
+use esp_amp_build::{config, Chip, SubcoreCrate};
 
 fn main() {
     println!("cargo:rustc-link-arg-bins=-Tlinkall.x");
@@ -19,5 +19,5 @@ fn main() {
         Chip::Esp32C6 | Chip::Esp32C5 => "../lp-examples",
         Chip::Esp32P4 => "../hp-examples",
     };
-    Subcore::new(subcore).build();
+    SubcoreCrate::new(subcore).build();
 }

@@ -19,7 +19,7 @@ pub use virtqueue::virtqueue;
 use esp_amp::layout::Region;
 use esp_amp::port::{InterruptLine, Platform};
 use esp_amp::shm::Shm;
-use esp_amp::system::lifecycle::{Subcore, SubcorePort};
+use esp_amp::system::lifecycle::{SubcoreHandle, SubcorePort};
 
 /// The default time limit of a wait in the examples, in ms (generous: QEMU's parallel run
 /// may share the machine with other jobs).
@@ -133,13 +133,13 @@ pub(crate) fn wait_for<B: MainBoard>(b: &B, mut done: impl FnMut() -> bool) {
 }
 
 /// Loads `image` (checked by the loader) and starts the subcore.
-pub(crate) fn load_and_start<B: MainBoard>(b: &B, sub: &mut Subcore<'_, B::Port>, image: &[u8]) {
+pub(crate) fn load_and_start<B: MainBoard>(b: &B, sub: &mut SubcoreHandle<'_, B::Port>, image: &[u8]) {
     sub.load(image).unwrap_or_else(|e| b.fail(4, format_args!("load: {e:?}")));
     sub.start().unwrap_or_else(|e| b.fail(5, format_args!("start: {e:?}")));
 }
 
 /// Stops the subcore and fails if the port can tell it still runs.
-pub(crate) fn stop<B: MainBoard>(b: &B, sub: &mut Subcore<'_, B::Port>) {
+pub(crate) fn stop<B: MainBoard>(b: &B, sub: &mut SubcoreHandle<'_, B::Port>) {
     sub.stop();
     check!(b, 6, b.subcore_running() != Some(true), "the subcore still runs after its stop");
 }

@@ -5,5 +5,5 @@ fn main() {
     // subcore's and the shared memory.
     println!("cargo:rustc-link-arg-bins=-Tlinkall.x");
     println!("cargo:rustc-link-arg-bins=-Tesp_amp_main.x");
-    esp_amp_build::Subcore::new("../subcore").build();
+    esp_amp_build::SubcoreCrate::new("../subcore").build();
 }

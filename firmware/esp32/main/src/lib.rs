@@ -47,7 +47,7 @@ use esp_amp::layout::{AmpConfig, Chip, MemoryLayout, Region};
 use esp_amp::port::{InterruptLine, Platform};
 use esp_amp::shm::Shm;
 use esp_amp::sw_intr::SwIntr;
-use esp_amp::system::lifecycle::{ImagePort, Subcore};
+use esp_amp::system::lifecycle::{ImagePort, SubcoreHandle};
 use esp_amp::system::panic::PanicDump;
 use esp_amp::MainCore;
 use esp_amp_riscv::{HandlerSlot, IrqEpoch};
@@ -85,7 +85,7 @@ pub mod layout {
 
 /// The ESP app image of subcore binary `$bin`, built, checked and written to `OUT_DIR` by
 /// the maincore crate's build script with [esp-amp-build](https://docs.rs/esp-amp-build)
-/// (`esp_amp_build::Subcore::new("../subcore").build()`), as a `&'static [u8]`.
+/// (`esp_amp_build::SubcoreCrate::new("../subcore").build()`), as a `&'static [u8]`.
 ///
 /// ```ignore
 /// static SUBCORE_IMAGE: &[u8] = esp_amp_esp32::include_subcore!("rpmsg_echo");
@@ -329,7 +329,7 @@ impl Platform for EspPlatform {
 }
 
 /// The subcore behind the checked loader, with the panic dump (cleared before each start).
-pub type EspSubcore = Subcore<'static, ImagePort<'static, SubcoreControl, RawMemory>>;
+pub type EspSubcore = SubcoreHandle<'static, ImagePort<'static, SubcoreControl, RawMemory>>;
 
 /// The loader's rules for this layout (the subcore's regions of the layout, its entry
 /// rule: the LP reset vector, or inside the HP subcore region on the P4; this chip's id).
@@ -350,8 +350,8 @@ fn with_loader(control: SubcoreControl) -> EspSubcore {
     let mem = unsafe { RawMemory::new(&target) };
     let port = ImagePort::new(control, mem, target);
     match PanicDump::new(panic_dump()) {
-        Ok(dump) => Subcore::new(port).with_panic_dump(dump),
-        Err(_) => Subcore::new(port),
+        Ok(dump) => SubcoreHandle::new(port).with_panic_dump(dump),
+        Err(_) => SubcoreHandle::new(port),
     }
 }
 

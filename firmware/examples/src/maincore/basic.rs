@@ -16,7 +16,7 @@ use esp_amp::queue::QueueSpec;
 use esp_amp::rpmsg::{Receiver, Rpmsg};
 use esp_amp::sw_intr::{SwIntr, SwIntrId};
 use esp_amp::sys_info::{Pool, SysInfoAllocator};
-use esp_amp::system::lifecycle::Subcore;
+use esp_amp::system::lifecycle::SubcoreHandle;
 use esp_amp::system::panic::PanicMonitor;
 use esp_amp::MainCore;
 
@@ -28,7 +28,7 @@ const ROUND_TRIPS: u32 = 200;
 const TIMEOUT: Option<u32> = Some(TIMEOUT_MS);
 
 /// Runs `basic`; `scratch` (at least the image's size) holds the misplaced copy.
-pub fn basic<B: MainBoard>(b: &B, sub: &mut Subcore<'_, B::Port>, image: &[u8], scratch: &mut [u8]) {
+pub fn basic<B: MainBoard>(b: &B, sub: &mut SubcoreHandle<'_, B::Port>, image: &[u8], scratch: &mut [u8]) {
     let shared = b.sys_info_pool().device_base();
     let Some(bad) = misplaced_copy(image, scratch, shared) else {
         b.fail(
@@ -52,7 +52,7 @@ pub fn basic<B: MainBoard>(b: &B, sub: &mut Subcore<'_, B::Port>, image: &[u8], 
 /// One life of the subcore: fresh shared state, load, start, every check; life 1 ends in
 /// a subcore panic, life 2 in a subcore exception, life 4 in a failed assertion (each
 /// reported), life 3 in a clean stop.
-fn life<B: MainBoard>(b: &B, sub: &mut Subcore<'_, B::Port>, image: &[u8], n: u32) {
+fn life<B: MainBoard>(b: &B, sub: &mut SubcoreHandle<'_, B::Port>, image: &[u8], n: u32) {
     let clock = b.clock();
     let mut sys = SysInfoAllocator::init(b.sys_info_pool(), b.rtc_pool()).or_fail(b, "SysInfo");
     let sw: SwIntr<'_, MainCore, _> =

@@ -14,7 +14,7 @@ use core::fmt::Write;
 use esp_amp::port::Platform;
 use esp_amp::sw_intr::{SwIntr, SwIntrId};
 use esp_amp::sys_info::SysInfoAllocator;
-use esp_amp::system::lifecycle::Subcore;
+use esp_amp::system::lifecycle::SubcoreHandle;
 use esp_amp::system::print::LINE_MAX;
 use esp_amp::system::service::Supplicant;
 use esp_amp::MainCore;
@@ -60,7 +60,7 @@ fn expected(n: u32, fallback_bytes: usize) -> Option<Line> {
 }
 
 /// Runs `print`.
-pub fn print<B: MainBoard>(b: &B, sub: &mut Subcore<'_, B::Port>, image: &[u8]) {
+pub fn print<B: MainBoard>(b: &B, sub: &mut SubcoreHandle<'_, B::Port>, image: &[u8]) {
     let clock = b.clock();
     let mut sys = SysInfoAllocator::init(b.sys_info_pool(), b.rtc_pool()).or_fail(b, "SysInfo");
     let sw: SwIntr<'_, MainCore, _> =

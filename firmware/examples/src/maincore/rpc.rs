@@ -17,7 +17,7 @@ use esp_amp::rpc::{Call, RpcClient, RpcError, RpcServer, Status};
 use esp_amp::rpmsg::Rpmsg;
 use esp_amp::sw_intr::SwIntr;
 use esp_amp::sys_info::SysInfoAllocator;
-use esp_amp::system::lifecycle::Subcore;
+use esp_amp::system::lifecycle::SubcoreHandle;
 use esp_amp::MainCore;
 
 use super::{check, stop, wait_for, MainBoard, OrFail, TIMEOUT_MS};
@@ -33,7 +33,7 @@ enum Pending<'c, 'h> {
 }
 
 /// Runs `rpc`.
-pub fn rpc<B: MainBoard>(b: &B, sub: &mut Subcore<'_, B::Port>, image: &[u8]) {
+pub fn rpc<B: MainBoard>(b: &B, sub: &mut SubcoreHandle<'_, B::Port>, image: &[u8]) {
     let clock = b.clock();
     let mut sys = SysInfoAllocator::init(b.sys_info_pool(), b.rtc_pool()).or_fail(b, "SysInfo");
     let sw: SwIntr<'_, MainCore, _> =

@@ -11,14 +11,14 @@ use esp_amp::rpc::{RpcClient, Status};
 use esp_amp::rpmsg::Rpmsg;
 use esp_amp::sw_intr::{SwIntr, SwIntrId};
 use esp_amp::sys_info::SysInfoAllocator;
-use esp_amp::system::lifecycle::Subcore;
+use esp_amp::system::lifecycle::SubcoreHandle;
 use esp_amp::MainCore;
 
 use super::{check, stop, MainBoard, OrFail, TIMEOUT_MS};
 use crate::protocol::stack::*;
 
 /// Runs `stack`.
-pub fn stack<B: MainBoard>(b: &B, sub: &mut Subcore<'_, B::Port>, image: &[u8]) {
+pub fn stack<B: MainBoard>(b: &B, sub: &mut SubcoreHandle<'_, B::Port>, image: &[u8]) {
     let clock = b.clock();
     let mut sys = SysInfoAllocator::init(b.sys_info_pool(), b.rtc_pool()).or_fail(b, "SysInfo");
     let sw: SwIntr<'_, MainCore, _> =

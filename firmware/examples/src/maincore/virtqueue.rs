@@ -14,7 +14,7 @@ use esp_amp::port::Platform;
 use esp_amp::queue::{Consumer, Placement, Producer, QueueError, RxBuf, RxCallback, TxBuf};
 use esp_amp::sw_intr::SwIntr;
 use esp_amp::sys_info::SysInfoAllocator;
-use esp_amp::system::lifecycle::Subcore;
+use esp_amp::system::lifecycle::SubcoreHandle;
 use esp_amp::MainCore;
 
 use super::{check, stop, wait_for, MainBoard, OrFail, TIMEOUT_MS};
@@ -63,7 +63,7 @@ fn byte(k: u32, i: usize) -> u8 {
 }
 
 /// Runs `virtqueue`.
-pub fn virtqueue<B: MainBoard>(b: &B, sub: &mut Subcore<'_, B::Port>, image: &[u8]) {
+pub fn virtqueue<B: MainBoard>(b: &B, sub: &mut SubcoreHandle<'_, B::Port>, image: &[u8]) {
     let clock = b.clock();
     let mut sys = SysInfoAllocator::init(b.sys_info_pool(), b.rtc_pool()).or_fail(b, "SysInfo");
     let sw: SwIntr<'_, MainCore, _> =

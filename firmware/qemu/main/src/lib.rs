@@ -7,7 +7,7 @@ use amp_examples::maincore::{FaultSignature, MainBoard};
 use esp_amp::image::load::{EntryRule, LoadTarget, Protected, RawMemory};
 use esp_amp::layout::Region;
 use esp_amp::shm::Shm;
-use esp_amp::system::lifecycle::{ImagePort, Subcore};
+use esp_amp::system::lifecycle::{ImagePort, SubcoreHandle};
 use esp_amp::system::panic::PanicDump;
 use esp_amp_qemu::boot::Hart1;
 use esp_amp_qemu::layout::*;
@@ -42,7 +42,7 @@ pub fn load_target() -> LoadTarget {
 }
 
 /// The subcore (hart 1) behind the project's checked loader.
-pub type Sub = Subcore<'static, ImagePort<'static, Hart1, RawMemory>>;
+pub type Sub = SubcoreHandle<'static, ImagePort<'static, Hart1, RawMemory>>;
 
 /// The subcore handle: checked loader into the subcore region, hart 1 as the core, and
 /// the panic dump (cleared before every start).
@@ -53,7 +53,7 @@ pub fn subcore() -> Sub {
     let mem = unsafe { RawMemory::new(&load_target()) };
     let dump =
         PanicDump::new(port::panic_dump()).unwrap_or_else(|e| fail(1, format_args!("panic dump: {e:?}")));
-    Subcore::new(ImagePort::new(Hart1, mem, load_target())).with_panic_dump(dump)
+    SubcoreHandle::new(ImagePort::new(Hart1, mem, load_target())).with_panic_dump(dump)
 }
 
 /// Hart 0 as the maincore of the shared examples (`amp_examples::maincore`).

@@ -45,7 +45,7 @@ fn echo(sub: &mut EspSubcore) {
     let monitor = PanicMonitor::new(SubcoreLine::default());
     sw.add_handler(SwIntrId::PANIC, &monitor).unwrap_or_else(|e| fail(format_args!("{e:?}")));
 
-    // What the loader will do, for the log; `Subcore::load` checks it again and writes it
+    // What the loader will do, for the log; `SubcoreHandle::load` checks it again and writes it
     // (loading through the port directly would leave the handle "not loaded").
     match plan(SUBCORE_IMAGE, &sub.port().target()) {
         Ok(loaded) => {
