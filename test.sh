@@ -71,12 +71,15 @@ step "docs (rustdoc warnings are errors: broken links, ambiguous names)"
 RUSTDOCFLAGS="-D warnings" cargo doc --quiet --no-deps --workspace --all-features
 
 step "packages (cargo package, with its build of the packed sources: the crates ready for crates.io)"
-# Cargo verifies each package against the others through a temporary local registry
-# whose crates it unpacks under $CARGO_HOME/registry/src/-<hash>/, and it reuses an
-# unpacked crate of the same version from an earlier run: clear those, or a second run
-# verifies against the sources of the first.
+# Cargo verifies each package against the others through a temporary local registry. It
+# treats those crates as registry crates, which never change for a given version: it
+# reuses their unpacked copies under $CARGO_HOME/registry/src/-<hash>/ and their compiled
+# artifacts from an earlier run. So both are cleared first (the verification builds in a
+# target directory of its own), or a second run verifies against the first run's sources.
 rm -rf "${CARGO_HOME:-$HOME/.cargo}"/registry/src/-*/{esp-amp,esp-amp-soc,esp-amp-build,esp-amp-host,espamp}-0.1.0
-cargo package --quiet --allow-dirty -p esp-amp-soc -p esp-amp -p esp-amp-build -p esp-amp-host -p espamp
+rm -rf target/package-verify
+CARGO_TARGET_DIR=target/package-verify \
+    cargo package --quiet --allow-dirty -p esp-amp-soc -p esp-amp -p esp-amp-build -p esp-amp-host -p espamp
 
 step "loom models"
 RUSTFLAGS="--cfg loom" cargo test -p esp-amp --test loom --release
