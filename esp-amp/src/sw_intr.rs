@@ -114,21 +114,32 @@ impl core::error::Error for TableFull {}
 
 type Slot<'h> = Option<(SwIntrId, &'h dyn SwIntrHandler)>;
 
-/// Drains `word` as the C ISR does: swap it to 0, hand the pending bits to `deliver`,
-/// and repeat until a swap returns 0. Returns the union of all pending bits.
+/// The most rounds one [`drain`] makes (one swap and one delivery each).
+///
+/// C drains until a swap returns 0, so a peer that keeps setting bits keeps our handler
+/// running for as long as it likes. Stopping after a fixed number of rounds loses
+/// nothing: the handler cleared the line before draining, and a peer raises the line
+/// after every bit it sets, so a bit set after the last swap comes with a raise that runs
+/// the handler again.
+pub const DRAIN_ROUNDS: u32 = 8;
+
+/// Drains `word` as the C ISR does: swap it to 0, hand the pending bits to `deliver`, and
+/// repeat until a swap returns 0, or at most [`DRAIN_ROUNDS`] times. Returns the union of
+/// the bits delivered.
 ///
 /// Acquire on the swap pairs with the Release of the peer's `fetch_or` in `trigger`, so
 /// whatever the peer wrote before triggering is visible to the handlers.
 pub fn drain<W: AtomicWord + ?Sized>(word: &W, mut deliver: impl FnMut(u32)) -> u32 {
     let mut all = 0;
-    loop {
+    for _ in 0..DRAIN_ROUNDS {
         let pending = word.swap(0, Ordering::Acquire);
         if pending == 0 {
-            return all;
+            break;
         }
         all |= pending;
         deliver(pending);
     }
+    all
 }
 
 /// Sets `id` in the peer's word: the first half of a trigger (the port raises the line).
@@ -214,7 +225,9 @@ impl<'a, R: Role, L: InterruptLine, const N: usize> SwIntr<'a, R, L, N> {
     }
 
     /// The interrupt handler: clear the line, then drain-and-dispatch until the own word
-    /// stays 0 (docs/protocol.md §3 rule 4). Returns the union of the bits handled.
+    /// stays 0 (docs/protocol.md §3), for at most [`DRAIN_ROUNDS`] rounds: bits a flooding
+    /// peer sets after that are handled on the next interrupt, which its raise of the line
+    /// guarantees. Returns the union of the bits handled.
     pub fn isr(&self) -> u32 {
         self.line.clear();
         // Pairs with the fence in `trigger`: a trigger whose bit this drain misses has its
@@ -325,5 +338,36 @@ mod tests {
                 .map(|i| i.get()),
             [27, 28, 29, 30, 31]
         );
+    }
+
+    /// A peer on its own core that triggers again every time our handler runs (the
+    /// pattern that kept C's handler busy for as long as the peer liked).
+    #[test]
+    fn one_isr_call_runs_a_bounded_number_of_rounds_and_loses_nothing() {
+        let mut mem = [0u32; 8];
+        // SAFETY: aligned, valid, outlives the handles.
+        let shm = unsafe { Shm::from_raw(mem.as_mut_ptr().cast(), 0x1000, 32) };
+        let main: SwIntr<'_, MainCore, _, 4> = SwIntr::init(shm, line()).unwrap();
+        let sub: SwIntr<'_, SubCore, _, 4> = SwIntr::attach(shm, line()).unwrap();
+        let id = SwIntrId::new(3).unwrap();
+        let rounds = AtomicUsize::new(0);
+        // Stops flooding after 10,000 rounds, so an unbounded drain fails the assertion
+        // below instead of hanging the test.
+        let flood = |_: SwIntrId| {
+            if rounds.fetch_add(1, Ordering::Relaxed) < 10_000 {
+                main.trigger(id);
+            }
+        };
+        sub.add_handler(id, &flood).unwrap();
+        main.trigger(id);
+        assert_eq!(sub.isr(), id.mask());
+        assert_eq!(rounds.load(Ordering::Relaxed), DRAIN_ROUNDS as usize);
+        // The bit the peer set after the last round is still there, and the peer raised
+        // the line for it: the next interrupt handles it.
+        assert_eq!(sub.pending(), id.mask());
+        let raised = main.line().raised.load(Ordering::Relaxed);
+        assert_eq!(raised, 1 + DRAIN_ROUNDS as usize);
+        assert_eq!(sub.isr(), id.mask());
+        assert_eq!(rounds.load(Ordering::Relaxed), 2 * DRAIN_ROUNDS as usize);
     }
 }
