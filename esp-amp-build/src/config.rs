@@ -31,14 +31,14 @@ use esp_amp::layout::{AmpConfig, Chip};
 
 use crate::Error;
 
-/// The numeric options: (variable, setter).
-type Setter = fn(&mut AmpConfig, u32);
-const NUMBERS: [(&str, Setter); 5] = [
-    ("ESP_AMP_HP_SHARED_MEM_SIZE", |c, v| c.hp_shared_mem_size = v),
-    ("ESP_AMP_RTC_SHARED_MEM_SIZE", |c, v| c.rtc_shared_mem_size = v),
-    ("ESP_AMP_SUBCORE_USE_HP_MEM_SIZE", |c, v| c.subcore_use_hp_mem_size = v),
-    ("ESP_AMP_SUBCORE_STACK_SIZE_MIN", |c, v| c.subcore_stack_size_min = v),
-    ("ULP_COPROC_RESERVE_MEM", |c, v| c.ulp_coproc_reserve_mem = v),
+/// The numeric options: (variable, the field it sets), one table for reading and writing.
+type Field = fn(&mut AmpConfig) -> &mut u32;
+const NUMBERS: [(&str, Field); 5] = [
+    ("ESP_AMP_HP_SHARED_MEM_SIZE", |c| &mut c.hp_shared_mem_size),
+    ("ESP_AMP_RTC_SHARED_MEM_SIZE", |c| &mut c.rtc_shared_mem_size),
+    ("ESP_AMP_SUBCORE_USE_HP_MEM_SIZE", |c| &mut c.subcore_use_hp_mem_size),
+    ("ESP_AMP_SUBCORE_STACK_SIZE_MIN", |c| &mut c.subcore_stack_size_min),
+    ("ULP_COPROC_RESERVE_MEM", |c| &mut c.ulp_coproc_reserve_mem),
 ];
 /// The pure-RTC switch.
 const PURE_RTC: &str = "ESP_AMP_SUBCORE_BUILD_TYPE_PURE_RTC_RAM_APP";
@@ -60,9 +60,9 @@ pub fn from_env(chip: Chip) -> Result<AmpConfig, Error> {
 /// The configuration for `chip` from `lookup` (a variable's value, or `None`).
 pub fn from_lookup(chip: Chip, mut lookup: impl FnMut(&str) -> Option<String>) -> Result<AmpConfig, Error> {
     let mut config = AmpConfig::default_for(chip);
-    for (name, set) in NUMBERS {
+    for (name, field) in NUMBERS {
         if let Some(value) = lookup(name) {
-            set(&mut config, parse_number(name, &value)?);
+            *field(&mut config) = parse_number(name, &value)?;
         }
     }
     if let Some(value) = lookup(PURE_RTC) {
@@ -78,14 +78,8 @@ pub fn from_lookup(chip: Chip, mut lookup: impl FnMut(&str) -> Option<String>) -
 /// `config` as the variables [`from_env`] reads (for a build that must see the same
 /// configuration).
 pub fn to_env(config: &AmpConfig) -> Vec<(&'static str, String)> {
-    let numbers = [
-        config.hp_shared_mem_size,
-        config.rtc_shared_mem_size,
-        config.subcore_use_hp_mem_size,
-        config.subcore_stack_size_min,
-        config.ulp_coproc_reserve_mem,
-    ];
-    let mut vars: Vec<_> = NUMBERS.iter().zip(numbers).map(|((name, _), v)| (*name, v.to_string())).collect();
+    let mut c = *config;
+    let mut vars: Vec<_> = NUMBERS.iter().map(|(name, field)| (*name, field(&mut c).to_string())).collect();
     vars.push((PURE_RTC, if config.pure_rtc_ram_app { "y" } else { "n" }.to_string()));
     vars
 }
@@ -101,6 +95,36 @@ fn parse_number(name: &'static str, value: &str) -> Result<u32, Error> {
         value: value.to_string(),
         expected: "a number of bytes (decimal, or hexadecimal with 0x)",
     })
+}
+
+/// The symbol of the configuration record in a subcore image ([`record_static`]).
+pub const RECORD_SYMBOL: &str = "ESP_AMP_CONFIG_RECORD";
+/// The input section of the configuration record, which a subcore linker script keeps at
+/// the start of `.rodata`.
+pub const RECORD_SECTION: &str = ".rodata.esp_amp_config";
+
+/// Rust source of a static holding the configuration record of `config` for `chip`
+/// (`esp_amp::layout::ConfigRecord`), for a subcore runtime's generated module: 4-byte
+/// aligned, `#[used]`, named [`RECORD_SYMBOL`], in section [`RECORD_SECTION`]. The
+/// runtime's linker script must `EXTERN` the symbol (so every link pulls it in) and `KEEP`
+/// the section at the start of `.rodata`, where the maincore's loader and `espamp image
+/// check` look for it.
+pub fn record_static(chip: Chip, config: &AmpConfig) -> String {
+    let bytes = esp_amp::layout::ConfigRecord::new(chip, config).encode();
+    format!(
+        "
+/// The configuration this image was built for (`esp_amp::layout::ConfigRecord`), read by
+/// the maincore's loader.
+#[repr(C, align(4))]
+pub struct ConfigRecordBytes(pub [u8; {len}]);
+/// See [`ConfigRecordBytes`].
+#[used]
+#[no_mangle]
+#[link_section = \"{RECORD_SECTION}\"]
+pub static {RECORD_SYMBOL}: ConfigRecordBytes = ConfigRecordBytes({bytes:?});
+",
+        len = bytes.len(),
+    )
 }
 
 /// The chip of the building package: its one enabled feature named `esp32c6`, `esp32c5` or

@@ -24,7 +24,7 @@ MEMORY
     SUB (rwx) : ORIGIN = 0x{start:08x}, LENGTH = 0x{len:x}
 }}
 ENTRY(_start)
-EXTERN(ESP_AMP_CONFIG_RECORD)
+EXTERN({record_symbol})
 PHDRS {{ sub PT_LOAD; }}
 SECTIONS
 {{
@@ -37,7 +37,7 @@ SECTIONS
         KEEP(*(.text.trap))
         *(.text .text.*)
     }} > SUB :sub
-    .rodata : ALIGN(4) {{ KEEP(*(.rodata.esp_amp_config)) *(.rodata .rodata.* .srodata .srodata.*) }} > SUB :sub
+    .rodata : ALIGN(4) {{ KEEP(*({record_section})) *(.rodata .rodata.* .srodata .srodata.*) }} > SUB :sub
     .data : ALIGN(4) {{ __global_pointer$ = . + 0x800; *(.sdata .sdata.* .data .data.*) }} > SUB :sub
     .bss : ALIGN(4) {{ __bss_start = .; *(.sbss .sbss.* .bss .bss.*) . = ALIGN(4); __bss_end = .; }} > SUB :sub
     .stack (NOLOAD) : ALIGN(16) {{ __stack_bottom = .; . += 0x{stack:x}; __stack_top = .; }} > SUB :sub
@@ -60,6 +60,8 @@ PROVIDE(ets_write_char_uart = 0x{rom_putc:08x});
         rom_freq = esp_amp_soc::esp32p4::ROM_ETS_GET_CPU_FREQUENCY,
         rom_boot = esp_amp_soc::esp32p4::ROM_ETS_SET_APPCPU_BOOT_ADDR,
         chip = chip.name(),
+        record_symbol = esp_amp_build::config::RECORD_SYMBOL,
+        record_section = esp_amp_build::config::RECORD_SECTION,
         start = sub.start,
         len = sub.len(),
         shared = layout.shared.start,
@@ -92,31 +94,9 @@ pub const HP_SUB_SIZE: u32 = 0x{:x};
     );
     let out = PathBuf::from(std::env::var("OUT_DIR").unwrap());
     std::fs::write(out.join("hp.x"), script).unwrap();
-    std::fs::write(out.join("layout.rs"), constants + &config_record(chip, &config)).unwrap();
+    std::fs::write(out.join("layout.rs"), constants + &esp_amp_build::config::record_static(chip, &config))
+        .unwrap();
     // The binaries link with `-Thp.x` (see hp-examples/build.rs); the script is found here.
     println!("cargo:rustc-link-search={}", out.display());
     println!("cargo:rerun-if-changed=build.rs");
-}
-
-/// The configuration record (`esp_amp::layout::ConfigRecord`) as a static at the start of
-/// `.rodata`, 4-byte aligned, where the loader looks for it (`EXTERN` in the linker script
-/// pulls it into every link, `KEEP` keeps it): the maincore's loader and `espamp image
-/// check` refuse the image when the maincore's configuration differs.
-fn config_record(chip: esp_amp::layout::Chip, config: &esp_amp::layout::AmpConfig) -> String {
-    let bytes = esp_amp::layout::ConfigRecord::new(chip, config).encode();
-    format!(
-        "
-/// The configuration this image was built for (`esp_amp::layout::ConfigRecord`), read by
-/// the maincore's loader.
-#[repr(C, align(4))]
-pub struct ConfigRecordBytes(pub [u8; {}]);
-/// See [`ConfigRecordBytes`].
-#[used]
-#[no_mangle]
-#[link_section = \".rodata.esp_amp_config\"]
-pub static ESP_AMP_CONFIG_RECORD: ConfigRecordBytes = ConfigRecordBytes({:?});
-",
-        bytes.len(),
-        bytes
-    )
 }

@@ -39,7 +39,7 @@ MEMORY
     LP_RAM (rwx)     : ORIGIN = 0x{app:08x}, LENGTH = 0x{app_len:x}
 {memory_hp}}}
 ENTRY(_start)
-EXTERN(ESP_AMP_CONFIG_RECORD)
+EXTERN({record_symbol})
 /* Explicit segments: without them the ELF headers would be put in a loaded segment. */
 PHDRS {{ vectors PT_LOAD; rtc PT_LOAD; {hp_phdr}}}
 SECTIONS
@@ -49,7 +49,7 @@ SECTIONS
     /* `.init.rust`: esp-lp-hal's start-up function, for programs that use it (see
        `esp_lp_hal_entry!`). */
     .text : ALIGN(4) {{ *(.init.rust) *(.text .text.*) }} > {main_region} :{phdr}
-    .rodata : ALIGN(4) {{ KEEP(*(.rodata.esp_amp_config)) *(.rodata .rodata.* .srodata .srodata.*) }} > {main_region} :{phdr}
+    .rodata : ALIGN(4) {{ KEEP(*({record_section})) *(.rodata .rodata.* .srodata .srodata.*) }} > {main_region} :{phdr}
     .data : ALIGN(4) {{ __global_pointer$ = . + 0x800; *(.sdata .sdata.* .data .data.*) }} > {main_region} :{phdr}
     .bss : ALIGN(4) {{ __bss_start = .; *(.sbss .sbss.* .bss .bss.*) . = ALIGN(4); __bss_end = .; }} > {main_region} :{phdr}
     /* As in C: two marker words after .bss, so that the loader's highest loaded address
@@ -70,6 +70,8 @@ esp_amp_panic_dump_start = 0x{dump:08x};
 esp_amp_rtc_pool_start = 0x{rtc_pool:08x};
 ",
         chip = chip.name(),
+        record_symbol = esp_amp_build::config::RECORD_SYMBOL,
+        record_section = esp_amp_build::config::RECORD_SECTION,
         variant = if layout.subcore_hp.is_some() { "code in HP RAM" } else { "pure RTC" },
         app = rtc.app.start,
         app_len = rtc.app.len(),
@@ -123,31 +125,9 @@ pub const HP_SUB_SIZE: u32 = 0x{:x};
     );
     let out = PathBuf::from(std::env::var("OUT_DIR").unwrap());
     std::fs::write(out.join("lp.x"), script).unwrap();
-    std::fs::write(out.join("layout.rs"), constants + &config_record(chip, &config)).unwrap();
+    std::fs::write(out.join("layout.rs"), constants + &esp_amp_build::config::record_static(chip, &config))
+        .unwrap();
     // The binaries link with `-Tlp.x` (see lp-examples/build.rs); the script is found here.
     println!("cargo:rustc-link-search={}", out.display());
     println!("cargo:rerun-if-changed=build.rs");
-}
-
-/// The configuration record (`esp_amp::layout::ConfigRecord`) as a static at the start of
-/// `.rodata`, 4-byte aligned, where the loader looks for it (`EXTERN` in the linker script
-/// pulls it into every link, `KEEP` keeps it): the maincore's loader and `espamp image
-/// check` refuse the image when the maincore's configuration differs.
-fn config_record(chip: esp_amp::layout::Chip, config: &esp_amp::layout::AmpConfig) -> String {
-    let bytes = esp_amp::layout::ConfigRecord::new(chip, config).encode();
-    format!(
-        "
-/// The configuration this image was built for (`esp_amp::layout::ConfigRecord`), read by
-/// the maincore's loader.
-#[repr(C, align(4))]
-pub struct ConfigRecordBytes(pub [u8; {}]);
-/// See [`ConfigRecordBytes`].
-#[used]
-#[no_mangle]
-#[link_section = \".rodata.esp_amp_config\"]
-pub static ESP_AMP_CONFIG_RECORD: ConfigRecordBytes = ConfigRecordBytes({:?});
-",
-        bytes.len(),
-        bytes
-    )
 }
