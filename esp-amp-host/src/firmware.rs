@@ -64,7 +64,12 @@ fn run(cmd: &mut Command) -> io::Result<String> {
 
 /// `true` if the toolchain selected in `dir` has the standard library for `target`.
 pub fn has_target(dir: &Path, target: &str) -> bool {
-    let Ok(sysroot) = run(tool("rustc", dir).args(["--print", "sysroot"])) else { return false };
+    has_target_in(&mut tool("rustc", dir), target)
+}
+
+/// [`has_target`] for the toolchain `rustc` (a `rustc` command) runs.
+fn has_target_in(rustc: &mut Command, target: &str) -> bool {
+    let Ok(sysroot) = run(rustc.args(["--print", "sysroot"])) else { return false };
     Path::new(sysroot.trim()).join("lib/rustlib").join(target).join("lib").is_dir()
 }
 
@@ -78,9 +83,10 @@ pub fn build(crate_dir: &Path, bin: &str, target: &str, target_dir: &Path) -> io
 /// release mode for `target` into `target_dir`, with cargo features `features` and extra
 /// environment variables `env`, and returns the directory holding its binaries.
 ///
-/// The toolchain is the one `rust-toolchain.toml` selects for `dir`; without the target's
-/// `rust-std`, `core` is built from its `rust-src` (see the module docs), which is
-/// installed through rustup if missing.
+/// The toolchain is the one `rust-toolchain.toml` selects for `dir`, or `RUSTUP_TOOLCHAIN`
+/// when `env` sets it (every command here sees `env`); without the target's `rust-std`,
+/// `core` is built from its `rust-src` (see the module docs), which is installed through
+/// rustup if missing.
 pub fn build_package(
     dir: &Path,
     package: Option<&str>,
@@ -89,11 +95,16 @@ pub fn build_package(
     target_dir: &Path,
     env: &[(&str, &std::ffi::OsStr)],
 ) -> io::Result<PathBuf> {
-    let mut cmd = tool("cargo", dir);
+    let with_env = |program| {
+        let mut cmd = tool(program, dir);
+        cmd.envs(env.iter().copied());
+        cmd
+    };
+    let mut cmd = with_env("cargo");
     cmd.arg("build");
-    if !has_target(dir, target) {
+    if !has_target_in(&mut with_env("rustc"), target) {
         // Best effort: fails harmlessly when rustup cannot install (the build then says why).
-        let _ = run(tool("rustup", dir).args(["component", "add", "rust-src"]));
+        let _ = run(with_env("rustup").args(["component", "add", "rust-src"]));
         cmd.env("RUSTC_BOOTSTRAP", "1")
             .args(["-Zbuild-std=core", "-Zbuild-std-features=compiler-builtins-mem"]);
     }
@@ -102,9 +113,6 @@ pub fn build_package(
     }
     if !features.is_empty() {
         cmd.args(["--features", &features.join(",")]);
-    }
-    for (k, v) in env {
-        cmd.env(k, v);
     }
     cmd.args(["--release", "--quiet", "--target", target, "--target-dir"]).arg(target_dir);
     run(&mut cmd)?;

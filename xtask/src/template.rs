@@ -3,7 +3,6 @@
 //! the template a user generates builds for every chip.
 
 use std::path::{Path, PathBuf};
-use std::process::Command;
 
 use esp_amp::layout::Chip;
 
@@ -97,8 +96,9 @@ pub fn target_dir(chip: Chip) -> PathBuf {
 /// `target_dir`, with `env` added; returns the maincore ELF.
 ///
 /// The toolchain is the project's pinned one (the template's own `rust-toolchain.toml`
-/// says `stable`); where it has no rust-std for the target, `core` is built from rust-src
-/// with `RUSTC_BOOTSTRAP=1` and `-Zbuild-std`, as for the project's firmware.
+/// says `stable`), through `esp_amp_host::firmware::build_package`: where it has no
+/// rust-std for the target, `core` is built from rust-src with `RUSTC_BOOTSTRAP=1` and
+/// `-Zbuild-std`, as for the project's firmware.
 pub fn build(
     dir: &Path,
     chip: Chip,
@@ -106,32 +106,12 @@ pub fn build(
     target_dir: &Path,
     env: &[(&str, &str)],
 ) -> Result<PathBuf, String> {
-    let target = crate::esp32::target(chip);
-    let toolchain = esp_amp_host::firmware::FIRMWARE_TOOLCHAIN;
-    let mut cmd = Command::new("cargo");
-    cmd.current_dir(dir);
-    for var in
-        ["RUSTFLAGS", "CARGO_ENCODED_RUSTFLAGS", "CARGO_BUILD_TARGET", "CARGO_TARGET_DIR", "RUSTC", "CARGO"]
-    {
-        cmd.env_remove(var);
-    }
-    cmd.env("RUSTUP_TOOLCHAIN", toolchain).arg("build");
-    if !esp_amp_host::firmware::has_target(&repo_root(), target) {
-        cmd.env("RUSTC_BOOTSTRAP", "1")
-            .args(["-Zbuild-std=core", "-Zbuild-std-features=compiler-builtins-mem"]);
-    }
-    cmd.args(["--release", "--quiet", "--target-dir"]).arg(target_dir);
-    for (k, v) in env {
-        cmd.env(k, v);
-    }
-    let out = cmd.output().map_err(|e| format!("cargo: {e}"))?;
-    if !out.status.success() {
-        return Err(format!(
-            "cargo build --release in {} failed ({}):\n{}",
-            dir.display(),
-            out.status,
-            String::from_utf8_lossy(&out.stderr)
-        ));
-    }
-    Ok(target_dir.join(target).join("release").join(name))
+    use esp_amp_host::firmware::{build_package, FIRMWARE_TOOLCHAIN};
+    let env: Vec<(&str, &std::ffi::OsStr)> = std::iter::once(("RUSTUP_TOOLCHAIN", FIRMWARE_TOOLCHAIN))
+        .chain(env.iter().copied())
+        .map(|(k, v)| (k, v.as_ref()))
+        .collect();
+    let bins = build_package(dir, None, &[], crate::esp32::target(chip), target_dir, &env)
+        .map_err(|e| format!("cargo build --release in {}: {e}", dir.display()))?;
+    Ok(bins.join(name))
 }
