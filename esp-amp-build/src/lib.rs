@@ -208,7 +208,11 @@ impl SubcoreCrate {
 pub fn esp_image(elf: &[u8], chip: Chip, target: &LoadTarget) -> Result<Vec<u8>, String> {
     let image = Image::parse(elf).map_err(|e| format!("not a RISC-V ELF image: {e}"))?;
     plan_image(&image, target).map_err(|e| format!("the loader refuses the ELF: {e}"))?;
-    let mut buf = vec![0u8; elf.len() + 4096];
+    // Room for the 24-byte header, each segment's 8-byte header and its bytes in memory
+    // padded to 4 (`.bss` tails are written as zeros), the checksum padding and a SHA-256.
+    let room: usize =
+        image.segments().iter().map(|s| 8 + (s.mem_len as usize).max(s.data.len()).div_ceil(4) * 4).sum();
+    let mut buf = vec![0u8; 24 + room + 16 + 32];
     let n = write_image(&image, esp_chip_id(chip), &mut buf).map_err(|e| format!("ESP image: {e}"))?;
     buf.truncate(n);
     let again = Image::parse(&buf).map_err(|e| format!("ESP image: {e}"))?;

@@ -19,7 +19,6 @@
 
 use std::path::{Path, PathBuf};
 
-use esp_amp::image::esp::write_image;
 use esp_amp::image::load::{plan, LoadTarget};
 use esp_amp::image::{esp_chip_id, Image};
 use esp_amp::layout::{AmpConfig, Chip, MemoryLayout};
@@ -353,14 +352,9 @@ pub fn check_with(file: &[u8], chip: Chip, config: &AmpConfig) -> Result<Checked
 }
 
 /// The ESP app image of the ELF `file` for `chip` (as `elf2image` makes it), checked with
-/// the loader.
+/// the loader: the conversion the maincore builds embed (`esp_amp_build::esp_image`).
 fn esp_image(file: &[u8], chip: Chip, layout: &MemoryLayout) -> Result<Vec<u8>, String> {
-    let image = Image::parse(file).map_err(|e| e.to_string())?;
-    let mut out = vec![0u8; file.len() + 64 * 1024];
-    let n = write_image(&image, esp_chip_id(chip), &mut out).map_err(|e| format!("{e:?}"))?;
-    out.truncate(n);
-    plan(&out, &LoadTarget::for_layout(layout)).map_err(|e| format!("the loader refuses it: {e}"))?;
-    Ok(out)
+    esp_amp_build::esp_image(file, chip, &LoadTarget::for_layout(layout))
 }
 
 /// The partition-table line (ESP-IDF CSV) for a flash partition holding `image_len` bytes
