@@ -66,6 +66,7 @@ pub struct SubcoreCrate {
     features: Vec<String>,
     chip: Option<Chip>,
     config: Option<AmpConfig>,
+    remap: Vec<(PathBuf, String)>,
 }
 
 /// What [`SubcoreCrate::build`] produced.
@@ -88,7 +89,15 @@ impl SubcoreCrate {
             Some(base) if dir.is_relative() => PathBuf::from(base).join(dir),
             _ => dir.to_path_buf(),
         };
-        SubcoreCrate { dir, package: None, bins: None, features: Vec::new(), chip: None, config: None }
+        SubcoreCrate {
+            dir,
+            package: None,
+            bins: None,
+            features: Vec::new(),
+            chip: None,
+            config: None,
+            remap: Vec::new(),
+        }
     }
 
     /// The package to build when `dir` is a workspace with several.
@@ -120,6 +129,29 @@ impl SubcoreCrate {
     /// through the same variables, so both halves still agree).
     pub fn config(mut self, config: AmpConfig) -> Self {
         self.config = Some(config);
+        self
+    }
+
+    /// Source paths below `from` appear in the subcore image as `to` followed by the rest
+    /// of the path (rustc's `--remap-path-prefix`), e.g. in the `<file>:<line>` of a
+    /// subcore panic report. With the project's root remapped to `""`, the image no longer
+    /// depends on where the project is checked out: two clones build the same bytes, and
+    /// the image does not carry the builder's home directory.
+    ///
+    /// `from` is made canonical (the form cargo gives rustc) and matched as a whole
+    /// directory; a non-empty `to` gets a trailing separator. May be repeated; rustc
+    /// applies the last matching prefix.
+    ///
+    /// ```no_run
+    /// // In the maincore crate's build.rs, with the subcore next to it and the project's
+    /// // root one level up:
+    /// let root = concat!(env!("CARGO_MANIFEST_DIR"), "/..");
+    /// esp_amp_build::SubcoreCrate::new("../subcore").remap_path_prefix(root, "").build();
+    /// ```
+    pub fn remap_path_prefix(mut self, from: impl AsRef<Path>, to: &str) -> Self {
+        let from = from.as_ref();
+        let from = std::fs::canonicalize(from).unwrap_or_else(|_| from.to_path_buf());
+        self.remap.push((from, to.to_string()));
         self
     }
 
@@ -179,6 +211,7 @@ impl SubcoreCrate {
             target,
             target_dir: &nested::target_dir(&out),
             config: self.config.as_ref(),
+            remap: &self.remap,
         };
         let elf_dir = build.run()?;
 

@@ -145,6 +145,8 @@ pub(crate) struct Build<'a> {
     pub target_dir: &'a Path,
     /// A configuration given in code, passed on in the environment.
     pub config: Option<&'a AmpConfig>,
+    /// `--remap-path-prefix` pairs for rustc.
+    pub remap: &'a [(PathBuf, String)],
 }
 
 impl Build<'_> {
@@ -169,6 +171,9 @@ impl Build<'_> {
             }
             cmd.args(["-Zbuild-std=core", "-Zbuild-std-features=compiler-builtins-mem"]);
         }
+        if !self.remap.is_empty() {
+            cmd.arg("--config").arg(remap_config(self.target, self.remap));
+        }
         if let Some(c) = self.config {
             for (k, v) in crate::config::to_env(c) {
                 cmd.env(k, v);
@@ -190,6 +195,29 @@ impl Build<'_> {
         }
         Ok(self.target_dir.join(self.target).join(if release { "release" } else { "debug" }))
     }
+}
+
+/// A `--config` value adding `--remap-path-prefix` flags to the target's `rustflags`.
+/// Cargo joins arrays from `--config` with those of the `.cargo/config.toml` files, so
+/// the subcore's own flags stay.
+fn remap_config(target: &str, remap: &[(PathBuf, String)]) -> String {
+    // A TOML basic string: backslashes and quotes escaped.
+    let quoted = |s: &str| format!("\"{}\"", s.replace('\\', "\\\\").replace('"', "\\\""));
+    let flags: Vec<String> = remap
+        .iter()
+        .map(|(from, to)| {
+            let mut from = from.display().to_string();
+            if !from.ends_with(std::path::MAIN_SEPARATOR) {
+                from.push(std::path::MAIN_SEPARATOR);
+            }
+            let mut to = to.clone();
+            if !to.is_empty() && !to.ends_with(std::path::MAIN_SEPARATOR) {
+                to.push(std::path::MAIN_SEPARATOR);
+            }
+            quoted(&format!("--remap-path-prefix={from}={to}"))
+        })
+        .collect();
+    format!("target.{target}.rustflags=[{}]", flags.join(","))
 }
 
 fn rustc() -> Command {
@@ -254,5 +282,20 @@ pub(crate) fn rerun_for_manifests(manifest: &Path, dir: &Path) {
                 println!("cargo:rerun-if-changed={}", p.display());
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn remapped_prefixes_are_whole_directories_in_a_toml_array() {
+        let remap =
+            [(PathBuf::from("/work/my \"pair\""), String::new()), (PathBuf::from("/home/u/"), ".".into())];
+        assert_eq!(
+            remap_config("riscv32imac-unknown-none-elf", &remap),
+            r#"target.riscv32imac-unknown-none-elf.rustflags=["--remap-path-prefix=/work/my \"pair\"/=","--remap-path-prefix=/home/u/=./"]"#
+        );
     }
 }

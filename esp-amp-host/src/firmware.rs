@@ -115,8 +115,26 @@ pub fn build_package(
         cmd.args(["--features", &features.join(",")]);
     }
     cmd.args(["--release", "--quiet", "--target", target, "--target-dir"]).arg(target_dir);
+    cmd.arg("--config").arg(remap_repository_root(target));
     run(&mut cmd)?;
     Ok(target_dir.join(target).join("release"))
+}
+
+/// A `--config` value that makes rustc write this repository's source paths relative to
+/// its root (`--remap-path-prefix=<root>/=`), added to the target's `rustflags` (cargo
+/// joins it with the `.cargo/config.toml` ones). Panic locations are in the images'
+/// `.rodata`, so without it an image's size depends on where the project is checked out,
+/// and the size budgets (held to a few bytes) with it. The main-examples' build script
+/// gives its nested subcore build the same remapping, so the embedded images stay byte
+/// for byte those the xtask builds.
+fn remap_repository_root(target: &str) -> String {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    let mut root = std::fs::canonicalize(&root).unwrap_or(root).display().to_string();
+    if !root.ends_with(std::path::MAIN_SEPARATOR) {
+        root.push(std::path::MAIN_SEPARATOR);
+    }
+    let flag = format!("--remap-path-prefix={root}=").replace('\\', "\\\\").replace('"', "\\\"");
+    format!("target.{target}.rustflags=[\"{flag}\"]")
 }
 
 /// Builds `firmware/<name>` of this workspace (binary `<name>`) for `target` into

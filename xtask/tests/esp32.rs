@@ -61,6 +61,18 @@ fn every_example_pair_builds_links_and_matches_the_layout() {
     for b in budgets.iter().filter(|b| b.held) {
         assert!(b.met(), "{}: {} bytes, over its limit of {}", b.what, b.got, b.limit);
     }
+    // Source paths in the images (panic locations) are relative to the project's root, so
+    // the sizes above and the bytes do not depend on where the project is checked out.
+    let root = std::fs::canonicalize(concat!(env!("CARGO_MANIFEST_DIR"), "/..")).unwrap();
+    let root = root.to_str().unwrap().as_bytes();
+    for (chip, bin, c) in results.iter().chain(&pure_rtc) {
+        let image = c.esp_image.as_ref().unwrap();
+        assert!(
+            !image.windows(root.len()).any(|w| w == root),
+            "{} {bin} names the checkout path",
+            chip.name()
+        );
+    }
     // The ESP image of each ELF carries the chip id and the same entry: the LP reset
     // vector, or the start of the P4 subcore region (where the linker puts `_start`).
     for (chip, bin, c) in &results {

@@ -19,5 +19,9 @@ fn main() {
         Chip::Esp32C6 | Chip::Esp32C5 => "../lp-examples",
         Chip::Esp32P4 => "../hp-examples",
     };
-    SubcoreCrate::new(subcore).build();
+    // Source paths relative to the project's root, as in the xtask's own subcore builds
+    // (esp_amp_host::firmware), so the embedded images are byte for byte those and their
+    // sizes do not depend on where the project is checked out.
+    let root = concat!(env!("CARGO_MANIFEST_DIR"), "/../../..");
+    SubcoreCrate::new(subcore).remap_path_prefix(root, "").build();
 }
