@@ -466,13 +466,35 @@ impl<'r, R: Role, const CAP: usize, const E: usize> Rpmsg<'r, R, CAP, E> {
         Polled::Done(buf.into_raw().0)
     }
 
-    /// Polls until the ring is empty; returns how many slots were consumed.
+    /// Polls the ring until it is empty, but at most one ring's worth of slots
+    /// ([`Rpmsg::queue_len`]); returns how many slots were consumed.
+    ///
+    /// The bound keeps a peer that refills the ring as fast as it is read from holding
+    /// the caller (an interrupt handler, a poll loop) for ever. Nothing is lost by it:
+    /// every message in the ring when the call began is routed (there are at most
+    /// `queue_len` of them, in order), and what is left arrived during the call, with its
+    /// own notification. [`Rpmsg::has_input`] tells whether anything is left.
     pub fn poll_all(&self) -> usize {
         let mut n = 0;
-        while self.poll_freeing() {
+        for _ in 0..self.rx.len() {
+            if !self.poll_freeing() {
+                break;
+            }
             n += 1;
         }
         n
+    }
+
+    /// `true` if the ring holds a message not yet routed (nothing is taken).
+    pub fn has_input(&self) -> bool {
+        self.rx.has_data()
+    }
+
+    /// Writes back the slots of received buffers already given back (see
+    /// [`Consumer::flush_frees`]).
+    #[cfg(feature = "batch-free")]
+    pub(crate) fn flush_frees(&self) {
+        self.rx.flush_frees();
     }
 
     /// The waiting messages, oldest first.
@@ -509,17 +531,32 @@ impl<'r, R: Role, const CAP: usize, const E: usize> Rpmsg<'r, R, CAP, E> {
     }
 
     /// Takes the oldest message waiting for `ept` (a mailbox): one already routed there,
-    /// else the ring is polled (routing what it finds) until a message for `ept` turns up
-    /// or the ring is empty.
+    /// else the ring is polled (routing what it finds) until a message for `ept` turns up,
+    /// the ring is empty, or one ring's worth of slots ([`Rpmsg::queue_len`]) was routed.
+    ///
+    /// So a message for `ept` that was in the ring when the call began is found (at most
+    /// `queue_len` messages are in the ring, in order), and a peer that keeps sending to
+    /// other endpoints cannot hold the call. `None` with [`Rpmsg::has_input`] `true`
+    /// means "not yet, more to route": what is left arrived during the call, and its
+    /// sender's notification came after an interrupt epoch read before the call, so a
+    /// wait that read the epoch first ([`Platform::irq_epoch`]) does not sleep through it.
     pub fn try_recv(&self, ept: Endpoint) -> Option<Message<'_, 'r, CAP>> {
+        // One loop for both steps: the LP core's code budget counts every byte.
+        let mut budget = self.rx.len();
         loop {
             if let Some(p) = self.take_pending(ept.addr) {
                 return Some(Message::from_pending(&self.rx, p));
             }
-            if !self.poll_freeing() {
+            if budget == 0 || !self.poll_freeing() {
                 return None;
             }
+            budget -= 1;
         }
+    }
+
+    /// Takes the oldest message already routed to mailbox `ept`, without polling the ring.
+    pub(crate) fn take_routed(&self, ept: Endpoint) -> Option<Message<'_, 'r, CAP>> {
+        self.take_pending(ept.addr).map(|p| Message::from_pending(&self.rx, p))
     }
 
     /// `true` if a message waits for mailbox `ept`, after polling the ring (routing what it
@@ -529,7 +566,8 @@ impl<'r, R: Role, const CAP: usize, const E: usize> Rpmsg<'r, R, CAP, E> {
         self.pending().iter().any(|p| p.get().dst() == ept.addr)
     }
 
-    fn poll_ring(&self) {
+    /// Routes what the ring holds, at most one ring's worth of slots.
+    pub(crate) fn poll_ring(&self) {
         for _ in 0..self.rx.len() {
             if !self.poll_freeing() {
                 break;
@@ -574,6 +612,12 @@ impl<'r, R: Role, const CAP: usize, const E: usize> Rpmsg<'r, R, CAP, E> {
 
     /// Blocks until a message for `ept` arrives or `timeout_ms` (`None` = forever)
     /// passes, sleeping until the next interrupt between attempts (the peer must notify).
+    ///
+    /// Returns within `timeout_ms` plus one attempt, whatever the peer sends: an attempt
+    /// is one [`Rpmsg::try_recv`] (at most one ring's worth of messages routed, and the
+    /// receive callbacks of those addressed to callback endpoints), and the clock is read
+    /// after each. Messages left by an attempt's bound came with a notification after the
+    /// interrupt epoch the attempt began with, so the wait does not sleep on them.
     pub fn recv_timeout<P: Platform>(
         &self,
         ept: Endpoint,
@@ -587,12 +631,22 @@ impl<'r, R: Role, const CAP: usize, const E: usize> Rpmsg<'r, R, CAP, E> {
 
     /// Waits asynchronously for a message for `ept`; `signal` must be registered as the
     /// handler of [`SwIntrId::RPMSG`].
+    ///
+    /// Each poll of the future does one [`Rpmsg::try_recv`]; when that stopped at its
+    /// bound with messages left, the future wakes itself and yields (without waiting for
+    /// the peer's notification), so other tasks of the executor run while a peer floods
+    /// other endpoints.
     pub async fn recv<const W: usize>(&self, ept: Endpoint, signal: &IrqSignal<W>) -> Message<'_, 'r, CAP> {
         poll_fn(|cx| {
             signal.register(cx.waker());
             match self.try_recv(ept) {
                 Some(m) => Poll::Ready(m),
-                None => Poll::Pending,
+                None => {
+                    if self.has_input() {
+                        cx.waker().wake_by_ref();
+                    }
+                    Poll::Pending
+                }
             }
         })
         .await
@@ -793,6 +847,8 @@ impl<R: Role, const CAP: usize, const E: usize> SwIntrHandler
     for critical_section::Mutex<Rpmsg<'_, R, CAP, E>>
 {
     fn on_sw_intr(&self, _id: SwIntrId) {
+        // At most one ring's worth per interrupt (`poll_all`): what a flooding peer sends
+        // meanwhile raises the line again.
         critical_section::with(|cs| {
             self.borrow(cs).poll_all();
         });

@@ -284,14 +284,17 @@ impl<'r> Iterator for Entries<'r> {
         if at % 4 != 0 {
             return self.corrupt(Corruption::NextMisaligned);
         }
-        // Field by field: one two-word read (`read_words::<2>`) links 160 bytes more into
-        // the subcore examples (measured with the pinned nightly).
-        let header = (|| -> Result<(u16, u16, u32), ShmError> {
-            Ok((self.pool.read_u16(at)?, self.pool.read_u16(at + 2)?, self.pool.read_u32(at + 4)?))
+        // Two word reads: one two-word read (`read_words::<2>`) links 160 bytes more into
+        // the subcore examples (measured with the pinned nightly), reading `id` and `size`
+        // as halves 16 bytes more (stable 1.99.1, `cargo xtask esp32`).
+        let header = (|| -> Result<(u32, u32), ShmError> {
+            Ok((self.pool.read_u32(at)?, self.pool.read_u32(at + 4)?))
         })();
-        let Ok((id, size, next)) = header else {
+        let Ok((head, next)) = header else {
             return self.corrupt(Corruption::NextOutOfPool);
         };
+        // `{id: u16, size: u16}`, little-endian, as one word (`at` is 4-aligned).
+        let (id, size) = (head as u16, (head >> 16) as u16);
         // `at + 8` cannot overflow: the header was read inside the pool.
         let payload = at + HEADER_SIZE;
         let Some(block) = round_up4(size as u32).and_then(|len| self.pool.slice(payload, len).ok()) else {

@@ -11,7 +11,7 @@ use esp_amp::inspect::{MessageFault, SlotFault};
 use esp_amp::layout::ConfigError;
 use esp_amp::queue::ring::{PeerFault, RingError};
 use esp_amp::queue::{ConfFault, QueueError};
-use esp_amp::rpc::{PacketError, RpcError, Status};
+use esp_amp::rpc::{PacketError, RpcError};
 use esp_amp::rpmsg::RpmsgError;
 use esp_amp::shm::ShmError;
 use esp_amp::sw_intr::TableFull;
@@ -71,7 +71,7 @@ fn every_error_type_prints_a_sentence() {
     let cases = {
         let mut cases = cases;
         cases.push((
-            Box::new(esp_amp::rpc::typed::TypedError::Status(Status::EXEC_FAILED)),
+            Box::new(esp_amp::rpc::typed::TypedError::Status(esp_amp::rpc::Status::EXEC_FAILED)),
             "the server answered status 0xfffd",
         ));
         cases

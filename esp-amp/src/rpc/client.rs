@@ -455,6 +455,10 @@ impl<'c, 'h, const SLOTS: usize> Call<'c, 'h, SLOTS> {
     /// Waits up to `timeout_ms` (`None` = forever) for the response, sleeping until the
     /// next interrupt in between (the server must notify). On timeout the call is
     /// cancelled.
+    ///
+    /// Returns within `timeout_ms` plus one attempt, whatever the peer sends: an attempt
+    /// is one [`Call::try_response`] (at most one ring's worth of messages routed, then
+    /// one walk of the client's mailbox), as for [`Rpmsg::recv_timeout`].
     pub fn wait<'d, 'r, R: Role, P: Platform, const CAP: usize, const E: usize>(
         mut self,
         dev: &'d Rpmsg<'r, R, CAP, E>,
@@ -484,7 +488,13 @@ impl<'c, 'h, const SLOTS: usize> Call<'c, 'h, SLOTS> {
             signal.register(cx.waker());
             match self.try_response(dev) {
                 Some(r) => Poll::Ready(Ok(r)),
-                None => Poll::Pending,
+                None => {
+                    // Stopped at the routing bound with messages left: yield, then go on.
+                    if dev.has_input() {
+                        cx.waker().wake_by_ref();
+                    }
+                    Poll::Pending
+                }
             }
         })
         .await

@@ -187,26 +187,40 @@ impl<'h, const SVC: usize> RpcServer<'h, SVC> {
         self.services.iter().flatten().find(|(c, _)| *c == cmd_id).map(|&(_, h)| h)
     }
 
-    /// Handles the requests waiting now (at most one queue's worth); returns how many.
-    /// Takes a request only when a buffer is free for its response; returns 0 at once when
-    /// none is.
+    /// Handles the requests waiting now; returns how many. Takes a request only when a
+    /// buffer is free for its response; returns 0 at once when none is.
+    ///
+    /// Bounded whatever the client sends: the ring is routed (at most one ring's worth of
+    /// messages, [`Rpmsg::poll_all`]'s bound), at most one queue's worth of the requests
+    /// routed to the server are handled. What arrives meanwhile waits for the next call
+    /// ([`Rpmsg::has_input`]).
     pub fn poll<R: Role, const CAP: usize, const E: usize>(&mut self, dev: &Rpmsg<'_, R, CAP, E>) -> usize {
         let mut served = 0;
+        dev.poll_ring();
         for _ in 0..dev.queue_len() {
             let Ok(out) = dev.alloc() else {
                 bump(&mut self.stats.reply_waited);
                 break;
             };
             // Without a request the buffer is dropped unsent: kept for the next alloc.
-            let Some(msg) = dev.try_recv(self.ept) else { break };
+            let Some(msg) = dev.take_routed(self.ept) else { break };
             served += 1;
             self.handle(msg, out);
+        }
+        // With `batch-free`, frees are written when a receive finds the ring empty, which
+        // this loop no longer reaches: give the handled requests' buffers back now.
+        #[cfg(feature = "batch-free")]
+        if served > 0 {
+            dev.flush_frees();
         }
         served
     }
 
     /// Waits up to `timeout_ms` (`None` = forever) for at least one request and handles
     /// what is there; sleeps until the next interrupt in between (the client must notify).
+    ///
+    /// Returns within `timeout_ms` plus one [`RpcServer::poll`] (its bound), whatever the
+    /// client sends.
     pub fn serve_timeout<R: Role, P: Platform, const CAP: usize, const E: usize>(
         &mut self,
         dev: &Rpmsg<'_, R, CAP, E>,
@@ -237,7 +251,8 @@ impl<'h, const SVC: usize> RpcServer<'h, SVC> {
                 0 => {
                     // Waiting for the signal alone could wait for ever: the client may
                     // have sent everything and now only reads (and frees) responses.
-                    if self.stats.reply_waited != waited && dev.has_message(self.ept) {
+                    // And the routing bound may have left messages in the ring.
+                    if (self.stats.reply_waited != waited && dev.has_message(self.ept)) || dev.has_input() {
                         cx.waker().wake_by_ref();
                     }
                     Poll::Pending
