@@ -268,3 +268,66 @@ fn async_receive_yields_while_flooded_and_gets_the_message_after() {
     assert!(fut.as_mut().poll(&mut cx).is_pending());
     assert!(!flag.0.load(Ordering::SeqCst));
 }
+
+#[test]
+fn the_supplicant_takes_at_most_its_queue_per_poll() {
+    use esp_amp::system::service::{self, Supplicant, QUEUE_LEN, SERVICE_PRINT};
+    let region = Region::zeroed();
+    let mut sys = SysInfoAllocator::init(pool(region.shm()), None).unwrap();
+    let supplicant = Supplicant::create(&mut sys).unwrap();
+    let tx = service::attach(&sys.info()).unwrap();
+    // The subcore prints a new line for every line we take, keeping all but one of the
+    // buffers in flight.
+    for _ in 0..QUEUE_LEN - 1 {
+        service::send_request(&tx, SERVICE_PRINT, b"spam").unwrap();
+    }
+    let mut lines = 0u32;
+    for call in 1..=5 {
+        let taken = supplicant.poll(|_| {
+            lines += 1;
+            assert!(lines < LIMIT, "the supplicant never returned");
+            service::send_request(&tx, SERVICE_PRINT, b"spam").unwrap();
+        });
+        assert_eq!(taken, QUEUE_LEN as usize);
+        assert_eq!(lines, call * QUEUE_LEN);
+        assert!(supplicant.has_data());
+    }
+}
+
+#[test]
+fn async_serve_and_response_yield_while_the_peer_floods() {
+    let region = Region::zeroed();
+    let (main, sub) = pair(&region);
+    let peer = peer(&main, None);
+    let cb = |m: Inbound<'_>| peer.on_flood(m);
+    sub.create_endpoint(FLOOD, Receiver::Callback(&cb)).unwrap();
+    let signal: IrqSignal = IrqSignal::new();
+    let flag = Arc::new(Flag(false.into()));
+    let waker = Waker::from(flag.clone());
+    let mut cx = Context::from_waker(&waker);
+    start(&peer);
+
+    let mut rq = [0u8; 64];
+    let mut server: RpcServer = RpcServer::new(&sub, WANTED, &mut rq).unwrap();
+    {
+        let mut serve = pin!(server.serve(&sub, &signal));
+        for poll in 1..=5 {
+            flag.0.store(false, Ordering::SeqCst);
+            assert!(serve.as_mut().poll(&mut cx).is_pending());
+            assert_eq!(peer.routed(), poll * N);
+            assert!(flag.0.load(Ordering::SeqCst), "serve: not woken with input left");
+        }
+    }
+
+    let _silent = main.create_endpoint(0x20, Receiver::Mailbox).unwrap();
+    let client: RpcClient = RpcClient::new(&sub, 0x21, 0x20).unwrap();
+    let call = client.call(&sub, 0x10, b"?").unwrap();
+    let before = peer.routed();
+    let mut response = pin!(call.response(&sub, &signal));
+    for poll in 1..=5 {
+        flag.0.store(false, Ordering::SeqCst);
+        assert!(response.as_mut().poll(&mut cx).is_pending());
+        assert_eq!(peer.routed() - before, poll * N);
+        assert!(flag.0.load(Ordering::SeqCst), "response: not woken with input left");
+    }
+}
