@@ -37,6 +37,12 @@
 //! # }
 //! ```
 //!
+//! These rules, and the same ones for RPMsg messages, RPC calls and the sealed [`Role`],
+//! are pinned with the compiler's exact error by the compile-fail tests in
+//! `esp-amp/tests/ui`.
+//!
+//! [`Role`]: crate::Role
+//!
 //! Everything the peer writes is checked: a descriptor must name one of this queue's
 //! buffers (inside its buffer area, on an item boundary, not already held here) with a
 //! length of at most `item_size`. Anything else is consumed, counted
