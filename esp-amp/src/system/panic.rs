@@ -406,6 +406,25 @@ impl fmt::Display for PanicReport {
     }
 }
 
+/// One defmt record: the message (as an escaped byte string: the peer's bytes cannot
+/// drive the host's terminal) or the exception, then every frame register by name, then
+/// how many stack bytes the dump holds (read them with [`PanicReport::stack`]).
+#[cfg(feature = "defmt")]
+#[cfg_attr(docsrs, doc(cfg(feature = "defmt")))]
+impl defmt::Format for PanicReport {
+    fn format(&self, f: defmt::Formatter<'_>) {
+        if self.is_abort {
+            defmt::write!(f, "subcore abort: {=[u8]:a}", self.message());
+        } else {
+            defmt::write!(f, "subcore exception: {=str}", self.reason());
+        }
+        for (name, value) in FRAME_NAMES.iter().zip(self.frame()) {
+            defmt::write!(f, " {=str}={=u32:#010x}", name, value);
+        }
+        defmt::write!(f, "; {=usize} stack bytes", self.stack_len);
+    }
+}
+
 impl fmt::Debug for PanicReport {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("PanicReport")
