@@ -84,6 +84,23 @@ pub fn try_wait_word<W: AtomicWord + ?Sized>(
 }
 
 /// A shared event word (a 4-byte SysInfo entry in the HP pool).
+///
+/// ```
+/// use esp_amp::event::{Event, WaitFor};
+/// use esp_amp::sys_info::SysInfoId;
+/// # use esp_amp::shm::Shm;
+/// # use esp_amp::sys_info::SysInfoAllocator;
+/// # let mut mem = [0u32; 256];
+/// # // SAFETY: `mem` is aligned, valid and outlives `pool`.
+/// # let pool = unsafe { Shm::from_raw(mem.as_mut_ptr().cast(), 0x4087_A580, 1024) };
+/// # let mut sys = SysInfoAllocator::init(pool, None).unwrap();
+/// let ev = Event::create(&mut sys, SysInfoId(0x300)).unwrap(); // maincore
+/// let seen = Event::attach(&sys.info(), SysInfoId(0x300)).unwrap(); // subcore
+/// ev.set(0b101);
+/// assert_eq!(seen.try_wait(0b100, WaitFor::Any, true), Ok(0b101)); // bits before the clear
+/// assert_eq!(seen.bits(), 0b001);
+/// assert_eq!(seen.try_wait(0b110, WaitFor::All, false), Err(0b001)); // not all set
+/// ```
 #[derive(Debug, Clone, Copy)]
 pub struct Event<'r> {
     id: SysInfoId,

@@ -91,6 +91,14 @@ pub const ULP_SHARED_MEM: u32 = 0x8;
 
 /// The Kconfig options of ESP-AMP (and the IDF ULP options it depends on) that shape the
 /// memory layout and protocol (docs/protocol.md §1.5). Start from [`AmpConfig::default_for`].
+///
+/// ```
+/// use esp_amp::layout::{AmpConfig, Chip, MemoryLayout};
+/// // ESP-AMP C's Kconfig defaults, changed the way `ESP_AMP_*` variables would.
+/// let config = AmpConfig { subcore_stack_size_min: 2048, ..AmpConfig::default_for(Chip::Esp32C6) };
+/// let layout = MemoryLayout::new(Chip::Esp32C6, &config).unwrap();
+/// assert_eq!(layout.config.subcore_stack_size_min, 2048);
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct AmpConfig {
     /// `ESP_AMP_HP_SHARED_MEM_SIZE`.
@@ -247,6 +255,14 @@ pub struct RtcLayout {
 }
 
 /// The memory map of one configuration.
+///
+/// ```
+/// use esp_amp::layout::{AmpConfig, Chip, MemoryLayout};
+/// let layout = MemoryLayout::new(Chip::Esp32C6, &AmpConfig::default_for(Chip::Esp32C6)).unwrap();
+/// // The shared region holds the SysInfo pool; the subcore's HP region lies outside it.
+/// assert!(layout.shared.start <= layout.sys_info_pool.start && layout.sys_info_pool.end <= layout.shared.end);
+/// assert!(layout.subcore_hp.is_some() && layout.rtc.is_some()); // LP-core chip
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct MemoryLayout {
     /// The chip.

@@ -122,6 +122,33 @@ pub enum Pick {
 }
 
 /// How an endpoint receives.
+///
+/// ```
+/// use std::sync::atomic::{AtomicUsize, Ordering};
+/// use esp_amp::rpmsg::Inbound;
+/// # use esp_amp::shm::Shm;
+/// # use esp_amp::sys_info::SysInfoAllocator;
+/// # let mut mem = [0u32; 256];
+/// # // SAFETY: `mem` is aligned, valid and outlives `pool`.
+/// # let pool = unsafe { Shm::from_raw(mem.as_mut_ptr().cast(), 0x4087_A580, 1024) };
+/// # let mut sys = SysInfoAllocator::init(pool, None).unwrap();
+/// # use esp_amp::queue::QueueSpec;
+/// # use esp_amp::rpmsg::{Receiver, Rpmsg};
+/// # use esp_amp::{MainCore, SubCore};
+/// # let main: Rpmsg<MainCore> = Rpmsg::create(&mut sys, QueueSpec::new(4, 32).unwrap()).unwrap();
+/// # let sub: Rpmsg<SubCore> = Rpmsg::attach(&sys.info()).unwrap();
+/// // A callback endpoint: messages are handled while the ring is polled (in the
+/// // interrupt handler, with `critical_section::Mutex<Rpmsg>` as the handler).
+/// static BYTES: AtomicUsize = AtomicUsize::new(0);
+/// let count = |m: Inbound<'_>| {
+///     BYTES.fetch_add(m.data.len(), Ordering::Relaxed);
+/// };
+/// sub.create_endpoint(3, Receiver::Callback(&count)).unwrap();
+/// let me = main.create_endpoint(1, Receiver::Mailbox).unwrap();
+/// main.send(me, 3, b"four").unwrap();
+/// sub.poll_all();
+/// assert_eq!(BYTES.load(Ordering::Relaxed), 4);
+/// ```
 #[derive(Clone, Copy)]
 pub enum Receiver<'r> {
     /// Called from [`Rpmsg::poll`] for each message; the buffer is given back on return.
@@ -140,6 +167,24 @@ impl core::fmt::Debug for Receiver<'_> {
 }
 
 /// A local endpoint: a handle naming its address.
+///
+/// ```
+/// # use esp_amp::shm::Shm;
+/// # use esp_amp::sys_info::SysInfoAllocator;
+/// # let mut mem = [0u32; 256];
+/// # // SAFETY: `mem` is aligned, valid and outlives `pool`.
+/// # let pool = unsafe { Shm::from_raw(mem.as_mut_ptr().cast(), 0x4087_A580, 1024) };
+/// # let mut sys = SysInfoAllocator::init(pool, None).unwrap();
+/// # use esp_amp::queue::QueueSpec;
+/// # use esp_amp::rpmsg::{Receiver, Rpmsg};
+/// # use esp_amp::{MainCore, SubCore};
+/// # let main: Rpmsg<MainCore> = Rpmsg::create(&mut sys, QueueSpec::new(4, 32).unwrap()).unwrap();
+/// # let sub: Rpmsg<SubCore> = Rpmsg::attach(&sys.info()).unwrap();
+/// let ept = sub.create_endpoint(0x20, Receiver::Mailbox).unwrap();
+/// assert_eq!(ept.addr(), 0x20);
+/// assert_eq!(sub.endpoint(0x20), Some(ept)); // looked up again by address
+/// assert!(sub.create_endpoint(0x20, Receiver::Mailbox).is_err()); // taken
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct Endpoint {
     addr: u16,
@@ -153,6 +198,24 @@ impl Endpoint {
 }
 
 /// Counters of one device.
+///
+/// ```
+/// # use esp_amp::shm::Shm;
+/// # use esp_amp::sys_info::SysInfoAllocator;
+/// # let mut mem = [0u32; 256];
+/// # // SAFETY: `mem` is aligned, valid and outlives `pool`.
+/// # let pool = unsafe { Shm::from_raw(mem.as_mut_ptr().cast(), 0x4087_A580, 1024) };
+/// # let mut sys = SysInfoAllocator::init(pool, None).unwrap();
+/// # use esp_amp::queue::QueueSpec;
+/// # use esp_amp::rpmsg::{Receiver, Rpmsg};
+/// # use esp_amp::{MainCore, SubCore};
+/// # let main: Rpmsg<MainCore> = Rpmsg::create(&mut sys, QueueSpec::new(4, 32).unwrap()).unwrap();
+/// # let sub: Rpmsg<SubCore> = Rpmsg::attach(&sys.info()).unwrap();
+/// let me = main.create_endpoint(1, Receiver::Mailbox).unwrap();
+/// main.send(me, 0x99, b"nobody").unwrap(); // no endpoint 0x99 on the subcore
+/// sub.poll_all();
+/// assert_eq!((main.stats().sent, sub.stats().dropped_unknown), (1, 1));
+/// ```
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]
 pub struct RpmsgStats {
@@ -742,6 +805,26 @@ impl<'r, R: Role, const CAP: usize, const E: usize> Rpmsg<'r, R, CAP, E> {
 }
 
 /// A received message waiting in a mailbox, in place; given back when dropped.
+///
+/// ```
+/// # use esp_amp::shm::Shm;
+/// # use esp_amp::sys_info::SysInfoAllocator;
+/// # let mut mem = [0u32; 256];
+/// # // SAFETY: `mem` is aligned, valid and outlives `pool`.
+/// # let pool = unsafe { Shm::from_raw(mem.as_mut_ptr().cast(), 0x4087_A580, 1024) };
+/// # let mut sys = SysInfoAllocator::init(pool, None).unwrap();
+/// # use esp_amp::queue::QueueSpec;
+/// # use esp_amp::rpmsg::{Receiver, Rpmsg};
+/// # use esp_amp::{MainCore, SubCore};
+/// # let main: Rpmsg<MainCore> = Rpmsg::create(&mut sys, QueueSpec::new(4, 32).unwrap()).unwrap();
+/// # let sub: Rpmsg<SubCore> = Rpmsg::attach(&sys.info()).unwrap();
+/// let me = main.create_endpoint(1, Receiver::Mailbox).unwrap();
+/// let inbox = sub.create_endpoint(2, Receiver::Mailbox).unwrap();
+/// main.send(me, 2, b"hello").unwrap();
+/// let msg = sub.try_recv(inbox).unwrap();
+/// assert_eq!((msg.src(), msg.dst(), &msg[..]), (1, 2, &b"hello"[..]));
+/// drop(msg); // the buffer goes back to the maincore
+/// ```
 pub struct Message<'d, 'r, const CAP: usize = 32> {
     buf: RxBuf<'d, 'r, CAP>,
     /// The header words as routed ([`Pending`]).
@@ -787,6 +870,27 @@ impl<const CAP: usize> core::fmt::Debug for Message<'_, '_, CAP> {
 }
 
 /// A message being built in place. Dropped unsent, its buffer is kept for the next alloc.
+///
+/// ```
+/// # use esp_amp::shm::Shm;
+/// # use esp_amp::sys_info::SysInfoAllocator;
+/// # let mut mem = [0u32; 256];
+/// # // SAFETY: `mem` is aligned, valid and outlives `pool`.
+/// # let pool = unsafe { Shm::from_raw(mem.as_mut_ptr().cast(), 0x4087_A580, 1024) };
+/// # let mut sys = SysInfoAllocator::init(pool, None).unwrap();
+/// # use esp_amp::queue::QueueSpec;
+/// # use esp_amp::rpmsg::{Receiver, Rpmsg};
+/// # use esp_amp::{MainCore, SubCore};
+/// # let main: Rpmsg<MainCore> = Rpmsg::create(&mut sys, QueueSpec::new(4, 32).unwrap()).unwrap();
+/// # let sub: Rpmsg<SubCore> = Rpmsg::attach(&sys.info()).unwrap();
+/// let me = main.create_endpoint(1, Receiver::Mailbox).unwrap();
+/// let inbox = sub.create_endpoint(2, Receiver::Mailbox).unwrap();
+/// // Build the payload in place (zero-copy), then send its length.
+/// let mut msg = main.alloc().unwrap();
+/// msg[..3].copy_from_slice(b"abc");
+/// msg.send(me, 2, 3).unwrap();
+/// assert_eq!(&sub.try_recv(inbox).unwrap()[..], b"abc");
+/// ```
 pub struct TxMessage<'d, 'r, const CAP: usize = 32> {
     buf: TxBuf<'d, 'r, CAP>,
     stats: &'d Cell<RpmsgStats>,

@@ -41,6 +41,14 @@ use crate::shm::{Shm, ShmError};
 use crate::word::AtomicWord;
 
 /// A software-interrupt id, 0..=31.
+///
+/// ```
+/// use esp_amp::sw_intr::SwIntrId;
+/// assert_eq!(SwIntrId::RPMSG.get(), 29); // the system's ids, as ESP-AMP C numbers them
+/// let mine = SwIntrId::user(3).unwrap(); // 16 ids for the application
+/// assert_eq!(mine.mask(), 1 << mine.get());
+/// assert!(SwIntrId::user(16).is_none());
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]
 pub struct SwIntrId(u8);

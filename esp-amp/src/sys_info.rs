@@ -184,6 +184,23 @@ impl<'r> Block<'r> {
 }
 
 /// Read-only view of the SysInfo pools (both cores).
+///
+/// ```
+/// use esp_amp::sys_info::{Pool, SysInfo, SysInfoId};
+/// # use esp_amp::shm::Shm;
+/// # use esp_amp::sys_info::SysInfoAllocator;
+/// # let mut mem = [0u32; 256];
+/// # // SAFETY: `mem` is aligned, valid and outlives `pool`.
+/// # let pool = unsafe { Shm::from_raw(mem.as_mut_ptr().cast(), 0x4087_A580, 1024) };
+/// # let mut sys = SysInfoAllocator::init(pool, None).unwrap();
+/// # sys.alloc(SysInfoId(0x200), 8, Pool::Hp).unwrap();
+/// // The subcore's view: the pool the maincore initialised (`SysInfo::attach(pool, None)`
+/// // on the subcore). Every entry is checked as it is walked.
+/// let info: SysInfo = sys.info();
+/// let ids: Vec<_> = info.entries(Pool::Hp).unwrap().map(|e| e.unwrap().id()).collect();
+/// assert_eq!(ids, [SysInfoId(0x200)]);
+/// assert!(info.get(SysInfoId(0x300), Pool::Hp).is_err());
+/// ```
 #[derive(Debug, Clone, Copy)]
 pub struct SysInfo<'r> {
     hp: Shm<'r>,
@@ -307,6 +324,21 @@ impl<'r> Iterator for Entries<'r> {
 }
 
 /// The maincore's SysInfo: the only way to (re)initialise the pools and allocate.
+///
+/// ```
+/// use esp_amp::sys_info::{Pool, SysInfoId};
+/// # use esp_amp::shm::Shm;
+/// # use esp_amp::sys_info::SysInfoAllocator;
+/// # let mut mem = [0u32; 256];
+/// # // SAFETY: `mem` is aligned, valid and outlives `pool`.
+/// # let pool = unsafe { Shm::from_raw(mem.as_mut_ptr().cast(), 0x4087_A580, 1024) };
+/// # let mut sys = SysInfoAllocator::init(pool, None).unwrap();
+/// // The maincore allocates named blocks; the subcore finds them by id.
+/// let block = sys.alloc(SysInfoId(0x200), 16, Pool::Hp).unwrap();
+/// let found = sys.info().get(SysInfoId(0x200), Pool::Hp).unwrap();
+/// assert_eq!((found.addr(), found.size()), (block.addr(), 16));
+/// assert!(sys.alloc(SysInfoId(0x200), 16, Pool::Hp).is_err()); // ids are unique
+/// ```
 #[derive(Debug)]
 pub struct SysInfoAllocator<'r> {
     info: SysInfo<'r>,

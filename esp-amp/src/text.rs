@@ -19,6 +19,13 @@ use core::fmt::{self, Write as _};
 /// the text, C1 controls, bidirectional overrides) and invalid UTF-8 bytes escaped as
 /// `\xNN` or `\u{NNNN}`. One newline at the very end is kept: it ends the line.
 /// Everything else, backslashes included, is printed as it is.
+///
+/// ```
+/// use esp_amp::text::Escaped;
+/// // A line from the peer that would set the terminal's title.
+/// let from_peer = b"ok\x1b]0;pwned\x07 done\n";
+/// assert_eq!(Escaped(from_peer).to_string(), "ok\\x1b]0;pwned\\x07 done\n");
+/// ```
 #[derive(Clone, Copy, Debug)]
 pub struct Escaped<'a>(pub &'a [u8]);
 

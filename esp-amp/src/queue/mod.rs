@@ -219,6 +219,13 @@ impl From<RingError> for QueueError {
 }
 
 /// Length and item size after C's rounding (docs/protocol.md §5.2).
+///
+/// ```
+/// use esp_amp::queue::{QueueError, QueueSpec};
+/// let spec = QueueSpec::new(16, 64).unwrap(); // 16 buffers of 64 bytes
+/// assert_eq!((spec.len(), spec.item_size()), (16, 64));
+/// assert!(matches!(QueueSpec::new(0, 64), Err(QueueError::InvalidSpec { .. })));
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct QueueSpec {
     len: u16,
@@ -567,6 +574,22 @@ macro_rules! end_accessors {
 
 /// The producing end of a queue. `CAP` is the longest queue it can serve (three bytes of
 /// local state per buffer).
+///
+/// ```
+/// use esp_amp::queue::{Consumer, Placement, Producer, QueueSpec};
+/// use esp_amp::sys_info::SysInfoId;
+/// # use esp_amp::shm::Shm;
+/// # use esp_amp::sys_info::SysInfoAllocator;
+/// # let mut mem = [0u32; 256];
+/// # // SAFETY: `mem` is aligned, valid and outlives `pool`.
+/// # let pool = unsafe { Shm::from_raw(mem.as_mut_ptr().cast(), 0x4087_A580, 1024) };
+/// # let mut sys = SysInfoAllocator::init(pool, None).unwrap();
+/// // The maincore creates the queue; the subcore attaches to it by id.
+/// let tx: Producer = Producer::create(&mut sys, SysInfoId(0x100), QueueSpec::new(4, 32).unwrap(), Placement::Normal).unwrap();
+/// let rx: Consumer = Consumer::attach(&sys.info(), SysInfoId(0x100)).unwrap();
+/// tx.send(b"copied in").unwrap();
+/// assert_eq!(&rx.try_recv().unwrap()[..], b"copied in");
+/// ```
 pub struct Producer<'r, const CAP: usize = 32> {
     end: End<'r, CAP>,
     notify: Option<(&'r (dyn Trigger + Sync), SwIntrId)>,
@@ -652,6 +675,24 @@ impl<'r, const CAP: usize> Producer<'r, CAP> {
 
 /// A buffer allocated from a [`Producer`]. Write into it, then [`TxBuf::send`]; dropped
 /// unsent, it goes back to the producer for the next alloc.
+///
+/// ```
+/// use esp_amp::queue::{Consumer, Placement, Producer, QueueSpec};
+/// use esp_amp::sys_info::SysInfoId;
+/// # use esp_amp::shm::Shm;
+/// # use esp_amp::sys_info::SysInfoAllocator;
+/// # let mut mem = [0u32; 256];
+/// # // SAFETY: `mem` is aligned, valid and outlives `pool`.
+/// # let pool = unsafe { Shm::from_raw(mem.as_mut_ptr().cast(), 0x4087_A580, 1024) };
+/// # let mut sys = SysInfoAllocator::init(pool, None).unwrap();
+/// # let tx: Producer = Producer::create(&mut sys, SysInfoId(0x100), QueueSpec::new(4, 32).unwrap(), Placement::Normal).unwrap();
+/// # let rx: Consumer = Consumer::attach(&sys.info(), SysInfoId(0x100)).unwrap();
+/// // Zero-copy: write the message where the peer will read it, then send its length.
+/// let mut buf = tx.alloc().unwrap();
+/// buf[..5].copy_from_slice(b"in pl");
+/// buf.send(5).unwrap();
+/// assert_eq!(&rx.try_recv().unwrap()[..], b"in pl");
+/// ```
 pub struct TxBuf<'q, 'r, const CAP: usize = 32> {
     q: &'q Producer<'r, CAP>,
     idx: u16,
@@ -728,6 +769,24 @@ impl<const CAP: usize> Drop for TxBuf<'_, '_, CAP> {
 }
 
 /// The consuming end of a queue.
+///
+/// ```
+/// use esp_amp::queue::{Consumer, Placement, Producer, QueueError, QueueSpec};
+/// use esp_amp::sys_info::SysInfoId;
+/// # use esp_amp::shm::Shm;
+/// # use esp_amp::sys_info::SysInfoAllocator;
+/// # let mut mem = [0u32; 256];
+/// # // SAFETY: `mem` is aligned, valid and outlives `pool`.
+/// # let pool = unsafe { Shm::from_raw(mem.as_mut_ptr().cast(), 0x4087_A580, 1024) };
+/// # let mut sys = SysInfoAllocator::init(pool, None).unwrap();
+/// let rx: Consumer = Consumer::create(&mut sys, SysInfoId(0x101), QueueSpec::new(4, 32).unwrap()).unwrap();
+/// let tx: Producer = Producer::attach(&sys.info(), SysInfoId(0x101)).unwrap();
+/// assert_eq!(rx.try_recv().err(), Some(QueueError::Empty));
+/// tx.send(b"up").unwrap();
+/// let buf = rx.try_recv().unwrap(); // the buffer stays the peer's memory until dropped
+/// assert_eq!(&buf[..], b"up");
+/// drop(buf); // given back: the producer may fill it again
+/// ```
 pub struct Consumer<'r, const CAP: usize = 32> {
     end: End<'r, CAP>,
 }
@@ -880,6 +939,23 @@ pub(crate) fn wait_until<P: Platform, T, E: From<QueueError>>(
 
 /// A received buffer: read (or modify) it in place; dropping it gives it back to the
 /// producer.
+///
+/// ```
+/// use esp_amp::queue::{Consumer, Placement, Producer, QueueSpec};
+/// use esp_amp::sys_info::SysInfoId;
+/// # use esp_amp::shm::Shm;
+/// # use esp_amp::sys_info::SysInfoAllocator;
+/// # let mut mem = [0u32; 256];
+/// # // SAFETY: `mem` is aligned, valid and outlives `pool`.
+/// # let pool = unsafe { Shm::from_raw(mem.as_mut_ptr().cast(), 0x4087_A580, 1024) };
+/// # let mut sys = SysInfoAllocator::init(pool, None).unwrap();
+/// # let tx: Producer = Producer::create(&mut sys, SysInfoId(0x100), QueueSpec::new(4, 32).unwrap(), Placement::Normal).unwrap();
+/// # let rx: Consumer = Consumer::attach(&sys.info(), SysInfoId(0x100)).unwrap();
+/// tx.send(b"abc").unwrap();
+/// let buf = rx.try_recv().unwrap();
+/// assert_eq!((&buf[..], buf.len()), (&b"abc"[..], 3)); // the sent length
+/// assert_eq!(buf.full().len(), 32); // the whole item
+/// ```
 pub struct RxBuf<'q, 'r, const CAP: usize = 32> {
     q: &'q Consumer<'r, CAP>,
     idx: u16,

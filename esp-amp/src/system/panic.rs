@@ -243,6 +243,20 @@ impl Write for Message {
 pub const PANIC_PREFIX: &str = "panic on subcore";
 
 /// A decoded panic dump.
+///
+/// ```
+/// use esp_amp::system::panic::{PanicReport, DUMP_SIZE};
+/// // A dump whose message says what happened (the subcore writes it with
+/// // `PanicDump::write_abort` or its panic handler).
+/// let mut raw = [0u8; DUMP_SIZE];
+/// raw[0] = 1; // is_abort
+/// let text = b"panic on subcore at src/main.rs:7";
+/// raw[8..8 + text.len()].copy_from_slice(text); // after is_abort and the stack length
+/// let report = PanicReport::decode(&raw);
+/// assert!(report.is_abort());
+/// assert_eq!(report.message(), text);
+/// assert!(report.to_string().starts_with("panic on subcore at src/main.rs:7\nCore 1 register dump:"));
+/// ```
 #[derive(Clone)]
 pub struct PanicReport {
     is_abort: bool,
