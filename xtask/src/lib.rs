@@ -6,3 +6,4 @@ pub mod esptool;
 pub mod fuzz;
 pub mod qemu;
 pub mod template;
+pub mod vs_c;

@@ -113,6 +113,25 @@ enum Task {
         #[arg(long)]
         no_build: bool,
     },
+    /// Our host IPC benchmark side by side with ESP-AMP C's (../shared/bench/esp-amp-c-ipc,
+    /// run only when it is there), alternating cell by cell for several rounds, and the
+    /// per-round ratios as a Markdown table.
+    #[command(
+        name = "vs-c",
+        after_help = "Examples:\n  cargo xtask vs-c\n  cargo xtask vs-c --rounds 9 --messages 2000000\n  cargo xtask vs-c --coherent"
+    )]
+    VsC {
+        /// Rounds (each runs every cell once per binary).
+        #[arg(long, default_value_t = 5)]
+        rounds: usize,
+        /// Messages per throughput run (ESP_AMP_BENCH_MESSAGES; default: the benchmark's).
+        #[arg(long)]
+        messages: Option<u64>,
+        /// Ours with the host port's cache tuning (reserve-ahead, batch-free) instead of
+        /// the chips' queue code.
+        #[arg(long)]
+        coherent: bool,
+    },
     /// The soak's subcore (started by `soak`).
     #[command(hide = true)]
     SoakSubcore,
@@ -324,6 +343,13 @@ fn main() -> ExitCode {
         Task::Soak { duration, progress } => soak(duration, progress),
         Task::Esp32 { enforce_budgets, symbols } => esp32(enforce_budgets, symbols),
         Task::Template { chip, maincore, out, no_build } => template(chip, &maincore, out, no_build),
+        Task::VsC { rounds, messages, coherent } => match xtask::vs_c::run(rounds, messages, coherent) {
+            Ok(report) => {
+                print!("{report}");
+                ExitCode::SUCCESS
+            }
+            Err(e) => fail(&e),
+        },
         Task::SoakSubcore => match esp_amp_host::soak::run_subcore() {
             Ok(()) => ExitCode::SUCCESS,
             Err(e) => fail(&e),
