@@ -281,16 +281,22 @@ fn the_supplicant_takes_at_most_its_queue_per_poll() {
     for _ in 0..QUEUE_LEN - 1 {
         service::send_request(&tx, SERVICE_PRINT, b"spam").unwrap();
     }
-    let mut lines = 0u32;
-    for call in 1..=5 {
+    // (With esp-amp's `batch-free`, frees reach the subcore a few at a time: what it could
+    // not send yet it sends with the next line.)
+    let (mut lines, mut owed) = (0u32, 0u32);
+    for _ in 0..5 {
+        let before = lines;
         let taken = supplicant.poll(|_| {
             lines += 1;
+            owed += 1;
             assert!(lines < LIMIT, "the supplicant never returned");
-            service::send_request(&tx, SERVICE_PRINT, b"spam").unwrap();
+            while owed > 0 && service::send_request(&tx, SERVICE_PRINT, b"spam").is_ok() {
+                owed -= 1;
+            }
         });
-        assert_eq!(taken, QUEUE_LEN as usize);
-        assert_eq!(lines, call * QUEUE_LEN);
-        assert!(supplicant.has_data());
+        assert!(taken > 0 && taken <= QUEUE_LEN as usize, "{taken}");
+        assert_eq!(lines - before, taken as u32);
+        assert!(supplicant.has_data(), "the flood goes on");
     }
 }
 
