@@ -9,6 +9,13 @@
 //! ```
 
 /// The SoCs ESP-AMP supports.
+///
+/// ```
+/// use esp_amp::layout::{Chip, SubcoreType};
+/// let chip: Chip = "esp32c6".parse().unwrap(); // the names of the cargo features
+/// assert_eq!((chip, chip.name()), (Chip::Esp32C6, "esp32c6"));
+/// assert_eq!(Chip::Esp32P4.subcore_type(), SubcoreType::HpCore);
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]
 pub enum Chip {

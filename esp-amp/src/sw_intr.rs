@@ -3,7 +3,8 @@
 //! Each core owns one status word in the fixed shared header (maincore at `+0`, subcore
 //! at `+4`). [`SwIntr::trigger`] ORs the id's bit into the *peer's* word and raises the
 //! line; the peer's interrupt handler calls [`SwIntr::isr`], which clears the line, then
-//! drains its word and calls the matching handlers, repeating until the word stays 0.
+//! drains its word and calls the matching handlers, repeating until the word stays 0 or
+//! [`DRAIN_ROUNDS`] rounds were made (bits set later raise the line again).
 //!
 //! ```
 //! use core::sync::atomic::{AtomicU32, Ordering};

@@ -108,6 +108,33 @@ enum Verdict {
 /// an RPMsg message that waits in the client's mailbox until its [`Call`] takes it (or
 /// [`RpcClient::poll`] gives it to its callback); messages that are not a response to a
 /// waiting request are given back as soon as they are seen, and counted.
+///
+/// ```
+/// use esp_amp::rpc::{Reply, Request, RpcClient, RpcServer, Status};
+/// # use esp_amp::queue::QueueSpec;
+/// # use esp_amp::rpmsg::Rpmsg;
+/// # use esp_amp::shm::Shm;
+/// # use esp_amp::sys_info::SysInfoAllocator;
+/// # use esp_amp::{MainCore, SubCore};
+/// # let mut mem = [0u32; 512];
+/// # // SAFETY: `mem` is aligned, valid and outlives `pool`.
+/// # let pool = unsafe { Shm::from_raw(mem.as_mut_ptr().cast(), 0x4087_A580, 2048) };
+/// # let mut sys = SysInfoAllocator::init(pool, None).unwrap();
+/// # let main: Rpmsg<MainCore> = Rpmsg::create(&mut sys, QueueSpec::new(4, 64).unwrap()).unwrap();
+/// # let sub: Rpmsg<SubCore> = Rpmsg::attach(&sys.info()).unwrap();
+/// # let add = |_: &Request<'_>, resp: &mut [u8]| { resp[0] = 5; Reply::ok(1) };
+/// # let mut req_buf = [0u8; 48];
+/// # let mut server: RpcServer = RpcServer::new(&sub, 1, &mut req_buf).unwrap();
+/// # server.add_service(0x10, &add).unwrap();
+/// // Maincore: a client at endpoint 0 for the server at endpoint 1, with up to 4 calls in
+/// // flight (one slot each).
+/// let client: RpcClient<4> = RpcClient::new(&main, 0, 1).unwrap();
+/// let mut call = client.call(&main, 0x10, &[2, 3]).unwrap();
+/// assert_eq!(client.in_flight(), 1);
+/// # server.poll(&sub);
+/// let resp = call.try_response(&main).unwrap();
+/// assert_eq!((resp.status(), &resp[..]), (Status::OK, &[5][..]));
+/// ```
 pub struct RpcClient<'h, const SLOTS: usize = 8> {
     ept: Endpoint,
     server: u16,
@@ -419,6 +446,37 @@ impl<'h, const SLOTS: usize> RpcClient<'h, SLOTS> {
 
 /// A request in flight, from [`RpcClient::call`]. Dropping it before its response was
 /// taken cancels it.
+///
+/// ```
+/// use esp_amp::rpc::{RpcClient, RpcError};
+/// # use esp_amp::queue::QueueSpec;
+/// # use esp_amp::rpmsg::Rpmsg;
+/// # use esp_amp::shm::Shm;
+/// # use esp_amp::sys_info::SysInfoAllocator;
+/// # use esp_amp::{MainCore, SubCore};
+/// # let mut mem = [0u32; 512];
+/// # // SAFETY: `mem` is aligned, valid and outlives `pool`.
+/// # let pool = unsafe { Shm::from_raw(mem.as_mut_ptr().cast(), 0x4087_A580, 2048) };
+/// # let mut sys = SysInfoAllocator::init(pool, None).unwrap();
+/// # let main: Rpmsg<MainCore> = Rpmsg::create(&mut sys, QueueSpec::new(4, 64).unwrap()).unwrap();
+/// # let sub: Rpmsg<SubCore> = Rpmsg::attach(&sys.info()).unwrap();
+/// # struct Clock(core::cell::Cell<u32>);
+/// # impl esp_amp::port::Platform for Clock {
+/// #     fn now_ms(&self) -> u32 { self.0.set(self.0.get() + 1); self.0.get() }
+/// #     fn delay_us(&self, _: u32) {}
+/// #     fn interrupts_enable(&self) {}
+/// #     fn interrupts_disable(&self) {}
+/// #     fn irq_epoch(&self) -> u32 { 0 }
+/// #     fn wait_irq(&self, _: u32, _: Option<u32>) {}
+/// # }
+/// # let platform = Clock(core::cell::Cell::new(0));
+/// let client: RpcClient = RpcClient::new(&main, 0, 1).unwrap();
+/// let call = client.call(&main, 0x10, b"?").unwrap();
+/// // Nobody serves endpoint 1 here: the wait times out and the call is cancelled, so a late
+/// // response would be given back, never delivered.
+/// assert_eq!(call.wait(&main, &platform, Some(10)).err(), Some(RpcError::Timeout));
+/// assert_eq!((client.in_flight(), client.stats().cancelled), (0, 1));
+/// ```
 pub struct Call<'c, 'h, const SLOTS: usize> {
     pub(super) client: &'c RpcClient<'h, SLOTS>,
     pub(super) slot: usize,

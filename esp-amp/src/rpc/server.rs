@@ -40,6 +40,21 @@ impl<'a> Request<'a> {
 
 /// What a handler answers: a status and how many bytes of the response buffer to send.
 /// Length 0 sends no response at all (a one-way command, as in C).
+///
+/// ```
+/// use esp_amp::rpc::{Reply, Request, Status};
+/// // A handler's answer: a status and how many bytes of `resp` it wrote.
+/// let parity = |req: &Request<'_>, resp: &mut [u8]| match req.data() {
+///     [b] => {
+///         resp[0] = b & 1;
+///         Reply::ok(1)
+///     }
+///     _ => Reply::new(Status::EXEC_FAILED, 0),
+/// };
+/// # let _ = parity;
+/// // `Reply::NONE` answers nothing: a one-way command.
+/// assert_eq!(Reply::ok(0), Reply::NONE);
+/// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Reply {
     /// The status to send.
@@ -116,6 +131,34 @@ pub struct ServerStats {
 /// the server takes no request: nothing is dropped, and the peer is slowed down instead.
 ///
 /// Every method takes the device the server was created on.
+///
+/// ```
+/// use esp_amp::rpc::{Reply, Request, RpcClient, RpcServer};
+/// # use esp_amp::queue::QueueSpec;
+/// # use esp_amp::rpmsg::Rpmsg;
+/// # use esp_amp::shm::Shm;
+/// # use esp_amp::sys_info::SysInfoAllocator;
+/// # use esp_amp::{MainCore, SubCore};
+/// # let mut mem = [0u32; 512];
+/// # // SAFETY: `mem` is aligned, valid and outlives `pool`.
+/// # let pool = unsafe { Shm::from_raw(mem.as_mut_ptr().cast(), 0x4087_A580, 2048) };
+/// # let mut sys = SysInfoAllocator::init(pool, None).unwrap();
+/// # let main: Rpmsg<MainCore> = Rpmsg::create(&mut sys, QueueSpec::new(4, 64).unwrap()).unwrap();
+/// # let sub: Rpmsg<SubCore> = Rpmsg::attach(&sys.info()).unwrap();
+/// // Subcore: endpoint 1 serves command 0x11, which echoes its request.
+/// let echo = |req: &Request<'_>, resp: &mut [u8]| {
+///     resp[..req.data().len()].copy_from_slice(req.data());
+///     Reply::ok(req.data().len())
+/// };
+/// let mut req_buf = [0u8; 48]; // each request is copied here before its handler runs
+/// let mut server: RpcServer = RpcServer::new(&sub, 1, &mut req_buf).unwrap();
+/// server.add_service(0x11, &echo).unwrap();
+/// # let client: RpcClient = RpcClient::new(&main, 0, 1).unwrap();
+/// # let mut call = client.call(&main, 0x11, b"hi").unwrap();
+/// // In its loop or interrupt handler: answer what has arrived.
+/// assert_eq!(server.poll(&sub), 1);
+/// # assert_eq!(&call.try_response(&main).unwrap()[..], b"hi");
+/// ```
 pub struct RpcServer<'h, const SVC: usize = 8> {
     ept: Endpoint,
     services: [Option<(u16, &'h dyn Handler)>; SVC],
