@@ -40,6 +40,14 @@ use crate::sys_info::{Pool, SysInfo, SysInfoAllocator, SysInfoError, SysInfoId};
 use crate::word::AtomicWord;
 
 /// Wait for all bits of the mask, or for any of them.
+///
+/// ```
+/// use esp_amp::event::{try_wait_word, WaitFor};
+/// use core::sync::atomic::AtomicU32;
+/// let word = AtomicU32::new(0b011);
+/// assert_eq!(try_wait_word(&word, 0b110, WaitFor::Any, false), Ok(0b011));
+/// assert_eq!(try_wait_word(&word, 0b110, WaitFor::All, false), Err(0b011));
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum WaitFor {
     /// Every bit of the mask.

@@ -31,6 +31,13 @@ use crate::shm::{round_up4, Shm, ShmError};
 pub const HEADER_SIZE: u32 = 8;
 
 /// A SysInfo entry id.
+///
+/// ```
+/// use esp_amp::sys_info::SysInfoId;
+/// // Applications pick ids below 0xFF00; the rest are ESP-AMP's own (events, queues, ...).
+/// assert!(!SysInfoId(0x0100).is_reserved());
+/// assert!(SysInfoId::EVENT_MAIN.is_reserved());
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]
 pub struct SysInfoId(pub u16);
