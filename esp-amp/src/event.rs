@@ -56,11 +56,17 @@ pub enum WaitFor {
     Any,
 }
 
+/// Compare-exchange attempts per [`try_wait_word`] call with [`WaitFor::All`] and
+/// clearing (a spurious failure of the weak exchange costs one too).
+pub const CAS_ROUNDS: u32 = 8;
+
 /// One wait attempt on `word` (the step of the C bare-metal wait loop).
 ///
 /// `Ok(before)` when the condition holds (the full value before any clearing),
 /// `Err(observed)` otherwise. With `clear`, the mask bits are cleared atomically with the
-/// successful check (all: one CAS; any: `fetch_and(!mask)` as in C).
+/// successful check (all: a compare-exchange; any: `fetch_and(!mask)` as in C). For all
+/// with `clear`, an attempt whose [`CAS_ROUNDS`] exchanges all lost to writes of the peer
+/// is `Err` too ("not yet": try again).
 pub fn try_wait_word<W: AtomicWord + ?Sized>(
     word: &W,
     mask: u32,
@@ -78,15 +84,20 @@ pub fn try_wait_word<W: AtomicWord + ?Sized>(
         (WaitFor::Any, true) => check(word.fetch_and(!mask, Ordering::Acquire)),
         (WaitFor::All, true) => {
             let mut v = word.load(Ordering::Relaxed);
-            loop {
+            // Bounded (docs/reliability.md): a peer that changes the word between our load
+            // and every exchange cannot hold us. After `CAS_ROUNDS` failures this attempt
+            // reports "not yet"; each failure was a peer write, which a notifying peer
+            // follows with an interrupt, so a wait does not sleep on it.
+            for _ in 0..CAS_ROUNDS {
                 if !ready(v) {
-                    return Err(v);
+                    break;
                 }
                 match word.compare_exchange_weak(v, v & !mask, Ordering::Acquire, Ordering::Relaxed) {
                     Ok(before) => return Ok(before),
                     Err(now) => v = now,
                 }
             }
+            Err(v)
         }
     }
 }

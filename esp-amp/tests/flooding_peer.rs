@@ -337,3 +337,50 @@ fn async_serve_and_response_yield_while_the_peer_floods() {
         assert!(flag.0.load(Ordering::SeqCst), "response: not woken with input left");
     }
 }
+
+/// An event word whose peer flips an unrelated bit just before each of our exchanges, so
+/// every exchange fails.
+struct ChurnedWord {
+    word: AtomicU32,
+    exchanges: AtomicU32,
+}
+
+impl esp_amp::word::AtomicWord for ChurnedWord {
+    fn load(&self, order: Ordering) -> u32 {
+        self.word.load(order)
+    }
+    fn swap(&self, v: u32, order: Ordering) -> u32 {
+        self.word.swap(v, order)
+    }
+    fn fetch_or(&self, v: u32, order: Ordering) -> u32 {
+        self.word.fetch_or(v, order)
+    }
+    fn fetch_and(&self, v: u32, order: Ordering) -> u32 {
+        self.word.fetch_and(v, order)
+    }
+    fn compare_exchange_weak(
+        &self,
+        current: u32,
+        new: u32,
+        ok: Ordering,
+        fail: Ordering,
+    ) -> Result<u32, u32> {
+        let n = self.exchanges.fetch_add(1, Ordering::Relaxed) + 1;
+        assert!(n < LIMIT, "the event wait never returned");
+        self.word.fetch_xor(1 << 31, Ordering::Relaxed); // the peer
+        self.word.compare_exchange_weak(current, new, ok, fail)
+    }
+}
+
+#[test]
+fn an_event_wait_attempt_is_bounded_while_the_peer_churns_the_word() {
+    use esp_amp::event::{try_wait_word, WaitFor, CAS_ROUNDS};
+    let word = ChurnedWord { word: AtomicU32::new(0b11), exchanges: AtomicU32::new(0) };
+    // The bits are there, but every exchange loses the race: "not yet", after a bound.
+    assert!(try_wait_word(&word, 0b11, WaitFor::All, true).is_err());
+    assert_eq!(word.exchanges.load(Ordering::Relaxed), CAS_ROUNDS);
+    // Once the peer is quiet, the next attempt takes them.
+    let quiet = AtomicU32::new(word.word.load(Ordering::Relaxed));
+    assert!(matches!(try_wait_word(&quiet, 0b11, WaitFor::All, true), Ok(v) if v & 0b11 == 0b11));
+    assert_eq!(quiet.load(Ordering::Relaxed) & 0b11, 0);
+}
