@@ -84,6 +84,19 @@ const SP: usize = 2;
 const MCAUSE: usize = 34;
 
 /// The dump region, seen from either core.
+///
+/// ```
+/// use esp_amp::shm::Shm;
+/// use esp_amp::system::panic::{PanicDump, DUMP_SIZE};
+/// let mut mem = [0u32; DUMP_SIZE / 4];
+/// // SAFETY: `mem` is aligned, valid and outlives `region`.
+/// let region = unsafe { Shm::from_raw(mem.as_mut_ptr().cast(), 0x4FF7_F000, DUMP_SIZE as u32) };
+/// let dump = PanicDump::new(region).unwrap();
+/// dump.clear(); // maincore, before starting the subcore
+/// dump.write_abort(format_args!("assert failed: {}", "n < 4")); // subcore, when it fails
+/// let report = dump.read(); // maincore, after the panic interrupt
+/// assert_eq!(report.message(), b"assert failed: n < 4");
+/// ```
 #[derive(Clone, Copy)]
 pub struct PanicDump<'r> {
     shm: Shm<'r>,
