@@ -10,7 +10,6 @@
 
 mod common;
 
-use std::cell::Cell;
 use std::future::Future;
 use std::pin::pin;
 use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
@@ -83,25 +82,6 @@ fn start(peer: &Peer<'_>) {
     }
 }
 
-/// Counts the clock reads: each wait reads it once per attempt (and once at the start).
-#[derive(Default)]
-struct CountingClock {
-    now: Cell<u32>,
-}
-impl esp_amp::port::Platform for CountingClock {
-    fn now_ms(&self) -> u32 {
-        self.now.set(self.now.get() + 1);
-        self.now.get()
-    }
-    fn delay_us(&self, _: u32) {}
-    fn interrupts_enable(&self) {}
-    fn interrupts_disable(&self) {}
-    fn irq_epoch(&self) -> u32 {
-        0
-    }
-    fn wait_irq(&self, _: u32, _: Option<u32>) {}
-}
-
 #[test]
 fn try_recv_routes_at_most_one_ring_worth() {
     let region = Region::zeroed();
@@ -149,12 +129,12 @@ fn recv_timeout_fires_while_the_peer_floods_another_endpoint() {
     sub.create_endpoint(FLOOD, Receiver::Callback(&cb)).unwrap();
     let wanted = sub.create_endpoint(WANTED, Receiver::Mailbox).unwrap();
     start(&peer);
-    let clock = CountingClock::default();
+    let clock = TickingClock::default();
     let r = sub.recv_timeout(wanted, &clock, Some(100));
     assert_eq!(r.err(), Some(RpmsgError::Queue(QueueError::Timeout)));
     // One clock read to start, one after each attempt: 101 attempts saw 100 ms pass
     // (C's `now − start > timeout`), each routing one ring's worth.
-    let attempts = clock.now.get() - 1;
+    let attempts = clock.0.get() - 1;
     assert_eq!(attempts, 101);
     assert_eq!(peer.routed(), attempts * N);
 }
@@ -168,7 +148,7 @@ fn a_wanted_message_behind_a_flood_arrives_through_recv_timeout() {
     sub.create_endpoint(FLOOD, Receiver::Callback(&cb)).unwrap();
     let wanted = sub.create_endpoint(WANTED, Receiver::Mailbox).unwrap();
     start(&peer);
-    let clock = CountingClock::default();
+    let clock = TickingClock::default();
     let m = sub.recv_timeout(wanted, &clock, Some(1000)).unwrap();
     assert_eq!(&m[..], b"wanted");
     // Sent as the 50th flood message was routed; the three before it in the ring are
@@ -187,9 +167,9 @@ fn serve_timeout_and_call_wait_fire_while_the_peer_floods() {
     let mut rq = [0u8; 64];
     let mut server: RpcServer = RpcServer::new(&sub, WANTED, &mut rq).unwrap();
     start(&peer);
-    let clock = CountingClock::default();
+    let clock = TickingClock::default();
     assert_eq!(server.serve_timeout(&sub, &clock, Some(100)), Err(RpcError::Timeout));
-    let attempts = clock.now.get() - 1;
+    let attempts = clock.0.get() - 1;
     assert_eq!(attempts, 101);
     assert_eq!(peer.routed(), attempts * N);
 
@@ -199,9 +179,9 @@ fn serve_timeout_and_call_wait_fire_while_the_peer_floods() {
     let client: RpcClient = RpcClient::new(&sub, 0x21, 0x20).unwrap();
     let call = client.call(&sub, 0x10, b"?").unwrap();
     let before = peer.routed();
-    let clock = CountingClock::default();
+    let clock = TickingClock::default();
     assert_eq!(call.wait(&sub, &clock, Some(100)).err(), Some(RpcError::Timeout));
-    let attempts = clock.now.get() - 1;
+    let attempts = clock.0.get() - 1;
     assert_eq!(attempts, 101);
     assert_eq!(peer.routed() - before, attempts * N);
 }

@@ -101,9 +101,10 @@ impl Platform for NoClock {
     fn wait_irq(&self, _: u32, _: Option<u32>) {}
 }
 
-/// A clock that advances 1 ms each time it is read; waits return at once.
+/// A clock that advances 1 ms each time it is read; waits return at once. Its value is
+/// the number of reads so far (a wait reads it once to start and once per attempt).
 #[derive(Default)]
-pub struct TickingClock(std::cell::Cell<u32>);
+pub struct TickingClock(pub std::cell::Cell<u32>);
 impl Platform for TickingClock {
     fn now_ms(&self) -> u32 {
         self.0.set(self.0.get() + 1);
