@@ -237,6 +237,38 @@ impl SubcoreCrate {
     }
 }
 
+/// A cargo `--config` value that adds rustc's `--remap-path-prefix` for each `(from, to)`
+/// to `target`'s `rustflags` (cargo joins arrays from `--config` with those of the
+/// `.cargo/config.toml` files, so a crate's own flags stay). `from` is matched as a whole
+/// directory; a non-empty `to` gets a trailing separator. What
+/// [`SubcoreCrate::remap_path_prefix`] passes to the nested build, for other firmware
+/// builds that must name their sources the same way.
+///
+/// ```
+/// use std::path::PathBuf;
+/// let arg = esp_amp_build::remap_path_config("riscv32imac-unknown-none-elf", &[(PathBuf::from("/src/pair"), String::new())]);
+/// assert_eq!(arg, r#"target.riscv32imac-unknown-none-elf.rustflags=["--remap-path-prefix=/src/pair/="]"#);
+/// ```
+pub fn remap_path_config(target: &str, remap: &[(PathBuf, String)]) -> String {
+    // A TOML basic string: backslashes and quotes escaped.
+    let quoted = |s: &str| format!("\"{}\"", s.replace('\\', "\\\\").replace('"', "\\\""));
+    let flags: Vec<String> = remap
+        .iter()
+        .map(|(from, to)| {
+            let mut from = from.display().to_string();
+            if !from.ends_with(std::path::MAIN_SEPARATOR) {
+                from.push(std::path::MAIN_SEPARATOR);
+            }
+            let mut to = to.clone();
+            if !to.is_empty() && !to.ends_with(std::path::MAIN_SEPARATOR) {
+                to.push(std::path::MAIN_SEPARATOR);
+            }
+            quoted(&format!("--remap-path-prefix={from}={to}"))
+        })
+        .collect();
+    format!("target.{target}.rustflags=[{}]", flags.join(","))
+}
+
 /// The ESP app image of `elf`, checked with the loader before and after conversion.
 pub fn esp_image(elf: &[u8], chip: Chip, target: &LoadTarget) -> Result<Vec<u8>, String> {
     let image = Image::parse(elf).map_err(|e| format!("not a RISC-V ELF image: {e}"))?;

@@ -172,7 +172,7 @@ impl Build<'_> {
             cmd.args(["-Zbuild-std=core", "-Zbuild-std-features=compiler-builtins-mem"]);
         }
         if !self.remap.is_empty() {
-            cmd.arg("--config").arg(remap_config(self.target, self.remap));
+            cmd.arg("--config").arg(crate::remap_path_config(self.target, self.remap));
         }
         if let Some(c) = self.config {
             for (k, v) in crate::config::to_env(c) {
@@ -195,29 +195,6 @@ impl Build<'_> {
         }
         Ok(self.target_dir.join(self.target).join(if release { "release" } else { "debug" }))
     }
-}
-
-/// A `--config` value adding `--remap-path-prefix` flags to the target's `rustflags`.
-/// Cargo joins arrays from `--config` with those of the `.cargo/config.toml` files, so
-/// the subcore's own flags stay.
-fn remap_config(target: &str, remap: &[(PathBuf, String)]) -> String {
-    // A TOML basic string: backslashes and quotes escaped.
-    let quoted = |s: &str| format!("\"{}\"", s.replace('\\', "\\\\").replace('"', "\\\""));
-    let flags: Vec<String> = remap
-        .iter()
-        .map(|(from, to)| {
-            let mut from = from.display().to_string();
-            if !from.ends_with(std::path::MAIN_SEPARATOR) {
-                from.push(std::path::MAIN_SEPARATOR);
-            }
-            let mut to = to.clone();
-            if !to.is_empty() && !to.ends_with(std::path::MAIN_SEPARATOR) {
-                to.push(std::path::MAIN_SEPARATOR);
-            }
-            quoted(&format!("--remap-path-prefix={from}={to}"))
-        })
-        .collect();
-    format!("target.{target}.rustflags=[{}]", flags.join(","))
 }
 
 fn rustc() -> Command {
@@ -294,7 +271,7 @@ mod tests {
         let remap =
             [(PathBuf::from("/work/my \"pair\""), String::new()), (PathBuf::from("/home/u/"), ".".into())];
         assert_eq!(
-            remap_config("riscv32imac-unknown-none-elf", &remap),
+            crate::remap_path_config("riscv32imac-unknown-none-elf", &remap),
             r#"target.riscv32imac-unknown-none-elf.rustflags=["--remap-path-prefix=/work/my \"pair\"/=","--remap-path-prefix=/home/u/=./"]"#
         );
     }

@@ -129,12 +129,8 @@ pub fn build_package(
 /// for byte those the xtask builds.
 fn remap_repository_root(target: &str) -> String {
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
-    let mut root = std::fs::canonicalize(&root).unwrap_or(root).display().to_string();
-    if !root.ends_with(std::path::MAIN_SEPARATOR) {
-        root.push(std::path::MAIN_SEPARATOR);
-    }
-    let flag = format!("--remap-path-prefix={root}=").replace('\\', "\\\\").replace('"', "\\\"");
-    format!("target.{target}.rustflags=[\"{flag}\"]")
+    let root = std::fs::canonicalize(&root).unwrap_or(root);
+    esp_amp_build::remap_path_config(target, &[(root, String::new())])
 }
 
 /// Builds `firmware/<name>` of this workspace (binary `<name>`) for `target` into
