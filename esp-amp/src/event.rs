@@ -57,7 +57,8 @@ pub enum WaitFor {
 }
 
 /// Compare-exchange attempts per [`try_wait_word`] call with [`WaitFor::All`] and
-/// clearing (a spurious failure of the weak exchange costs one too).
+/// clearing. The exchange is the strong one: each failure means the word changed since it
+/// was read, a write of the peer (which a notifying peer follows with an interrupt).
 pub const CAS_ROUNDS: u32 = 8;
 
 /// One wait attempt on `word` (the step of the C bare-metal wait loop).
@@ -92,7 +93,7 @@ pub fn try_wait_word<W: AtomicWord + ?Sized>(
                 if !ready(v) {
                     break;
                 }
-                match word.compare_exchange_weak(v, v & !mask, Ordering::Acquire, Ordering::Relaxed) {
+                match word.compare_exchange(v, v & !mask, Ordering::Acquire, Ordering::Relaxed) {
                     Ok(before) => return Ok(before),
                     Err(now) => v = now,
                 }

@@ -18,9 +18,9 @@ pub trait AtomicWord {
     fn fetch_or(&self, v: u32, order: Ordering) -> u32;
     /// Keeps only the bits of `v`, returning the old value.
     fn fetch_and(&self, v: u32, order: Ordering) -> u32;
-    /// Writes `new` if the word is `current` (may fail spuriously): `Ok(old)` or
+    /// Writes `new` if the word is `current` (fails only when it is not): `Ok(old)` or
     /// `Err(actual)`.
-    fn compare_exchange_weak(
+    fn compare_exchange(
         &self,
         current: u32,
         new: u32,
@@ -44,14 +44,14 @@ macro_rules! impl_word {
             fn fetch_and(&self, v: u32, order: Ordering) -> u32 {
                 <$t>::fetch_and(self, v, order)
             }
-            fn compare_exchange_weak(
+            fn compare_exchange(
                 &self,
                 current: u32,
                 new: u32,
                 success: Ordering,
                 failure: Ordering,
             ) -> Result<u32, u32> {
-                <$t>::compare_exchange_weak(self, current, new, success, failure)
+                <$t>::compare_exchange(self, current, new, success, failure)
             }
         }
     };

@@ -338,17 +338,11 @@ impl esp_amp::word::AtomicWord for ChurnedWord {
     fn fetch_and(&self, v: u32, order: Ordering) -> u32 {
         self.word.fetch_and(v, order)
     }
-    fn compare_exchange_weak(
-        &self,
-        current: u32,
-        new: u32,
-        ok: Ordering,
-        fail: Ordering,
-    ) -> Result<u32, u32> {
+    fn compare_exchange(&self, current: u32, new: u32, ok: Ordering, fail: Ordering) -> Result<u32, u32> {
         let n = self.exchanges.fetch_add(1, Ordering::Relaxed) + 1;
         assert!(n < LIMIT, "the event wait never returned");
         self.word.fetch_xor(1 << 31, Ordering::Relaxed); // the peer
-        self.word.compare_exchange_weak(current, new, ok, fail)
+        self.word.compare_exchange(current, new, ok, fail)
     }
 }
 
