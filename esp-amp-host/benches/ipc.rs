@@ -141,14 +141,14 @@ fn run_sub(dev: &Rpmsg<'_, SubCore>, core: &HostCore<'_>, job: Job) {
             static EXPECTED: AtomicU32 = AtomicU32::new(0);
             static COPY_OUT: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
             fn on_msg(m: Inbound<'_>) {
-                let seq = u32::from_le_bytes(m.data[..4].try_into().unwrap());
+                let seq = u32::from_le_bytes(m.data.read_array::<4>(0).unwrap());
                 assert_eq!(seq, EXPECTED.load(Ordering::Relaxed), "lost or reordered");
                 thread_local! {
                     static LOCAL: std::cell::RefCell<[u8; 512]> = const { std::cell::RefCell::new([0; 512]) };
                 }
                 if COPY_OUT.load(Ordering::Relaxed) {
                     LOCAL.with_borrow_mut(|local| {
-                        local[..m.data.len()].copy_from_slice(m.data);
+                        m.data.copy_to(&mut local[..]);
                         std::hint::black_box(local);
                     });
                 }
@@ -177,10 +177,10 @@ fn run_sub(dev: &Rpmsg<'_, SubCore>, core: &HostCore<'_>, job: Job) {
             let mut held = Vec::with_capacity(batch);
             while expected < count {
                 if let Some(msg) = dev.try_recv(ept) {
-                    let seq = u32::from_le_bytes(msg[..4].try_into().unwrap());
+                    let seq = u32::from_le_bytes(msg.bytes().read_array::<4>(0).unwrap());
                     assert_eq!(seq, expected, "lost or reordered");
                     if mode == Mode::Copy {
-                        local[..msg.len()].copy_from_slice(&msg);
+                        msg.bytes().copy_to(&mut local);
                     }
                     expected += 1;
                     if batch <= 1 {
@@ -211,8 +211,7 @@ fn run_sub(dev: &Rpmsg<'_, SubCore>, core: &HostCore<'_>, job: Job) {
                     },
                     Wake::Interrupt => dev.recv_timeout(ept, core, Some(5000)).expect("echo timed out"),
                 };
-                let mut out = [0u8; 8];
-                out.copy_from_slice(&msg[..8]);
+                let out = msg.bytes().read_array::<8>(0).unwrap();
                 // Reply first, give the request back after: the free is off the critical path.
                 send_spin(dev, ept, MAIN_EPT, &out);
                 drop(msg);
@@ -293,7 +292,7 @@ fn with_pair<T>(
             });
         }
         let ready = recv_spin(&dev, ept);
-        assert_eq!(&ready[..], b"ready");
+        assert_eq!(ready.bytes(), b"ready");
         drop(ready);
         let out = measure(&dev, ept, &core);
         if let Some(mut c) = child {
@@ -336,7 +335,7 @@ fn throughput(payload: usize, mode: Mode, batch: usize, count: u32, processes: b
                 }
                 Mode::ZeroCopy => match dev.alloc() {
                     Ok(mut m) => {
-                        m[..4].copy_from_slice(&seq.to_le_bytes());
+                        m.bytes_mut().write(0, &seq.to_le_bytes()).unwrap();
                         m.send(ept, dst, payload).unwrap();
                         seq += 1;
                     }
@@ -346,7 +345,7 @@ fn throughput(payload: usize, mode: Mode, batch: usize, count: u32, processes: b
             }
         }
         let done = recv_spin(dev, ept);
-        assert_eq!(&done[..], b"done");
+        assert_eq!(done.bytes(), b"done");
         start.elapsed()
     });
     let secs = elapsed.as_secs_f64();
@@ -381,7 +380,7 @@ fn latency(wake: Wake, count: u32, processes: bool) -> Latency {
                 Wake::Interrupt => dev.recv_timeout(ept, core, Some(5000)).expect("reply timed out"),
             };
             samples.push(t.elapsed());
-            assert_eq!(&back[..4], &i.to_le_bytes());
+            assert_eq!(back.bytes().read_array::<4>(0), Some(i.to_le_bytes()));
             previous = Some(back);
         }
         drop(previous);
@@ -439,7 +438,7 @@ fn cpu_cost(count: u32) -> Duration {
             main.send(e, SUB_EPT, &data).unwrap();
         }
         for _ in 0..16 {
-            out.copy_from_slice(&sub.try_recv(s).unwrap());
+            sub.try_recv(s).unwrap().bytes().copy_to(&mut out);
         }
     }
     std::hint::black_box(&out);
@@ -464,11 +463,11 @@ fn rpc_calls(count: u32, in_flight: usize) -> f64 {
         s.spawn(|| {
             pin_to(1);
             let sub: Rpmsg<'_, SubCore> = Rpmsg::attach(&info).unwrap();
-            let add = |req: &Request<'_>, resp: &mut [u8]| {
+            let add = |req: &Request<'_>, mut resp: esp_amp::payload::PeerBytesMut<'_>| {
                 let d = req.data();
                 let sum = u32::from_le_bytes([d[0], d[1], d[2], d[3]])
                     .wrapping_add(u32::from_le_bytes([d[4], d[5], d[6], d[7]]));
-                resp[..4].copy_from_slice(&sum.to_le_bytes());
+                resp.write(0, &sum.to_le_bytes()).unwrap();
                 Reply::ok(4)
             };
             let mut rq = [0u8; 16];
@@ -499,7 +498,7 @@ fn rpc_calls(count: u32, in_flight: usize) -> f64 {
             let (i, call) = calls.front_mut().unwrap();
             match call.try_response(&main) {
                 Some(r) => {
-                    assert_eq!((r.status(), &r[..]), (Status::OK, &(*i + 1).to_le_bytes()[..]));
+                    assert!(r.status() == Status::OK && r.bytes() == (*i + 1).to_le_bytes());
                     drop(r);
                     calls.pop_front();
                     answered += 1;

@@ -10,6 +10,7 @@
 
 use std::sync::atomic::{AtomicBool, Ordering};
 
+use esp_amp::payload::PeerBytesMut;
 use esp_amp::port::Platform;
 use esp_amp::role::Role;
 use esp_amp::rpc::{Reply, Request, RpcClient, RpcError, RpcServer, ServerStats, Status};
@@ -43,27 +44,30 @@ pub fn run_server<R: Role, P: Platform, const CAP: usize, const E: usize>(
     log: &(dyn Fn(&str) + Sync),
 ) -> Result<ServerStats, RpcError> {
     let stop = AtomicBool::new(false);
-    let add = |req: &Request<'_>, resp: &mut [u8]| {
+    let add = |req: &Request<'_>, mut resp: PeerBytesMut<'_>| {
         let Ok(d) = <[u8; 8]>::try_from(req.data()) else {
-            resp[0] = 0;
+            resp.set(0, 0);
             return Reply::new(Status::EXEC_FAILED, 1);
         };
         let x = i32::from_le_bytes([d[0], d[1], d[2], d[3]]);
         let y = i32::from_le_bytes([d[4], d[5], d[6], d[7]]);
-        resp[..4].copy_from_slice(&x.wrapping_add(y).to_le_bytes());
-        Reply::ok(4)
+        // The response area holds at least 4 bytes (a 64-byte item at the least).
+        match resp.write(0, &x.wrapping_add(y).to_le_bytes()) {
+            Ok(()) => Reply::ok(4),
+            Err(_) => Reply::new(Status::EXEC_FAILED, 0),
+        }
     };
-    let upper = |req: &Request<'_>, resp: &mut [u8]| {
-        let n = req.data().len().min(resp.len());
-        resp[..n].copy_from_slice(&req.data()[..n]);
-        resp[..n].make_ascii_uppercase();
-        Reply::ok(n)
+    let upper = |req: &Request<'_>, mut resp: PeerBytesMut<'_>| {
+        // The request is the server's private copy: transformed in a local buffer, then
+        // written once into the response.
+        let text = req.data().to_ascii_uppercase();
+        Reply::ok(resp.copy_from(&text))
     };
-    let log_text = |req: &Request<'_>, _: &mut [u8]| {
+    let log_text = |req: &Request<'_>, _: PeerBytesMut<'_>| {
         log(&String::from_utf8_lossy(req.data()));
         Reply::NONE
     };
-    let stop_now = |_: &Request<'_>, _: &mut [u8]| {
+    let stop_now = |_: &Request<'_>, _: PeerBytesMut<'_>| {
         stop.store(true, Ordering::Relaxed);
         Reply::NONE
     };
@@ -114,7 +118,7 @@ pub fn run_client<R: Role, P: Platform, const CAP: usize, const E: usize>(
         req[4..].copy_from_slice(&y.to_le_bytes());
         let call = client.call(dev, cmd::ADD, &req).map_err(|e| format!("ADD: {e}"))?;
         let r = wait(call, "ADD")?;
-        let sum = r.get(..4).map(|b| i32::from_le_bytes([b[0], b[1], b[2], b[3]]));
+        let sum = r.bytes().read_array::<4>(0).map(i32::from_le_bytes);
         if (r.status(), sum) != (Status::OK, Some(x.wrapping_add(y))) {
             return Err(format!("ADD {x} + {y}: status {:?}, answer {sum:?}", r.status()));
         }
@@ -130,8 +134,8 @@ pub fn run_client<R: Role, P: Platform, const CAP: usize, const E: usize>(
         report.max_in_flight = report.max_in_flight.max(client.in_flight() as u32);
         for (call, text) in calls.into_iter().zip(&texts).rev() {
             let r = wait(call, "UPPER")?;
-            if (r.status(), &r[..]) != (Status::OK, text.to_ascii_uppercase().as_bytes()) {
-                return Err(format!("UPPER {text:?}: status {:?}, answer {:?}", r.status(), &r[..]));
+            if r.status() != Status::OK || r.bytes() != text.to_ascii_uppercase().as_bytes() {
+                return Err(format!("UPPER {text:?}: status {:?}, answer {:?}", r.status(), r.bytes()));
             }
             report.checked += 1;
         }
@@ -144,8 +148,8 @@ pub fn run_client<R: Role, P: Platform, const CAP: usize, const E: usize>(
     }
     let call = client.call(dev, cmd::UNKNOWN, b"?").map_err(|e| format!("UNKNOWN: {e}"))?;
     let r = wait(call, "UNKNOWN")?;
-    if (r.status(), &r[..]) != (Status::INVALID_CMD, &[0u8][..]) {
-        return Err(format!("unknown command: status {:?}, answer {:?}", r.status(), &r[..]));
+    if r.status() != Status::INVALID_CMD || r.bytes() != [0u8] {
+        return Err(format!("unknown command: status {:?}, answer {:?}", r.status(), r.bytes()));
     }
     drop(r);
     report.checked += 1;

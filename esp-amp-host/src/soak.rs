@@ -29,6 +29,7 @@ use std::time::{Duration, Instant};
 
 use esp_amp::event::{DefaultEvents, Event, Events, WaitFor};
 use esp_amp::layout::{AmpConfig, Chip, MemoryLayout};
+use esp_amp::payload::PeerBytesMut;
 use esp_amp::port::Platform;
 use esp_amp::queue::{QueueError, QueueSpec};
 use esp_amp::rpc::{Completed, Reply, Request, RpcClient, RpcError, RpcServer, Status};
@@ -43,7 +44,7 @@ use esp_amp::system::service::{self, Supplicant};
 use esp_amp::{MainCore, Role, SubCore};
 
 use crate::subcore::{install_panic_hook, HostFirmware, ProcessPort};
-use crate::traffic::{fill, verify, TrafficError};
+use crate::traffic::{copy_out, fill, fill_view, verify, TrafficError};
 use crate::{HostCore, HostRegion, Side as CoreSide};
 
 type Result<T> = std::result::Result<T, Box<dyn Error>>;
@@ -389,12 +390,12 @@ impl<R: Role> Side<'_, '_, R> {
 
         // RPC server: checks each request of the peer's request stream, in order.
         let next_request = AtomicU64::new(0);
-        let xform = |req: &Request<'_>, resp: &mut [u8]| -> Reply {
+        let xform = |req: &Request<'_>, resp: PeerBytesMut<'_>| -> Reply {
             let x = next_request.load(Ordering::Relaxed) as u32;
             match verify(peer.requests(), x, RPC_MAX, req.data()) {
                 Ok(()) => {
                     next_request.store(u64::from(x) + 1, Ordering::Relaxed);
-                    Reply::ok(fill(peer.responses(), x, RPC_MAX, resp))
+                    Reply::ok(fill_view(peer.responses(), x, RPC_MAX, &mut [0u8; RPC_MAX], resp))
                 }
                 Err(_) => {
                     c.inc(K::ServerBadRequest);
@@ -424,7 +425,7 @@ impl<R: Role> Side<'_, '_, R> {
                 Some(x) => {
                     if r.status != Status::OK || r.cmd_id != XFORM {
                         c.inc(K::RpcBadStatus);
-                    } else if verify(me.responses(), x, RPC_MAX, r.data).is_err() {
+                    } else if verify(me.responses(), x, RPC_MAX, copy_out(r.data, &mut Vec::new())).is_err() {
                         c.inc(K::RpcBadResponse);
                     }
                 }
@@ -445,6 +446,7 @@ impl<R: Role> Side<'_, '_, R> {
         let mut rss_start_taken = false;
         let mut spins = 0u32;
         let mut req = [0u8; RPC_MAX];
+        let (mut scratch, mut received) = (vec![0u8; max], Vec::with_capacity(max));
         loop {
             let epoch = self.core.irq_epoch();
             let mut progress = false;
@@ -471,7 +473,7 @@ impl<R: Role> Side<'_, '_, R> {
                 match dev.alloc() {
                     Ok(mut msg) => {
                         let seq = c.get(K::StreamSent) as u32;
-                        let len = fill(me.stream(), seq, max, &mut msg);
+                        let len = fill_view(me.stream(), seq, max, &mut scratch, msg.bytes_mut());
                         match msg.send(stream, peer.stream_ept(), len) {
                             Ok(()) => {
                                 c.inc(K::StreamSent);
@@ -488,14 +490,15 @@ impl<R: Role> Side<'_, '_, R> {
             let mut batch = 0;
             while batch < dev.queue_len() as u64 {
                 let Some(msg) = dev.try_recv(stream) else { break };
-                match verify(peer.stream(), stream_rx, max, &msg) {
+                let data = copy_out(msg.bytes(), &mut received);
+                match verify(peer.stream(), stream_rx, max, data) {
                     Ok(()) => {
                         c.inc(K::StreamReceived);
                         stream_rx += 1;
                     }
                     Err(e) => {
                         count_traffic_error(c, &e);
-                        stream_rx = claimed_seq(&msg).map_or(stream_rx + 1, |s| s.wrapping_add(1));
+                        stream_rx = claimed_seq(data).map_or(stream_rx + 1, |s| s.wrapping_add(1));
                     }
                 }
                 batch += 1;

@@ -7,6 +7,7 @@
 
 use std::fmt;
 
+use esp_amp::payload::{PeerBytes, PeerBytesMut};
 use esp_amp::port::Platform;
 use esp_amp::queue::QueueError;
 use esp_amp::rpmsg::{Endpoint, Rpmsg, RpmsgError};
@@ -112,6 +113,22 @@ impl fmt::Display for TrafficError {
 
 impl std::error::Error for TrafficError {}
 
+/// Writes message `seq` of `stream` into a message buffer (at least `max` bytes), through
+/// `scratch` (at least `max` bytes); returns its length.
+pub fn fill_view(stream: u32, seq: u32, max: usize, scratch: &mut [u8], mut out: PeerBytesMut<'_>) -> usize {
+    let len = fill(stream, seq, max, scratch);
+    out.copy_from(&scratch[..len]);
+    len
+}
+
+/// Copies a payload out of shared memory into `scratch`, and returns the copy: what is
+/// checked is then what the peer cannot change any more.
+pub fn copy_out<'s>(data: PeerBytes<'_>, scratch: &'s mut Vec<u8>) -> &'s [u8] {
+    scratch.resize(data.len(), 0);
+    data.copy_to(scratch);
+    scratch
+}
+
 /// Checks that `data` is message `expected` of `stream`.
 pub fn verify(stream: u32, expected: u32, max: usize, data: &[u8]) -> Result<(), TrafficError> {
     if data.len() < MIN_LEN {
@@ -165,6 +182,7 @@ pub fn pump<R: Role, P: Platform, const CAP: usize, const E: usize>(
     stall_ms: u32,
 ) -> Result<Totals, TrafficError> {
     let max = dev.max_payload();
+    let (mut scratch, mut received) = (vec![0u8; max], Vec::with_capacity(max));
     let mut t = Totals::default();
     let mut idle_since = platform.now_ms();
     let mut spins = 0u32;
@@ -174,7 +192,7 @@ pub fn pump<R: Role, P: Platform, const CAP: usize, const E: usize>(
         if t.sent < count {
             match dev.alloc() {
                 Ok(mut msg) => {
-                    let len = fill(out_stream, t.sent, max, &mut msg);
+                    let len = fill_view(out_stream, t.sent, max, &mut scratch, msg.bytes_mut());
                     msg.send(ept, dst, len).map_err(TrafficError::Rpmsg)?;
                     t.sent += 1;
                     progress = true;
@@ -184,7 +202,7 @@ pub fn pump<R: Role, P: Platform, const CAP: usize, const E: usize>(
             }
         }
         while let Some(msg) = dev.try_recv(ept) {
-            verify(in_stream, t.received, max, &msg)?;
+            verify(in_stream, t.received, max, copy_out(msg.bytes(), &mut received))?;
             t.received += 1;
             progress = true;
         }

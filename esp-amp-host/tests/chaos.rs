@@ -25,6 +25,7 @@ use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 use std::time::{Duration, Instant};
 
 use esp_amp::layout::{AmpConfig, Chip, MemoryLayout};
+use esp_amp::payload::PeerBytes;
 use esp_amp::queue::{QueueError, QueueSpec};
 use esp_amp::rpmsg::{Endpoint, Receiver, Rpmsg, RpmsgError, RpmsgStats};
 use esp_amp::sw_intr::{SwIntr, SwIntrId};
@@ -58,7 +59,10 @@ fn message(seq: u32, out: &mut [u8; 56]) -> usize {
 
 /// The sequence number of a well-formed message, or `None` if its bytes are not what
 /// [`message`] makes.
-fn check(data: &[u8]) -> Option<u32> {
+fn check(data: PeerBytes<'_>) -> Option<u32> {
+    let mut copy = [0u8; 64];
+    let n = data.copy_to(&mut copy);
+    let data = &copy[..n];
     let seq = u32::from_le_bytes(data.get(..4)?.try_into().ok()?);
     let mut want = [0u8; 56];
     let len = message(seq, &mut want);
@@ -180,7 +184,7 @@ fn drain(
     let mut got = false;
     while let Some(m) = dev.try_recv(ept) {
         got = true;
-        match check(&m) {
+        match check(m.bytes()) {
             Some(seq) if seen.get(seq as usize) == Some(&false) => {
                 seen[seq as usize] = true;
                 l.ok += 1;
@@ -190,7 +194,7 @@ fn drain(
     }
     while let Some(m) = dev.try_recv(stream) {
         got = true;
-        assert_eq!(check(&m), Some(l.stream), "the subcore's stream: a torn or reordered message");
+        assert_eq!(check(m.bytes()), Some(l.stream), "the subcore's stream: a torn or reordered message");
         l.stream += 1;
     }
     got
@@ -359,7 +363,7 @@ fn chaos_subcore() {
             // Echo until the maincore stops us; the flood count is written as we go.
             loop {
                 if let Some(m) = dev.try_recv(ept) {
-                    while dev.send(ept, MAIN_EPT, &m).is_err() {
+                    while dev.forward(ept, MAIN_EPT, m.bytes()).is_err() {
                         std::hint::spin_loop();
                     }
                     echoed += 1;
@@ -395,7 +399,7 @@ fn chaos_subcore() {
                 write(1, injected);
                 continue;
             }
-            while let Err(e) = dev.send(ept, MAIN_EPT, &m) {
+            while let Err(e) = dev.forward(ept, MAIN_EPT, m.bytes()) {
                 assert!(matches!(e, RpmsgError::Queue(QueueError::Full | QueueError::Peer(_))), "{e:?}");
                 std::hint::spin_loop();
             }

@@ -18,13 +18,6 @@ pub(crate) fn copy_prefix(dst: &mut [u8], src: &[u8]) -> usize {
     n
 }
 
-/// The `len` payload bytes that follow an `skip`-byte header in `bytes`; empty when
-/// `bytes` is shorter (callers check the lengths first: this is the panic-free form).
-#[inline]
-pub(crate) fn after(bytes: &[u8], skip: usize, len: usize) -> &[u8] {
-    bytes.get(skip..).and_then(|rest| rest.get(..len)).unwrap_or_default()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -37,13 +30,5 @@ mod tests {
         assert_eq!(copy_prefix(&mut dst, b"wxyz!"), 4);
         assert_eq!(dst, *b"wxyz");
         assert_eq!(copy_prefix(&mut [], b"x"), 0);
-    }
-
-    #[test]
-    fn after_is_the_payload_or_empty() {
-        assert_eq!(after(b"hdr:data", 4, 4), b"data");
-        assert_eq!(after(b"hdr:data", 4, 2), b"da");
-        assert_eq!(after(b"hdr:data", 4, 5), b"");
-        assert_eq!(after(b"hdr", 4, 0), b"");
     }
 }

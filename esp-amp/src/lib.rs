@@ -11,6 +11,7 @@
 //! - [`sw_intr`]: 32 software interrupts per direction over one hardware line;
 //! - [`event`]: 32-bit event words with notify / wait (all, any, clear, timeout, async);
 //! - [`queue`]: the single-producer single-consumer packed virtqueue, zero-copy guards;
+//! - [`payload`]: volatile views of payload bytes the peer may write;
 //! - [`rpmsg`]: endpoints over a queue pair, copy and zero-copy, callback or mailbox;
 //! - [`signal`]: waking async receivers from a software interrupt;
 //! - [`port`]: the traits a port implements (interrupt line, time, idling);
@@ -30,6 +31,7 @@ pub mod event;
 pub mod image;
 pub mod inspect;
 pub mod layout;
+pub mod payload;
 pub mod port;
 pub mod queue;
 pub mod role;

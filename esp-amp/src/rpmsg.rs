@@ -33,17 +33,17 @@
 //! let echo = sub.create_endpoint(1, Receiver::Mailbox).unwrap();
 //! main.send(ping, 1, b"ping").unwrap();
 //! let msg = sub.try_recv(echo).unwrap();
-//! assert_eq!((&msg[..], msg.src()), (&b"ping"[..], 2));
+//! assert_eq!(msg.src(), 2);
+//! assert_eq!(msg.bytes(), b"ping"); // a volatile view of the shared buffer
 //! ```
 
 use core::cell::Cell;
 use core::future::{poll_fn, Future};
 use core::marker::PhantomData;
-use core::ops::{Deref, DerefMut};
 use core::task::Poll;
 
-use crate::bytes;
 use crate::event::Trigger;
+use crate::payload::{PeerBytes, PeerBytesMut};
 use crate::port::Platform;
 use crate::queue::{
     attach_queue_unchecked, write_queue, Attached, Consumer, Placement, Producer, QueueError, QueueSpec,
@@ -106,8 +106,8 @@ pub struct Inbound<'m> {
     pub dst: u16,
     /// `data_flags` of the header (not interpreted).
     pub flags: u16,
-    /// The payload.
-    pub data: &'m [u8],
+    /// The payload, in place (volatile views: see [`crate::payload`]).
+    pub data: PeerBytes<'m>,
 }
 
 /// What [`Rpmsg::recv_where`] does with a waiting message.
@@ -516,8 +516,9 @@ impl<'r, R: Role, const CAP: usize, const E: usize> Rpmsg<'r, R, CAP, E> {
             self.count(|s| s.delivered = s.delivered.wrapping_add(1));
             match rx {
                 Receiver::Callback(cb) => {
-                    let data = bytes::after(full, HEADER_SIZE, usize::from(data_len));
-                    cb(Inbound { src, dst, flags, data });
+                    // `data_len <= item_size − 8`: checked above.
+                    let data = full.slice(HEADER_SIZE..HEADER_SIZE + usize::from(data_len));
+                    cb(Inbound { src, dst, flags, data: data.unwrap_or(PeerBytes::empty()) });
                 }
                 Receiver::Mailbox => {
                     self.push_pending(Pending::new(buf.into_raw(), addrs, sizes));
@@ -731,7 +732,44 @@ impl<'r, R: Role, const CAP: usize, const E: usize> Rpmsg<'r, R, CAP, E> {
         }
         let mut msg = self.alloc()?;
         // `data.len() <= max`, the payload's length: the copy takes all of `data`.
-        bytes::copy_prefix(&mut msg, data);
+        msg.bytes_mut().copy_from(data);
+        msg.commit(src, dst, data.len());
+        Ok(())
+    }
+
+    /// Sends a copy of bytes that are themselves in shared memory (a received
+    /// [`Message::bytes`], an [`Inbound`]'s data) from `src` to `dst`: the echo and bridge
+    /// case, copied view to view, so no `&[u8]` over the peer's bytes is needed.
+    /// [`QueueError::TooLarge`] if they exceed [`Rpmsg::max_payload`].
+    ///
+    /// ```
+    /// # use esp_amp::shm::Shm;
+    /// # use esp_amp::sys_info::SysInfoAllocator;
+    /// # let mut mem = [0u32; 256];
+    /// # // SAFETY: `mem` is aligned, valid and outlives `pool`.
+    /// # let pool = unsafe { Shm::from_raw(mem.as_mut_ptr().cast(), 0x4087_A580, 1024) };
+    /// # let mut sys = SysInfoAllocator::init(pool, None).unwrap();
+    /// # use esp_amp::queue::QueueSpec;
+    /// # use esp_amp::rpmsg::{Receiver, Rpmsg};
+    /// # use esp_amp::{MainCore, SubCore};
+    /// # let main: Rpmsg<MainCore> = Rpmsg::create(&mut sys, QueueSpec::new(4, 32).unwrap()).unwrap();
+    /// # let sub: Rpmsg<SubCore> = Rpmsg::attach(&sys.info()).unwrap();
+    /// let me = main.create_endpoint(1, Receiver::Mailbox).unwrap();
+    /// let echo = sub.create_endpoint(0x20, Receiver::Mailbox).unwrap();
+    /// main.send(me, 0x20, b"ping").unwrap();
+    /// // The subcore echoes what it got, without copying it out first.
+    /// let msg = sub.try_recv(echo).unwrap();
+    /// sub.forward(echo, msg.src(), msg.bytes()).unwrap();
+    /// assert_eq!(main.try_recv(me).unwrap().bytes(), b"ping");
+    /// ```
+    pub fn forward(&self, src: Endpoint, dst: u16, data: PeerBytes<'_>) -> Result<(), RpmsgError> {
+        let max = self.max_payload();
+        if data.len() > max {
+            return Err(QueueError::TooLarge { len: data.len(), max }.into());
+        }
+        let mut msg = self.alloc()?;
+        // `data.len() <= max`, the payload's length: the copy takes all of `data`.
+        msg.bytes_mut().copy_from_peer(data);
         msg.commit(src, dst, data.len());
         Ok(())
     }
@@ -781,7 +819,7 @@ impl<'r, R: Role, const CAP: usize, const E: usize> Rpmsg<'r, R, CAP, E> {
             return Err(QueueError::TooLarge { len: data.len(), max }.into());
         }
         let mut msg = self.alloc_async(signal, repoll).await?;
-        bytes::copy_prefix(&mut msg, data);
+        msg.bytes_mut().copy_from(data);
         msg.commit(src, dst, data.len());
         Ok(())
     }
@@ -822,7 +860,8 @@ impl<'r, R: Role, const CAP: usize, const E: usize> Rpmsg<'r, R, CAP, E> {
 /// let inbox = sub.create_endpoint(2, Receiver::Mailbox).unwrap();
 /// main.send(me, 2, b"hello").unwrap();
 /// let msg = sub.try_recv(inbox).unwrap();
-/// assert_eq!((msg.src(), msg.dst(), &msg[..]), (1, 2, &b"hello"[..]));
+/// assert_eq!((msg.src(), msg.dst()), (1, 2));
+/// assert_eq!(msg.bytes(), b"hello");
 /// drop(msg); // the buffer goes back to the maincore
 /// ```
 pub struct Message<'d, 'r, const CAP: usize = 32> {
@@ -849,13 +888,22 @@ impl<'d, 'r, const CAP: usize> Message<'d, 'r, CAP> {
     pub fn flags(&self) -> u16 {
         (self.sizes >> 16) as u16
     }
-}
 
-impl<const CAP: usize> Deref for Message<'_, '_, CAP> {
-    type Target = [u8];
-    fn deref(&self) -> &[u8] {
+    /// Payload length (`data_len` of the header, checked against the buffer when the
+    /// message was routed).
+    pub fn len(&self) -> usize {
+        usize::from(self.sizes as u16)
+    }
+
+    /// `true` if the payload is empty.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// The payload, read in place (volatile views: see [`crate::payload`]).
+    pub fn bytes(&self) -> PeerBytes<'_> {
         // `data_len <= item_size − 8` was checked when the message was routed.
-        bytes::after(self.buf.full(), HEADER_SIZE, usize::from(self.sizes as u16))
+        self.buf.full().slice(HEADER_SIZE..HEADER_SIZE + self.len()).unwrap_or(PeerBytes::empty())
     }
 }
 
@@ -887,9 +935,9 @@ impl<const CAP: usize> core::fmt::Debug for Message<'_, '_, CAP> {
 /// let inbox = sub.create_endpoint(2, Receiver::Mailbox).unwrap();
 /// // Build the payload in place (zero-copy), then send its length.
 /// let mut msg = main.alloc().unwrap();
-/// msg[..3].copy_from_slice(b"abc");
+/// msg.bytes_mut().write(0, b"abc").unwrap();
 /// msg.send(me, 2, 3).unwrap();
-/// assert_eq!(&sub.try_recv(inbox).unwrap()[..], b"abc");
+/// assert_eq!(sub.try_recv(inbox).unwrap().bytes(), b"abc");
 /// ```
 pub struct TxMessage<'d, 'r, const CAP: usize = 32> {
     buf: TxBuf<'d, 'r, CAP>,
@@ -902,7 +950,7 @@ impl<const CAP: usize> TxMessage<'_, '_, CAP> {
     /// play a faulty peer (the receiver drops and counts what does not fit). The payload
     /// is whatever was written into the buffer. Cannot fail: the whole buffer is sent.
     pub fn send_raw(mut self, header: [u8; HEADER_SIZE]) {
-        bytes::copy_prefix(&mut self.buf, &header);
+        self.buf.bytes_mut().copy_from(&header);
         self.buf.send_full();
         let mut s = self.stats.get();
         s.sent = s.sent.wrapping_add(1);
@@ -932,16 +980,22 @@ impl<const CAP: usize> TxMessage<'_, '_, CAP> {
     }
 }
 
-impl<const CAP: usize> Deref for TxMessage<'_, '_, CAP> {
-    type Target = [u8];
-    fn deref(&self) -> &[u8] {
-        self.buf.get(HEADER_SIZE..).unwrap_or_default()
+impl<const CAP: usize> TxMessage<'_, '_, CAP> {
+    /// Room for the payload: the item size less the 8-byte header.
+    pub fn len(&self) -> usize {
+        self.buf.len().saturating_sub(HEADER_SIZE)
     }
-}
 
-impl<const CAP: usize> DerefMut for TxMessage<'_, '_, CAP> {
-    fn deref_mut(&mut self) -> &mut [u8] {
-        self.buf.get_mut(HEADER_SIZE..).unwrap_or_default()
+    /// `true` if there is no room for a payload (never for a device that attached).
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// The payload area, to write the message into (volatile views: see
+    /// [`crate::payload`]).
+    pub fn bytes_mut(&mut self) -> PeerBytesMut<'_> {
+        // The item size is above the header size (checked at attach).
+        self.buf.bytes_mut().into_slice(HEADER_SIZE..).unwrap_or(PeerBytesMut::empty())
     }
 }
 

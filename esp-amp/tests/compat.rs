@@ -104,7 +104,7 @@ fn queue_item(i: usize) -> (usize, [u8; 16]) {
 fn send_item(tx: &Producer<'_>, i: usize) -> Result<(), QueueError> {
     let (len, bytes) = queue_item(i);
     let mut buf = tx.alloc()?;
-    buf.copy_from_slice(&bytes);
+    buf.bytes_mut().write(0, &bytes).unwrap();
     buf.send(len)
 }
 
@@ -146,7 +146,7 @@ fn consume_queue_sent3_bin() {
     for i in 0..3 {
         let (len, bytes) = queue_item(i);
         let buf = rx.try_recv().unwrap();
-        assert_eq!(&buf[..], &bytes[..len]);
+        assert_eq!(buf.bytes(), &bytes[..len]);
     }
     assert_eq!(rx.try_recv().err(), Some(QueueError::Empty));
     assert_eq!(rx.faults(), 0);
@@ -169,7 +169,7 @@ fn produce_rpmsg_images() {
     let ep2 = main.create_endpoint(2, Receiver::Mailbox).unwrap();
     main.send(ep2, 1, b"hello").unwrap();
     let mut msg = main.alloc().unwrap();
-    msg[..10].copy_from_slice(b"0123456789");
+    msg.bytes_mut().write(0, b"0123456789").unwrap();
     msg.send(ep2, 3, 10).unwrap();
     assert_same(&region.bytes(), &golden("rpmsg_main_sent.bin"));
 
@@ -177,11 +177,13 @@ fn produce_rpmsg_images() {
     let mut sub: Rpmsg<'_, SubCore> = Rpmsg::attach(&SysInfo::attach(pool(shm), None)).unwrap();
     sub.notify_with(&sub_sw);
     let seen = std::sync::Mutex::new(Vec::new());
-    let on_ep1 = |m: Inbound<'_>| seen.lock().unwrap().push((m.src, m.dst, m.data.to_vec()));
+    let on_ep1 =
+        |m: Inbound<'_>| seen.lock().unwrap().push((m.src, m.dst, m.data.iter().collect::<Vec<u8>>()));
     let ep1 = sub.create_endpoint(1, Receiver::Callback(&on_ep1)).unwrap();
     let ep3 = sub.create_endpoint(3, Receiver::Mailbox).unwrap();
     let kept = sub.try_recv(ep3).unwrap();
-    assert_eq!((kept.src(), &kept[..]), (2, &b"0123456789"[..]));
+    assert_eq!(kept.src(), 2);
+    assert_eq!(kept.bytes(), b"0123456789");
     assert_eq!(*seen.lock().unwrap(), [(2, 1, b"hello".to_vec())]);
     assert_same(&region.bytes(), &golden("rpmsg_sub_recv.bin"));
 
@@ -189,7 +191,8 @@ fn produce_rpmsg_images() {
     assert_same(&region.bytes(), &golden("rpmsg_sub_sent.bin"));
 
     let pong = main.try_recv(ep2).unwrap();
-    assert_eq!((pong.src(), &pong[..]), (1, &b"pong!"[..]));
+    assert_eq!(pong.src(), 1);
+    assert_eq!(pong.bytes(), b"pong!");
     drop(pong);
     assert_same(&region.bytes(), &golden("rpmsg_main_recv.bin"));
     drop(kept);
@@ -205,9 +208,11 @@ fn rust_subcore_consumes_rpmsg_main_sent_bin() {
     let ep1 = sub.create_endpoint(1, Receiver::Mailbox).unwrap();
     let ep3 = sub.create_endpoint(3, Receiver::Mailbox).unwrap();
     let hello = sub.try_recv(ep1).unwrap();
-    assert_eq!((hello.src(), hello.dst(), &hello[..]), (2, 1, &b"hello"[..]));
+    assert_eq!((hello.src(), hello.dst()), (2, 1));
+    assert_eq!(hello.bytes(), b"hello");
     let digits = sub.try_recv(ep3).unwrap();
-    assert_eq!((digits.src(), digits.len(), &digits[..]), (2, 10, &b"0123456789"[..]));
+    assert_eq!((digits.src(), digits.len()), (2, 10));
+    assert_eq!(digits.bytes(), b"0123456789");
     assert!(sub.try_recv(ep1).is_none());
     let stats = sub.stats();
     assert_eq!((stats.delivered, stats.dropped_unknown, stats.queue_faults), (2, 0, 0));
@@ -220,7 +225,8 @@ fn rust_maincore_consumes_rpmsg_sub_sent_bin() {
     let main: Rpmsg<'_, MainCore> = Rpmsg::attach(&SysInfo::attach(pool(shm), None)).unwrap();
     let ep2 = main.create_endpoint(2, Receiver::Mailbox).unwrap();
     let pong = main.try_recv(ep2).unwrap();
-    assert_eq!((pong.src(), &pong[..]), (1, &b"pong!"[..]));
+    assert_eq!(pong.src(), 1);
+    assert_eq!(pong.bytes(), b"pong!");
     drop(pong);
     assert!(main.try_recv(ep2).is_none());
 }

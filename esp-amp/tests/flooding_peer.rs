@@ -116,7 +116,7 @@ fn a_message_in_the_ring_when_the_call_began_is_found() {
         main.send(from, FLOOD, b"flood").unwrap();
     }
     main.send(from, WANTED, b"last").unwrap();
-    assert_eq!(&sub.try_recv(wanted).unwrap()[..], b"last");
+    assert_eq!(sub.try_recv(wanted).unwrap().bytes(), b"last");
     assert_eq!(seen.load(Ordering::Relaxed), N - 1);
 }
 
@@ -150,7 +150,7 @@ fn a_wanted_message_behind_a_flood_arrives_through_recv_timeout() {
     start(&peer);
     let clock = TickingClock::default();
     let m = sub.recv_timeout(wanted, &clock, Some(1000)).unwrap();
-    assert_eq!(&m[..], b"wanted");
+    assert_eq!(m.bytes(), b"wanted");
     // Sent as the 50th flood message was routed; the three before it in the ring are
     // routed first.
     assert_eq!(peer.routed(), 52);
@@ -237,7 +237,7 @@ fn async_receive_yields_while_flooded_and_gets_the_message_after() {
             }
         }
     };
-    assert_eq!(&got[..], b"wanted");
+    assert_eq!(got.bytes(), b"wanted");
     assert_eq!(peer.routed(), 32);
     // Eight polls route the 32 flood messages (four each), the ninth the wanted one.
     assert_eq!(polls, 9);

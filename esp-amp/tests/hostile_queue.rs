@@ -50,7 +50,7 @@ fn consumer_survives_garbage_descriptors() {
         assert_eq!(fault(rx.try_recv()), PeerFault::BadAddress { slot: 0, addr: 0x1000_0000 });
         assert_eq!(fault(rx.try_recv()), PeerFault::BadAddress { slot: 1, addr: buf0 + 4 });
         assert_eq!(fault(rx.try_recv()), PeerFault::BadLength { slot: 2, len: 17 });
-        assert_eq!(&rx.try_recv().unwrap()[..], &[3; 8]);
+        assert_eq!(rx.try_recv().unwrap().bytes(), &[3; 8]);
         assert_eq!(rx.try_recv().err(), Some(QueueError::Empty));
         assert_eq!(rx.faults(), 3);
 
@@ -65,7 +65,7 @@ fn consumer_survives_garbage_descriptors() {
                 Err(e) => panic!("{e}"),
             }
             while let Ok(buf) = rx.try_recv() {
-                assert_eq!(buf[0], buf[3]);
+                assert_eq!(buf.bytes().get(0), buf.bytes().get(3));
             }
         }
         assert_eq!(producer_faults, 2, "two bad addresses came back");
@@ -104,7 +104,7 @@ fn rewritten_flags_are_not_trusted() {
         assert_eq!(shm.read_u16(flags), Ok(0x8080));
         for i in 0..8u8 {
             tx.send(&[i]).unwrap();
-            assert_eq!(&rx.try_recv().unwrap()[..], &[i]);
+            assert_eq!(rx.try_recv().unwrap().bytes(), &[i]);
         }
         assert_eq!((rx.faults(), tx.faults()), (0, 0));
     });
@@ -135,7 +135,7 @@ fn rpmsg_drops_and_counts_bad_messages() {
     main.send(ep, 7, b"fine").unwrap();
 
     let msg = sub.try_recv(sub_ep).unwrap();
-    assert_eq!(&msg[..], b"fine");
+    assert_eq!(msg.bytes(), b"fine");
     drop(msg);
     let stats = sub.stats();
     assert_eq!((stats.dropped_unknown, stats.dropped_bad_len, stats.delivered), (1, 2, 1));

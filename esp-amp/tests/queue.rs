@@ -5,6 +5,7 @@ mod common;
 use std::collections::VecDeque;
 
 use common::*;
+use esp_amp::payload::PeerBytes;
 use esp_amp::queue::{ConfFault, Consumer, Placement, Producer, QueueError, QueueSpec, RxBuf, TxBuf};
 use esp_amp::shm::Shm;
 use esp_amp::sys_info::{Pool, SysInfo, SysInfoAllocator, SysInfoId};
@@ -44,7 +45,7 @@ fn fill(buf: &mut [u8], seq: u32, len: usize) {
     }
 }
 
-fn check(buf: &[u8], seq: u32, len: usize) {
+fn check(buf: PeerBytes<'_>, seq: u32, len: usize) {
     let mut expect = [0u8; 16];
     fill(&mut expect, seq, len);
     assert_eq!(buf, &expect[..len], "message {seq} corrupted");
@@ -86,7 +87,9 @@ fn run_model(len: u32, ops: &[Op]) {
             Op::Send(k, len) if !held.is_empty() => {
                 let mut buf = held.remove(k % held.len());
                 let len = len.max(4);
-                fill(&mut buf, next_seq, len);
+                let mut local = [0u8; 16];
+                fill(&mut local, next_seq, len);
+                buf.bytes_mut().write(0, &local[..len]).unwrap();
                 buf.send(len).unwrap();
                 in_ring.push_back((next_seq, len));
                 next_seq += 1;
@@ -100,7 +103,7 @@ fn run_model(len: u32, ops: &[Op]) {
                     assert_eq!(seq, next_expected, "reordered");
                     next_expected += 1;
                     assert_eq!(buf.len(), len);
-                    check(&buf, seq, len);
+                    check(buf.bytes(), seq, len);
                     received.push((buf, seq, len));
                 }
                 Err(e) => {
@@ -111,7 +114,7 @@ fn run_model(len: u32, ops: &[Op]) {
             },
             Op::Free(k) if !received.is_empty() => {
                 let (buf, seq, len) = received.remove(k % received.len());
-                check(&buf, seq, len); // nobody wrote into a buffer we hold
+                check(buf.bytes(), seq, len); // nobody wrote into a buffer we hold
                 drop(buf);
                 deferred += 1;
                 if deferred == batch {
@@ -131,7 +134,7 @@ fn run_model(len: u32, ops: &[Op]) {
         let (seq, len) = in_ring.pop_front().expect("duplicate");
         assert_eq!(seq, next_expected);
         next_expected += 1;
-        check(&buf, seq, len);
+        check(buf.bytes(), seq, len);
     }
     assert!(in_ring.is_empty(), "lost {} messages", in_ring.len());
     assert_eq!(next_expected, next_seq);
@@ -174,7 +177,7 @@ fn light_sleep_placement_puts_descriptors_in_rtc() {
     let rx: Consumer<'_> = Consumer::attach(&SysInfo::attach(pool(hp.shm()), Some(rtc)), ID).unwrap();
     for round in 0..10u8 {
         tx.send(&[round; 3]).unwrap();
-        assert_eq!(&rx.try_recv().unwrap()[..], &[round; 3]);
+        assert_eq!(rx.try_recv().unwrap().bytes(), &[round; 3]);
     }
     // The flags live in RTC RAM.
     assert_ne!(rtc_block.shm().read_u16(rtc_block.addr() + 6), Ok(0));

@@ -7,6 +7,7 @@ mod common;
 use std::sync::atomic::{AtomicU32, Ordering};
 
 use common::*;
+use esp_amp::payload::PeerBytesMut;
 use esp_amp::queue::QueueSpec;
 use esp_amp::rpc::{
     max_body, ClientStats, PacketError, PacketHeader, Reply, Request, RpcClient, RpcError, RpcServer,
@@ -41,24 +42,24 @@ fn packet(msg_id: u16, cmd_id: u16, status: u16, body: &[u8]) -> Vec<u8> {
     p
 }
 
-fn add(req: &Request<'_>, resp: &mut [u8]) -> Reply {
+fn add(req: &Request<'_>, mut resp: PeerBytesMut<'_>) -> Reply {
     match *req.data() {
         [a0, a1, b0, b1] => {
             let sum = u16::from_le_bytes([a0, a1]).wrapping_add(u16::from_le_bytes([b0, b1]));
-            resp[..2].copy_from_slice(&sum.to_le_bytes());
+            resp.write(0, &sum.to_le_bytes()).unwrap();
             Reply::ok(2)
         }
         _ => Reply::new(Status::EXEC_FAILED, 1),
     }
 }
 
-fn echo(req: &Request<'_>, resp: &mut [u8]) -> Reply {
-    resp[..req.data().len()].copy_from_slice(req.data());
+fn echo(req: &Request<'_>, mut resp: PeerBytesMut<'_>) -> Reply {
+    resp.write(0, req.data()).unwrap();
     Reply::ok(req.data().len())
 }
 
 static LOGGED: AtomicU32 = AtomicU32::new(0);
-fn log(req: &Request<'_>, _: &mut [u8]) -> Reply {
+fn log(req: &Request<'_>, _: PeerBytesMut<'_>) -> Reply {
     LOGGED.fetch_add(req.data().len() as u32, Ordering::Relaxed);
     Reply::NONE
 }
@@ -81,8 +82,8 @@ fn request_bytes_match_the_spec() {
     let msg = sub.try_recv(raw).unwrap();
     assert_eq!(msg.src(), CLIENT);
     // The first request has msg_id 1, status PENDING (0xFFFC).
-    assert_eq!(&msg[..], &packet(1, 0x0102, 0xFFFC, b"hello")[..]);
-    assert_eq!(&msg[..8], &[1, 0, 2, 1, 0xFC, 0xFF, 5, 0]);
+    assert_eq!(msg.bytes(), &packet(1, 0x0102, 0xFFFC, b"hello")[..]);
+    assert_eq!(msg.bytes().read_array::<8>(0), Some([1, 0, 2, 1, 0xFC, 0xFF, 5, 0]));
 }
 
 #[test]
@@ -98,11 +99,12 @@ fn response_bytes_match_the_spec() {
     main.send(raw, SERVER, &packet(0x1235, 0x7777, 0xFFFC, b"x")).unwrap();
     assert_eq!(server.poll(&sub), 2);
     let r = main.try_recv(raw).unwrap();
-    assert_eq!((r.src(), &r[..]), (SERVER, &packet(0x1234, ECHO, 0x0000, b"abc")[..]));
+    assert_eq!(r.src(), SERVER);
+    assert_eq!(r.bytes(), &packet(0x1234, ECHO, 0x0000, b"abc")[..]);
     drop(r);
     // Unknown command: INVALID_CMD with one zero byte, as C answers.
     let r = main.try_recv(raw).unwrap();
-    assert_eq!(&r[..], &packet(0x1235, 0x7777, 0xFFFE, &[0])[..]);
+    assert_eq!(r.bytes(), &packet(0x1235, 0x7777, 0xFFFE, &[0])[..]);
     assert_eq!(server.stats().invalid_cmd, 1);
 }
 
@@ -140,7 +142,7 @@ fn ten_requests_in_flight_complete_in_any_order() {
     for (i, call) in calls.iter_mut().enumerate().rev() {
         let r = call.try_response(&main).unwrap();
         assert_eq!((r.status(), r.cmd_id(), r.msg_id()), (Status::OK, ADD, i as u16 + 1));
-        assert_eq!(&r[..], &(i as u16 + 100).to_le_bytes());
+        assert_eq!(r.bytes(), &(i as u16 + 100).to_le_bytes());
         assert!(call.try_response(&main).is_none(), "a response is taken once");
     }
     drop(calls);
@@ -157,8 +159,9 @@ fn callbacks_complete_requests_from_poll() {
     let mut server: RpcServer = RpcServer::new(&sub, SERVER, &mut rq).unwrap();
     server.add_service(ADD, &add).unwrap();
     let got = std::sync::Mutex::new(Vec::new());
-    let on_done =
-        |c: esp_amp::rpc::Completed<'_>| got.lock().unwrap().push((c.msg_id, c.status, c.data.to_vec()));
+    let on_done = |c: esp_amp::rpc::Completed<'_>| {
+        got.lock().unwrap().push((c.msg_id, c.status, c.data.iter().collect::<Vec<u8>>()))
+    };
     let client: RpcClient = RpcClient::new(&main, CLIENT, SERVER).unwrap();
     let a = client.call_with(&main, ADD, &sum_req(1, 2), &on_done).unwrap();
     let b = client.call_with(&main, ADD, &sum_req(3, 4), &on_done).unwrap();
@@ -193,12 +196,13 @@ fn msg_id_wraps_past_65535() {
         ids.push(call.msg_id());
         assert_eq!(server.poll(&sub), if i == 0 { 2 } else { 1 });
         let r = call.try_response(&main).unwrap();
-        assert_eq!((r.msg_id(), &r[..]), (call.msg_id(), &(i as u16).wrapping_add(1).to_le_bytes()[..]));
+        assert_eq!(r.msg_id(), call.msg_id());
+        assert_eq!(r.bytes(), (i as u16).wrapping_add(1).to_le_bytes());
     }
     assert_eq!(&ids[..2], &[2, 3]);
     let wrap = ids.iter().position(|&id| id == 0).unwrap();
     assert_eq!(&ids[wrap - 1..wrap + 3], &[65535, 0, 2, 3], "1 is still in flight");
-    assert_eq!(&held.try_response(&main).unwrap()[..], &14u16.to_le_bytes());
+    assert_eq!(held.try_response(&main).unwrap().bytes(), &14u16.to_le_bytes());
     assert_eq!(client.stats().late, 0);
 }
 
@@ -255,7 +259,7 @@ fn server_that_never_answers_times_out_and_the_late_response_is_discarded() {
     let mut next = client.call(&main, ECHO, b"next").unwrap();
     assert_eq!(server.poll(&sub), 2);
     let r = next.try_response(&main).unwrap();
-    assert_eq!(&r[..], b"next");
+    assert_eq!(r.bytes(), b"next");
     drop(r);
     let s = client.stats();
     assert_eq!((s.late, s.completed), (1, 1), "the late one is given back, not delivered");
@@ -289,7 +293,7 @@ fn hostile_responses_are_dropped_and_counted() {
         ClientStats { sent: 1, late: 1, wrong_cmd: 1, malformed: 3, foreign: 1, ..Default::default() }
     );
     send(server, &packet(id, ECHO, 0, b"real"));
-    assert_eq!(&call.try_response(&main).unwrap()[..], b"real");
+    assert_eq!(call.try_response(&main).unwrap().bytes(), b"real");
     // Every buffer the hostile messages used is back with the subcore (a poll that finds
     // the ring empty writes back any frees the `batch-free` feature held).
     assert!(!main.poll());
@@ -318,8 +322,8 @@ fn hostile_requests_are_dropped_or_refused() {
         server.stats(),
         ServerStats { requests: 4, responses: 2, malformed: 2, oversize: 1, ..Default::default() }
     );
-    assert_eq!(&main.try_recv(raw).unwrap()[..], &packet(6, ECHO, 0xFFFD, &[])[..]);
-    assert_eq!(&main.try_recv(raw).unwrap()[..], &packet(7, ECHO, 0, b"ok")[..]);
+    assert_eq!(main.try_recv(raw).unwrap().bytes(), &packet(6, ECHO, 0xFFFD, &[])[..]);
+    assert_eq!(main.try_recv(raw).unwrap().bytes(), &packet(7, ECHO, 0, b"ok")[..]);
 }
 
 #[test]
@@ -328,7 +332,7 @@ fn handler_claiming_too_long_a_reply_is_answered_exec_failed() {
     let (main, sub) = pair(&region);
     let mut rq = [0u8; 48];
     let mut server: RpcServer = RpcServer::new(&sub, SERVER, &mut rq).unwrap();
-    let liar = |_: &Request<'_>, resp: &mut [u8]| {
+    let liar = |_: &Request<'_>, resp: PeerBytesMut<'_>| {
         assert_eq!(resp.len(), 48, "the handler sees only what fits one message");
         Reply::ok(49)
     };
@@ -366,8 +370,8 @@ fn requests_wait_while_no_response_buffer_is_free() {
         main.try_recv(other).unwrap();
     }
     assert_eq!(server.poll(&sub), 2);
-    assert_eq!(&a.try_response(&main).unwrap()[..], b"a");
-    assert_eq!(&b.try_response(&main).unwrap()[..], b"b");
+    assert_eq!(a.try_response(&main).unwrap().bytes(), b"a");
+    assert_eq!(b.try_response(&main).unwrap().bytes(), b"b");
     assert_eq!(server.stats().responses, 2);
 }
 
@@ -414,7 +418,7 @@ fn server_runs_in_the_rpmsg_interrupt_handler() {
     let client: RpcClient = RpcClient::new(&main, CLIENT, SERVER).unwrap();
     let mut call = client.call(&main, ADD, &sum_req(40, 2)).unwrap();
     handler.on_sw_intr(SwIntrId::RPMSG); // what the interrupt does when the client notifies
-    assert_eq!(&call.try_response(&main).unwrap()[..], &42u16.to_le_bytes());
+    assert_eq!(call.try_response(&main).unwrap().bytes(), &42u16.to_le_bytes());
 }
 
 /// A waker that records that it was woken.
@@ -458,7 +462,7 @@ fn async_serve_and_async_response_are_woken_by_the_interrupt() {
     assert!(main_flag.0.load(Ordering::SeqCst), "client task not woken");
     let polled = response.as_mut().poll(&mut Context::from_waker(&main_waker));
     match polled {
-        Poll::Ready(Ok(r)) => assert_eq!(&r[..], b"async"),
+        Poll::Ready(Ok(r)) => assert_eq!(r.bytes(), b"async"),
         other => panic!("no response: {other:?}"),
     };
 }
@@ -498,7 +502,7 @@ fn async_serve_polls_again_while_requests_wait_for_a_response_buffer() {
         // nothing more: no interrupt reaches the server. Its task must have asked to be
         // polled again by itself.
         for (call, want) in first.iter_mut().zip([b"a", b"b"]) {
-            assert_eq!(&call.try_response(&main).unwrap()[..], want);
+            assert_eq!(call.try_response(&main).unwrap().bytes(), want);
         }
         assert!(
             flag.0.load(Ordering::SeqCst),
@@ -507,7 +511,7 @@ fn async_serve_polls_again_while_requests_wait_for_a_response_buffer() {
         assert_eq!(serve.as_mut().poll(&mut cx), Poll::Ready(2));
     }
     for (call, want) in second.iter_mut().zip([b"c", b"d"]) {
-        assert_eq!(&call.try_response(&main).unwrap()[..], want);
+        assert_eq!(call.try_response(&main).unwrap().bytes(), want);
     }
     assert_eq!(server.stats().reply_waited, 1);
     // With nothing waiting, an idle server sleeps until the interrupt.

@@ -85,7 +85,7 @@ fn typed_request_bytes_are_postcard_after_the_rpc_header() {
     let client: RpcClient = RpcClient::new(&main, CLIENT, SERVER).unwrap();
     let _call = client.call_typed::<Read, _, 32, 8>(&main, &200).unwrap();
     // postcard: a u8 is one raw byte.
-    assert_eq!(&sub.try_recv(raw).unwrap()[..], &[1, 0, 0x30, 0, 0xFC, 0xFF, 1, 0, 200]);
+    assert_eq!(sub.try_recv(raw).unwrap().bytes(), &[1, 0, 0x30, 0, 0xFC, 0xFF, 1, 0, 200]);
 }
 
 #[test]
@@ -101,7 +101,8 @@ fn undecodable_request_and_oversize_request() {
     let mut raw = client.call(&main, Read::ID, &[]).unwrap();
     server.poll(&sub);
     let r = raw.try_response(&main).unwrap();
-    assert_eq!((r.status(), &r[..]), (Status::EXEC_FAILED, &[0u8][..]));
+    assert_eq!(r.status(), Status::EXEC_FAILED);
+    assert_eq!(r.bytes(), [0u8]);
     drop(r);
     // 48 bytes fit (max body 48); a 49th does not.
     assert!(client.call_typed::<Blob, _, 32, 8>(&main, &([7; 32], [7; 16])).is_ok());

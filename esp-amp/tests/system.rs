@@ -44,7 +44,7 @@ impl Platform for Clock {
 fn packets(rx: &Consumer<'_, 16>) -> Vec<(usize, Vec<u8>)> {
     let mut out = Vec::new();
     while let Ok(b) = rx.try_recv() {
-        out.push((b.len(), b[..].to_vec()));
+        out.push((b.len(), b.bytes().iter().collect::<Vec<u8>>()));
     }
     out
 }
@@ -151,7 +151,7 @@ fn the_supplicant_bounds_param_len_and_counts_unknown_services() {
     service::send_request(&tx, 1, b"abc").unwrap();
     // param_len beyond 124: malformed.
     let mut buf = tx.alloc().unwrap();
-    buf[..4].copy_from_slice(&[1, 0, 200, 0]);
+    buf.bytes_mut().write(0, &[1, 0, 200, 0]).unwrap();
     buf.send(128).unwrap();
     // Shorter than the header.
     tx.send(&[1, 0]).unwrap();

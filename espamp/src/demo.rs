@@ -186,8 +186,9 @@ fn first_life(
             let sent = if i == 1 {
                 // Zero-copy: build the payload in the shared buffer itself.
                 rpmsg.alloc().and_then(|mut msg| {
-                    msg[..text.len()].copy_from_slice(text.as_bytes());
-                    msg.send(ept, ECHO_EPT, text.len())
+                    // `write` is all or nothing: a greeting too long is sent empty.
+                    let len = msg.bytes_mut().write(0, text.as_bytes()).map_or(0, |()| text.len());
+                    msg.send(ept, ECHO_EPT, len)
                 })
             } else {
                 rpmsg.send(ept, ECHO_EPT, text.as_bytes())
@@ -196,7 +197,7 @@ fn first_life(
             check(sent.is_ok(), "message sent", failures);
             match rpmsg.recv_timeout(ept, core, STEP_TIMEOUT) {
                 Ok(reply) => {
-                    let reply_text = String::from_utf8_lossy(&reply).into_owned();
+                    let reply_text = String::from_utf8_lossy(&copy_out(reply.bytes())).into_owned();
                     main_log!("  <- {reply_text:?} from 0x{:x}", reply.src());
                     check(
                         reply_text == text.to_uppercase() && reply.src() == ECHO_EPT,
@@ -348,11 +349,13 @@ fn second_life(
                 continue;
             }
             match rpmsg.recv_timeout(ept, core, STEP_TIMEOUT) {
-                Ok(reply) if reply[..] == *text.to_uppercase().as_bytes() => {
-                    main_log!("  <- {:?}", String::from_utf8_lossy(&reply));
+                Ok(reply) if reply.bytes() == text.to_uppercase().as_bytes() => {
+                    main_log!("  <- {:?}", String::from_utf8_lossy(&copy_out(reply.bytes())));
                     echoed += 1;
                 }
-                Ok(reply) => main_log!("  <- unexpected {:?}", String::from_utf8_lossy(&reply)),
+                Ok(reply) => {
+                    main_log!("  <- unexpected {:?}", String::from_utf8_lossy(&copy_out(reply.bytes())))
+                }
                 Err(e) => main_log!("  no echo: {e}"),
             }
         }
@@ -392,12 +395,13 @@ fn rpc_calls(dev: &Rpmsg<'_, MainCore>, core: &HostCore<'_>, failures: &AtomicU3
             .and_then(|call| call.wait(dev, core, STEP_TIMEOUT).map_err(|e| e.to_string()));
         match answer {
             Ok(r) => {
-                if r.iter().all(|b| b.is_ascii_graphic() || *b == b' ') && !r.is_empty() {
-                    main_log!("  <- status 0x{:04x}, {:?}", r.status().0, String::from_utf8_lossy(&r));
+                let body = copy_out(r.bytes());
+                if body.iter().all(|b| b.is_ascii_graphic() || *b == b' ') && !body.is_empty() {
+                    main_log!("  <- status 0x{:04x}, {:?}", r.status().0, String::from_utf8_lossy(&body));
                 } else {
-                    main_log!("  <- status 0x{:04x}, {:02x?}", r.status().0, &r[..]);
+                    main_log!("  <- status 0x{:04x}, {:02x?}", r.status().0, body);
                 }
-                check((r.status(), &r[..]) == (status, expected), "answer as expected", failures);
+                check((r.status(), &body[..]) == (status, expected), "answer as expected", failures);
             }
             Err(e) => check(false, &format!("{what}: {e}"), failures),
         }
@@ -508,8 +512,9 @@ pub fn run_subcore() -> Result<()> {
         for _ in GREETINGS {
             match rpmsg.recv_timeout(echo_ept, core, STEP_TIMEOUT) {
                 Ok(msg) => {
-                    let upper = msg.to_ascii_uppercase();
-                    sub_log!("  <- {:?} from 0x{:x}, answering", String::from_utf8_lossy(&msg), msg.src());
+                    let text = copy_out(msg.bytes());
+                    let upper = text.to_ascii_uppercase();
+                    sub_log!("  <- {:?} from 0x{:x}, answering", String::from_utf8_lossy(&text), msg.src());
                     if let Err(e) = rpmsg.send(echo_ept, msg.src(), &upper) {
                         fail(&format!("echo send failed: {e}"));
                     }
@@ -555,8 +560,14 @@ pub fn run_subcore_restarted() -> Result<()> {
         });
         for _ in AFTER_RESTART {
             let msg = rpmsg.recv_timeout(ept, core, STEP_TIMEOUT)?;
-            rpmsg.send(ept, msg.src(), &msg.to_ascii_uppercase())?;
+            rpmsg.send(ept, msg.src(), &copy_out(msg.bytes()).to_ascii_uppercase())?;
         }
         Ok(())
     })
+}
+
+/// A payload copied out of shared memory: what is printed and compared is then what the
+/// peer cannot change any more.
+fn copy_out(data: esp_amp::payload::PeerBytes<'_>) -> Vec<u8> {
+    data.iter().collect()
 }

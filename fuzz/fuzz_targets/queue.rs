@@ -34,6 +34,9 @@ fuzz_target!(|data: &[u8]| {
                     match rx.try_recv() {
                         Ok(buf) => {
                             assert!(buf.len() <= rx.item_size());
+                            // The view reads the whole message, whatever the peer wrote.
+                            let mut local = [0u8; esp_amp_fuzz::SIZE];
+                            assert_eq!(buf.bytes().copy_to(&mut local), buf.len());
                             let base = block.addr();
                             assert!(
                                 buf.device_addr() >= base
@@ -58,7 +61,7 @@ fuzz_target!(|data: &[u8]| {
                     match tx.alloc() {
                         Ok(mut buf) => {
                             let n = buf.len().min(usize::from(input.u8()));
-                            buf[..n].fill(0xA5);
+                            buf.bytes_mut().slice_mut(..n).expect("n is within the buffer").fill(0xA5);
                             if input.u8() % 2 == 0 {
                                 buf.send(n).expect("a length within the buffer is sent");
                             } else {

@@ -5,6 +5,7 @@
 //! the server, responses to the client with guessed ids) and bytes rewritten in the
 //! region. Nothing panics; a response body never exceeds what one message can carry.
 
+use esp_amp::payload::PeerBytesMut;
 use esp_amp::queue::QueueSpec;
 use esp_amp::rpc::typed::{Command, Typed};
 use esp_amp::rpc::{max_body, Call, PacketHeader, Reply, Request, RpcClient, RpcServer, Status};
@@ -26,11 +27,13 @@ impl Command for Div {
     type Response = i32;
 }
 
-fn add(req: &Request<'_>, resp: &mut [u8]) -> Reply {
+fn add(req: &Request<'_>, mut resp: PeerBytesMut<'_>) -> Reply {
     match *req.data() {
         [a0, a1, b0, b1] => {
             let sum = u16::from_le_bytes([a0, a1]).wrapping_add(u16::from_le_bytes([b0, b1]));
-            resp[..2].copy_from_slice(&sum.to_le_bytes());
+            if resp.write(0, &sum.to_le_bytes()).is_err() {
+                return Reply::new(Status::EXEC_FAILED, 0);
+            }
             Reply::ok(2)
         }
         _ => Reply::new(Status::EXEC_FAILED, 1),

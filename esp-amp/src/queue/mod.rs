@@ -62,18 +62,18 @@
 //! // Subcore: finds it and produces.
 //! let tx: Producer = Producer::attach(&sys.info(), SysInfoId(0x100)).unwrap();
 //! let mut buf = tx.alloc().unwrap();
-//! buf[..5].copy_from_slice(b"hello");
+//! buf.bytes_mut().write(0, b"hello").unwrap(); // volatile stores into shared memory
 //! buf.send(5).unwrap();
 //! let got = rx.try_recv().unwrap();
-//! assert_eq!(&got[..], b"hello");
+//! assert_eq!(got.bytes(), b"hello"); // a view; `copy_to` to keep a private copy
 //! drop(got); // back to the producer
 //! ```
 
 pub mod ring;
 
+use crate::payload::{PeerBytes, PeerBytesMut};
 use core::future::poll_fn;
 use core::marker::PhantomData;
-use core::ops::{Deref, DerefMut};
 use core::ptr::NonNull;
 use core::sync::atomic::{AtomicU16, AtomicU32, Ordering};
 use core::task::Poll;
@@ -588,7 +588,7 @@ macro_rules! end_accessors {
 /// let tx: Producer = Producer::create(&mut sys, SysInfoId(0x100), QueueSpec::new(4, 32).unwrap(), Placement::Normal).unwrap();
 /// let rx: Consumer = Consumer::attach(&sys.info(), SysInfoId(0x100)).unwrap();
 /// tx.send(b"copied in").unwrap();
-/// assert_eq!(&rx.try_recv().unwrap()[..], b"copied in");
+/// assert_eq!(rx.try_recv().unwrap().bytes(), b"copied in");
 /// ```
 pub struct Producer<'r, const CAP: usize = 32> {
     end: End<'r, CAP>,
@@ -650,7 +650,7 @@ impl<'r, const CAP: usize> Producer<'r, CAP> {
             return Err(QueueError::TooLarge { len: data.len(), max });
         }
         let mut buf = self.alloc()?;
-        crate::bytes::copy_prefix(&mut buf, data);
+        buf.bytes_mut().copy_from(data);
         buf.send(data.len())
     }
 
@@ -689,9 +689,9 @@ impl<'r, const CAP: usize> Producer<'r, CAP> {
 /// # let rx: Consumer = Consumer::attach(&sys.info(), SysInfoId(0x100)).unwrap();
 /// // Zero-copy: write the message where the peer will read it, then send its length.
 /// let mut buf = tx.alloc().unwrap();
-/// buf[..5].copy_from_slice(b"in pl");
+/// buf.bytes_mut().write(0, b"in pl").unwrap();
 /// buf.send(5).unwrap();
-/// assert_eq!(&rx.try_recv().unwrap()[..], b"in pl");
+/// assert_eq!(rx.try_recv().unwrap().bytes(), b"in pl");
 /// ```
 pub struct TxBuf<'q, 'r, const CAP: usize = 32> {
     q: &'q Producer<'r, CAP>,
@@ -718,6 +718,27 @@ impl<const CAP: usize> TxBuf<'_, '_, CAP> {
         self.q.end.ring.geometry().addr_of(self.idx)
     }
 
+    /// Bytes in the buffer (the item size).
+    #[inline]
+    pub fn len(&self) -> usize {
+        self.q.item_size()
+    }
+
+    /// `true` if the item size is 0 (never for a queue that passed its attach checks).
+    #[inline]
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// The whole buffer, to write the message into (volatile stores; see
+    /// [`crate::payload`] for why there is no `&mut [u8]` without `unsafe`).
+    #[inline]
+    pub fn bytes_mut(&mut self) -> PeerBytesMut<'_> {
+        // SAFETY: the buffer is inside the checked buffer area; the ring marked it `Held`
+        // for this guard alone, and `&mut self` makes this view the only one.
+        unsafe { PeerBytesMut::from_raw(self.q.end.buf(self.idx), self.q.item_size()) }
+    }
+
     /// Writes the first two words of the buffer, little-endian, with aligned stores (the
     /// header of RPMsg). Nothing is written if the item size is below 8 bytes.
     #[inline]
@@ -726,10 +747,10 @@ impl<const CAP: usize> TxBuf<'_, '_, CAP> {
             let p = self.q.end.buf(self.idx).cast::<u32>();
             // SAFETY: both words are inside the buffer, which starts 4-byte aligned (see
             // `RxBuf::head_words`); this guard alone holds the buffer, and `&mut self`
-            // makes this the only access.
+            // makes this the only access of ours. Volatile: the peer may look at it.
             unsafe {
-                p.write(w0.to_le());
-                p.add(1).write(w1.to_le());
+                p.write_volatile(w0.to_le());
+                p.add(1).write_volatile(w1.to_le());
             }
         }
     }
@@ -740,25 +761,6 @@ impl<const CAP: usize> TxBuf<'_, '_, CAP> {
         let this = core::mem::ManuallyDrop::new(self);
         // `item_size <= u16::MAX`.
         this.q.publish(this.idx, this.q.item_size() as u16);
-    }
-}
-
-impl<const CAP: usize> Deref for TxBuf<'_, '_, CAP> {
-    type Target = [u8];
-    #[inline]
-    fn deref(&self) -> &[u8] {
-        // SAFETY: the buffer is inside the checked buffer area; the ring marked it `Held`
-        // for this guard alone, so no other guard aliases it, and the peer does not touch
-        // a buffer it has handed over (a peer that does can only change byte values).
-        unsafe { core::slice::from_raw_parts(self.q.end.buf(self.idx), self.q.item_size()) }
-    }
-}
-
-impl<const CAP: usize> DerefMut for TxBuf<'_, '_, CAP> {
-    #[inline]
-    fn deref_mut(&mut self) -> &mut [u8] {
-        // SAFETY: as for `deref`; `&mut self` makes this the only reference.
-        unsafe { core::slice::from_raw_parts_mut(self.q.end.buf(self.idx), self.q.item_size()) }
     }
 }
 
@@ -784,7 +786,7 @@ impl<const CAP: usize> Drop for TxBuf<'_, '_, CAP> {
 /// assert_eq!(rx.try_recv().err(), Some(QueueError::Empty));
 /// tx.send(b"up").unwrap();
 /// let buf = rx.try_recv().unwrap(); // the buffer stays the peer's memory until dropped
-/// assert_eq!(&buf[..], b"up");
+/// assert_eq!(buf.bytes(), b"up");
 /// drop(buf); // given back: the producer may fill it again
 /// ```
 pub struct Consumer<'r, const CAP: usize = 32> {
@@ -953,7 +955,8 @@ pub(crate) fn wait_until<P: Platform, T, E: From<QueueError>>(
 /// # let rx: Consumer = Consumer::attach(&sys.info(), SysInfoId(0x100)).unwrap();
 /// tx.send(b"abc").unwrap();
 /// let buf = rx.try_recv().unwrap();
-/// assert_eq!((&buf[..], buf.len()), (&b"abc"[..], 3)); // the sent length
+/// assert_eq!(buf.len(), 3); // the sent length
+/// assert_eq!(buf.bytes(), b"abc");
 /// assert_eq!(buf.full().len(), 32); // the whole item
 /// ```
 pub struct RxBuf<'q, 'r, const CAP: usize = 32> {
@@ -968,10 +971,39 @@ impl<'q, 'r, const CAP: usize> RxBuf<'q, 'r, CAP> {
         self.q.end.ring.geometry().addr_of(self.idx)
     }
 
+    /// The sent length in bytes (at most the item size, checked by the ring).
+    #[inline]
+    pub fn len(&self) -> usize {
+        usize::from(self.len)
+    }
+
+    /// `true` if the message is empty.
+    #[inline]
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    /// The message: the first [`RxBuf::len`] bytes, read in place (volatile loads; see
+    /// [`crate::payload`] for why there is no `&[u8]` without `unsafe`).
+    #[inline]
+    pub fn bytes(&self) -> PeerBytes<'_> {
+        // SAFETY: inside the checked buffer area (`len <= item_size` was checked by the
+        // ring); marked `Held` for this guard alone, so no writer of ours aliases it.
+        unsafe { PeerBytes::from_raw(self.q.end.buf(self.idx), usize::from(self.len)) }
+    }
+
+    /// The message, to modify in place (for example to answer in the same buffer).
+    #[inline]
+    pub fn bytes_mut(&mut self) -> PeerBytesMut<'_> {
+        // SAFETY: as for `bytes`; `&mut self` makes this view the only one of ours.
+        unsafe { PeerBytesMut::from_raw(self.q.end.buf(self.idx), usize::from(self.len)) }
+    }
+
     /// The whole buffer (`item_size` bytes), beyond the sent length.
-    pub fn full(&self) -> &[u8] {
-        // SAFETY: as for `Deref`, over the whole checked buffer.
-        unsafe { core::slice::from_raw_parts(self.q.end.buf(self.idx), self.q.item_size()) }
+    #[inline]
+    pub fn full(&self) -> PeerBytes<'_> {
+        // SAFETY: as for `bytes`, over the whole checked buffer.
+        unsafe { PeerBytes::from_raw(self.q.end.buf(self.idx), self.q.item_size()) }
     }
 
     /// The first two words of the buffer, little-endian, with aligned loads (the header
@@ -985,8 +1017,9 @@ impl<'q, 'r, const CAP: usize> RxBuf<'q, 'r, CAP> {
         let p = self.q.end.buf(self.idx).cast::<u32>();
         // SAFETY: both words are inside the buffer (checked just above), which starts
         // 4-byte aligned (the buffer area is 4-aligned and the item size a multiple of 4,
-        // both checked at attach); readable as for `full`.
-        Some(unsafe { [u32::from_le(p.read()), u32::from_le(p.add(1).read())] })
+        // both checked at attach); readable as for `full`. Volatile: each word is read
+        // once, so what the caller checks is what it uses, whatever the peer writes.
+        Some(unsafe { [u32::from_le(p.read_volatile()), u32::from_le(p.add(1).read_volatile())] })
     }
 
     /// Gives up the guard without freeing; [`RxBuf::from_raw`] makes it again.
@@ -1003,24 +1036,6 @@ impl<'q, 'r, const CAP: usize> RxBuf<'q, 'r, CAP> {
     /// Frees a buffer given up with [`RxBuf::into_raw`].
     pub(crate) fn free_raw(q: &Consumer<'r, CAP>, idx: u16) {
         q.end.ring.free(idx);
-    }
-}
-
-impl<const CAP: usize> Deref for RxBuf<'_, '_, CAP> {
-    type Target = [u8];
-    #[inline]
-    fn deref(&self) -> &[u8] {
-        // SAFETY: inside the checked buffer area (`len <= item_size` was checked by the
-        // ring); marked `Held` for this guard alone; the producer handed it over.
-        unsafe { core::slice::from_raw_parts(self.q.end.buf(self.idx), usize::from(self.len)) }
-    }
-}
-
-impl<const CAP: usize> DerefMut for RxBuf<'_, '_, CAP> {
-    #[inline]
-    fn deref_mut(&mut self) -> &mut [u8] {
-        // SAFETY: as for `deref`; `&mut self` makes this the only reference.
-        unsafe { core::slice::from_raw_parts_mut(self.q.end.buf(self.idx), usize::from(self.len)) }
     }
 }
 

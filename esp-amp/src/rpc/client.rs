@@ -2,17 +2,17 @@
 
 use core::cell::Cell;
 use core::future::poll_fn;
-use core::ops::Deref;
 use core::task::Poll;
 
 use super::{PacketHeader, RpcError, Status, HEADER_SIZE};
+use crate::payload::{PeerBytes, PeerBytesMut};
 use crate::port::Platform;
 use crate::role::Role;
 use crate::rpmsg::{Endpoint, Message, Pick, Receiver, Rpmsg};
 use crate::signal::IrqSignal;
 
-/// A response, read in place from its RPMsg buffer (given back when dropped). Derefs to
-/// the body.
+/// A response, read in place from its RPMsg buffer (given back when dropped); the body
+/// through [`Response::bytes`].
 pub struct Response<'d, 'r, const CAP: usize = 32> {
     msg: Message<'d, 'r, CAP>,
     head: PacketHeader,
@@ -33,13 +33,22 @@ impl<'d, 'r, const CAP: usize> Response<'d, 'r, CAP> {
     }
 }
 
-impl<const CAP: usize> Deref for Response<'_, '_, CAP> {
-    type Target = [u8];
-    fn deref(&self) -> &[u8] {
-        // `msg_len` was checked against the message when the response was taken; the
-        // slice is re-cut from our copy of the header, so it stays inside the buffer.
-        let end = HEADER_SIZE + usize::from(self.head.msg_len);
-        self.msg.get(HEADER_SIZE..end).unwrap_or(&[])
+impl<const CAP: usize> Response<'_, '_, CAP> {
+    /// Body length (`msg_len` of our copy of the header).
+    pub fn len(&self) -> usize {
+        usize::from(self.head.msg_len)
+    }
+
+    /// `true` if the body is empty.
+    pub fn is_empty(&self) -> bool {
+        self.head.msg_len == 0
+    }
+
+    /// The body, read in place (volatile views: see [`crate::payload`]).
+    pub fn bytes(&self) -> PeerBytes<'_> {
+        // `msg_len` was checked against the message when the response was taken; the view
+        // is cut from our copy of the header, so it stays inside the buffer.
+        self.msg.bytes().slice(HEADER_SIZE..HEADER_SIZE + self.len()).unwrap_or(PeerBytes::empty())
     }
 }
 
@@ -59,8 +68,8 @@ pub struct Completed<'a> {
     pub cmd_id: u16,
     /// The server's status.
     pub status: Status,
-    /// The response body.
-    pub data: &'a [u8],
+    /// The response body, in place.
+    pub data: PeerBytes<'a>,
 }
 
 /// A completion callback, run by [`RpcClient::poll`].
@@ -122,7 +131,7 @@ enum Verdict {
 /// # let mut sys = SysInfoAllocator::init(pool, None).unwrap();
 /// # let main: Rpmsg<MainCore> = Rpmsg::create(&mut sys, QueueSpec::new(4, 64).unwrap()).unwrap();
 /// # let sub: Rpmsg<SubCore> = Rpmsg::attach(&sys.info()).unwrap();
-/// # let add = |_: &Request<'_>, resp: &mut [u8]| { resp[0] = 5; Reply::ok(1) };
+/// # let add = |_: &Request<'_>, mut resp: esp_amp::payload::PeerBytesMut<'_>| { resp.set(0, 5); Reply::ok(1) };
 /// # let mut req_buf = [0u8; 48];
 /// # let mut server: RpcServer = RpcServer::new(&sub, 1, &mut req_buf).unwrap();
 /// # server.add_service(0x10, &add).unwrap();
@@ -133,7 +142,8 @@ enum Verdict {
 /// assert_eq!(client.in_flight(), 1);
 /// # server.poll(&sub);
 /// let resp = call.try_response(&main).unwrap();
-/// assert_eq!((resp.status(), &resp[..]), (Status::OK, &[5][..]));
+/// assert_eq!(resp.status(), Status::OK);
+/// assert_eq!(resp.bytes(), [5]);
 /// ```
 pub struct RpcClient<'h, const SLOTS: usize = 8> {
     ept: Endpoint,
@@ -306,7 +316,7 @@ impl<'h, const SLOTS: usize> RpcClient<'h, SLOTS> {
                 msg_id: resp.msg_id(),
                 cmd_id: resp.cmd_id(),
                 status: resp.status(),
-                data: &resp,
+                data: resp.bytes(),
             });
         }
         ran
@@ -324,8 +334,8 @@ impl<'h, const SLOTS: usize> RpcClient<'h, SLOTS> {
         if req.len() > max {
             return Err(RpcError::InvalidSize { len: req.len(), max });
         }
-        let sent = self.start_with(dev, cmd_id, slot, |body| {
-            crate::bytes::copy_prefix(body, req);
+        let sent = self.start_with(dev, cmd_id, slot, |mut body| {
+            body.copy_from(req);
             Some(req.len())
         })?;
         // `fill` above cannot refuse: the size was checked.
@@ -339,7 +349,7 @@ impl<'h, const SLOTS: usize> RpcClient<'h, SLOTS> {
         dev: &Rpmsg<'_, R, CAP, E>,
         cmd_id: u16,
         slot: Option<Option<OnResponse<'h>>>,
-        fill: impl FnOnce(&mut [u8]) -> Option<usize>,
+        fill: impl FnOnce(PeerBytesMut<'_>) -> Option<usize>,
     ) -> Result<Option<(Option<usize>, u16)>, RpcError> {
         let free = match slot {
             Some(_) => {
@@ -348,13 +358,15 @@ impl<'h, const SLOTS: usize> RpcClient<'h, SLOTS> {
             None => None,
         };
         let mut m = dev.alloc()?;
-        let Some(body) = m.get_mut(HEADER_SIZE..) else { return Ok(None) };
+        let mut payload = m.bytes_mut();
+        let Some(body) = payload.slice_mut(HEADER_SIZE..) else { return Ok(None) };
+        let room = body.len();
         // Dropped unsent on refusal: the buffer is kept for the next alloc.
-        let Some(len) = fill(body).filter(|&n| n <= body.len()) else { return Ok(None) };
+        let Some(len) = fill(body).filter(|&n| n <= room) else { return Ok(None) };
         let msg_id = self.next_id();
         // `len <= item_size < 65536`.
         let head = PacketHeader { msg_id, cmd_id, status: Status::PENDING, msg_len: len as u16 };
-        crate::bytes::copy_prefix(&mut m, &head.to_bytes());
+        payload.copy_from(&head.to_bytes());
         m.send(self.ept, self.server, HEADER_SIZE + len)?;
         if let (Some(i), Some(on_done)) = (free, slot) {
             self.set_slot(i, Slot::Waiting { msg_id, cmd_id, on_done });
@@ -402,7 +414,7 @@ impl<'h, const SLOTS: usize> RpcClient<'h, SLOTS> {
             self.count(|s| &mut s.foreign);
             return Verdict::Reject;
         }
-        let Ok((head, _)) = PacketHeader::parse(m) else {
+        let Ok((head, _)) = PacketHeader::parse_peer(m.bytes()) else {
             self.count(|s| &mut s.malformed);
             return Verdict::Reject;
         };
@@ -427,7 +439,7 @@ impl<'h, const SLOTS: usize> RpcClient<'h, SLOTS> {
         msg: Message<'d, 'r, CAP>,
         i: usize,
     ) -> Option<Response<'d, 'r, CAP>> {
-        let head = match (PacketHeader::parse(&msg), self.slot(i)) {
+        let head = match (PacketHeader::parse_peer(msg.bytes()), self.slot(i)) {
             (Ok((h, _)), Slot::Waiting { msg_id, cmd_id, .. })
                 if h.msg_id == msg_id && h.cmd_id == cmd_id =>
             {

@@ -23,6 +23,7 @@
 //! handler on bare metal, or in a thread or task elsewhere.
 //!
 //! ```
+//! use esp_amp::payload::PeerBytesMut;
 //! use esp_amp::queue::QueueSpec;
 //! use esp_amp::rpc::{Reply, Request, RpcClient, RpcServer, Status};
 //! use esp_amp::rpmsg::Rpmsg;
@@ -37,11 +38,14 @@
 //! let sub: Rpmsg<SubCore> = Rpmsg::attach(&sys.info()).unwrap();
 //!
 //! // Subcore: a server at endpoint 1 with one service, 0x10 = add two u16s.
-//! let add = |req: &Request<'_>, resp: &mut [u8]| match req.data() {
+//! // `req.data()` is the server's private copy; `resp` a view of the response buffer.
+//! let add = |req: &Request<'_>, mut resp: PeerBytesMut<'_>| match req.data() {
 //!     &[a0, a1, b0, b1] => {
 //!         let sum = u16::from_le_bytes([a0, a1]).wrapping_add(u16::from_le_bytes([b0, b1]));
-//!         resp[..2].copy_from_slice(&sum.to_le_bytes());
-//!         Reply::ok(2)
+//!         match resp.write(0, &sum.to_le_bytes()) {
+//!             Ok(()) => Reply::ok(2),
+//!             Err(_) => Reply::new(Status::EXEC_FAILED, 0),
+//!         }
 //!     }
 //!     _ => Reply::new(Status::EXEC_FAILED, 1),
 //! };
@@ -54,7 +58,8 @@
 //! let mut call = client.call(&main, 0x10, &[2, 0, 3, 0]).unwrap();
 //! assert_eq!(server.poll(&sub), 1);
 //! let resp = call.try_response(&main).unwrap();
-//! assert_eq!((resp.status(), &resp[..]), (Status::OK, &[5, 0][..]));
+//! assert_eq!(resp.status(), Status::OK);
+//! assert_eq!(resp.bytes(), [5, 0]);
 //! ```
 
 mod client;
@@ -66,6 +71,7 @@ pub mod typed;
 pub use client::{Call, ClientStats, Completed, OnResponse, Response, RpcClient};
 pub use server::{Handler, Reply, Request, RpcServer, ServerStats};
 
+use crate::payload::PeerBytes;
 use crate::queue::QueueError;
 use crate::rpmsg::RpmsgError;
 
@@ -160,15 +166,33 @@ impl PacketHeader {
         b
     }
 
+    /// The header from its wire bytes (any bytes are a header; `msg_len` is checked by
+    /// the parsers).
+    fn from_bytes(head: &[u8; HEADER_SIZE]) -> PacketHeader {
+        let field = |i: usize| u16::from_le_bytes([head[i], head[i + 1]]);
+        PacketHeader { msg_id: field(0), cmd_id: field(2), status: Status(field(4)), msg_len: field(6) }
+    }
+
+    /// [`PacketHeader::parse`] for a payload still in shared memory: the header is read
+    /// once (copied out), and the body stays a view, cut by that copy's `msg_len`.
+    pub fn parse_peer(payload: PeerBytes<'_>) -> Result<(PacketHeader, PeerBytes<'_>), PacketError> {
+        let head =
+            payload.read_array::<HEADER_SIZE>(0).ok_or(PacketError::Truncated { len: payload.len() })?;
+        let h = PacketHeader::from_bytes(&head);
+        let available = payload.len() - HEADER_SIZE;
+        let body = payload
+            .slice(HEADER_SIZE..HEADER_SIZE + usize::from(h.msg_len))
+            .ok_or(PacketError::BodyTooLong { msg_len: h.msg_len, available })?;
+        Ok((h, body))
+    }
+
     /// Splits an RPMsg payload into its header and body, checking `msg_len` against what
     /// is there (docs/protocol.md §11: C trusts it).
     pub fn parse(payload: &[u8]) -> Result<(PacketHeader, &[u8]), PacketError> {
         let (head, rest) = payload
             .split_first_chunk::<HEADER_SIZE>()
             .ok_or(PacketError::Truncated { len: payload.len() })?;
-        let field = |i: usize| u16::from_le_bytes([head[i], head[i + 1]]);
-        let h =
-            PacketHeader { msg_id: field(0), cmd_id: field(2), status: Status(field(4)), msg_len: field(6) };
+        let h = PacketHeader::from_bytes(head);
         let body = rest
             .get(..usize::from(h.msg_len))
             .ok_or(PacketError::BodyTooLong { msg_len: h.msg_len, available: rest.len() })?;

@@ -4,6 +4,7 @@ use core::future::poll_fn;
 use core::task::Poll;
 
 use super::{PacketHeader, RpcError, Status, HEADER_SIZE};
+use crate::payload::PeerBytesMut;
 use crate::port::Platform;
 use crate::role::Role;
 use crate::rpmsg::{Endpoint, Message, Receiver, Rpmsg, TxMessage};
@@ -42,11 +43,12 @@ impl<'a> Request<'a> {
 /// Length 0 sends no response at all (a one-way command, as in C).
 ///
 /// ```
+/// use esp_amp::payload::PeerBytesMut;
 /// use esp_amp::rpc::{Reply, Request, Status};
 /// // A handler's answer: a status and how many bytes of `resp` it wrote.
-/// let parity = |req: &Request<'_>, resp: &mut [u8]| match req.data() {
+/// let parity = |req: &Request<'_>, mut resp: PeerBytesMut<'_>| match req.data() {
 ///     [b] => {
-///         resp[0] = b & 1;
+///         resp.set(0, b & 1);
 ///         Reply::ok(1)
 ///     }
 ///     _ => Reply::new(Status::EXEC_FAILED, 0),
@@ -78,19 +80,21 @@ impl Reply {
     }
 }
 
-/// A service: gets the request and a response buffer (the body of the response message,
-/// as large as fits one message; what it holds before the handler writes is unspecified),
-/// writes its answer there and says how much of it to send.
+/// A service: gets the request (a private copy) and a response buffer (the body of the
+/// response message in shared memory, as large as fits one message; what it holds before
+/// the handler writes is unspecified), writes its answer there and says how much of it to
+/// send. The response is written in place (zero-copy) through a
+/// [`PeerBytesMut`](crate::payload::PeerBytesMut) view.
 ///
-/// Implemented for every `Fn(&Request, &mut [u8]) -> Reply + Sync`. On bare metal it may
-/// run in interrupt context: keep it short.
+/// Implemented for every `Fn(&Request, PeerBytesMut) -> Reply + Sync`. On bare metal it
+/// may run in interrupt context: keep it short.
 pub trait Handler: Sync {
     /// Answers `req`, writing the response body into `resp`.
-    fn handle(&self, req: &Request<'_>, resp: &mut [u8]) -> Reply;
+    fn handle(&self, req: &Request<'_>, resp: PeerBytesMut<'_>) -> Reply;
 }
 
-impl<F: Fn(&Request<'_>, &mut [u8]) -> Reply + Sync> Handler for F {
-    fn handle(&self, req: &Request<'_>, resp: &mut [u8]) -> Reply {
+impl<F: Fn(&Request<'_>, PeerBytesMut<'_>) -> Reply + Sync> Handler for F {
+    fn handle(&self, req: &Request<'_>, resp: PeerBytesMut<'_>) -> Reply {
         self(req, resp)
     }
 }
@@ -146,8 +150,8 @@ pub struct ServerStats {
 /// # let main: Rpmsg<MainCore> = Rpmsg::create(&mut sys, QueueSpec::new(4, 64).unwrap()).unwrap();
 /// # let sub: Rpmsg<SubCore> = Rpmsg::attach(&sys.info()).unwrap();
 /// // Subcore: endpoint 1 serves command 0x11, which echoes its request.
-/// let echo = |req: &Request<'_>, resp: &mut [u8]| {
-///     resp[..req.data().len()].copy_from_slice(req.data());
+/// let echo = |req: &Request<'_>, mut resp: esp_amp::payload::PeerBytesMut<'_>| {
+///     resp.copy_from(req.data());
 ///     Reply::ok(req.data().len())
 /// };
 /// let mut req_buf = [0u8; 48]; // each request is copied here before its handler runs
@@ -157,7 +161,7 @@ pub struct ServerStats {
 /// # let mut call = client.call(&main, 0x11, b"hi").unwrap();
 /// // In its loop or interrupt handler: answer what has arrived.
 /// assert_eq!(server.poll(&sub), 1);
-/// # assert_eq!(&call.try_response(&main).unwrap()[..], b"hi");
+/// # assert_eq!(call.try_response(&main).unwrap().bytes(), b"hi");
 /// ```
 pub struct RpcServer<'h, const SVC: usize = 8> {
     ept: Endpoint,
@@ -309,40 +313,47 @@ impl<'h, const SVC: usize> RpcServer<'h, SVC> {
     fn handle<const CAP: usize>(&mut self, msg: Message<'_, '_, CAP>, mut out: TxMessage<'_, '_, CAP>) {
         bump(&mut self.stats.requests);
         let client = msg.src();
-        let (head, body) = match PacketHeader::parse(&msg) {
+        // The header is copied out once; the body is copied below: nothing the peer
+        // writes into its buffer meanwhile reaches a check twice.
+        let (head, body) = match PacketHeader::parse_peer(msg.bytes()) {
             Ok(p) => p,
             Err(_) => {
                 bump(&mut self.stats.malformed);
                 return;
             }
         };
+        let body_len = body.len();
         let handler = self.handler(head.cmd_id);
+        let mut payload = out.bytes_mut();
         // The header and at least one byte fit (checked in `new`), unless `dev` is not the
         // device the server was created on: then the request goes unanswered.
-        let Some((head_bytes, resp)) = out.split_at_mut_checked(HEADER_SIZE) else { return };
-        let Some(first) = resp.first_mut() else { return };
+        let payload_len = payload.len();
+        if payload_len <= HEADER_SIZE {
+            return;
+        }
         // The request's buffer is given back before the handler runs, as in C: the client
         // can reuse it at once. (Dropped in each arm rather than once before the `match`:
         // measured, that one drop site made host calls 5–7 % slower.)
-        let (status, len) = match self.req.get_mut(..body.len()) {
+        let (status, len) = match self.req.get_mut(..body_len) {
             None => {
                 drop(msg);
                 bump(&mut self.stats.oversize);
                 (Status::EXEC_FAILED, 0)
             }
             Some(req) => {
-                req.copy_from_slice(body);
+                body.copy_to(req);
                 drop(msg);
                 match handler {
                     None => {
                         bump(&mut self.stats.invalid_cmd);
-                        *first = 0;
+                        payload.set(HEADER_SIZE, 0);
                         (Status::INVALID_CMD, 1)
                     }
                     Some(h) => {
                         let request = Request { client, msg_id: head.msg_id, cmd_id: head.cmd_id, data: req };
+                        let resp = payload.slice_mut(HEADER_SIZE..).unwrap_or(PeerBytesMut::empty());
                         let r = h.handle(&request, resp);
-                        if r.len > resp.len() {
+                        if r.len > payload_len - HEADER_SIZE {
                             bump(&mut self.stats.bad_reply_len);
                             (Status::EXEC_FAILED, 0)
                         } else if r.len == 0 {
@@ -355,9 +366,10 @@ impl<'h, const SVC: usize> RpcServer<'h, SVC> {
                 }
             }
         };
-        // `len <= resp.len() <= u16::MAX` (a body fits one buffer).
+        // `len <= payload_len <= u16::MAX` (a body fits one buffer).
         let answer = PacketHeader { status, msg_len: len as u16, ..head };
-        head_bytes.copy_from_slice(&answer.to_bytes());
+        // Fits: `payload_len > HEADER_SIZE`.
+        let _ = payload.write(0, &answer.to_bytes());
         out.commit(self.ept, client, HEADER_SIZE + len);
         bump(&mut self.stats.responses);
     }

@@ -1,7 +1,13 @@
 //! Typed commands (feature `postcard`): a command id bound to a request and a response
 //! type, encoded with [postcard](https://docs.rs/postcard) straight into the message
-//! buffer (no allocation, no copy). The raw byte API stays underneath: a typed client can
-//! call a raw server and the reverse, as long as both agree on the encoding.
+//! buffer (no allocation, no copy) and decoded straight out of it, through the volatile
+//! views of [`crate::payload`]. A response's strings and byte strings are copied out of
+//! shared memory through a stack buffer of [`BORROWED_MAX`] bytes (they must not be read
+//! in place: the peer could change them under the decoder); a response whose strings and
+//! byte strings total more fails with [`TypedError::Decode`] (use the raw API,
+//! [`Response::bytes`], for bulk data). Requests are decoded from the server's private
+//! copy and have no such limit. The raw byte API stays underneath: a typed client can call
+//! a raw server and the reverse, as long as both agree on the encoding.
 //!
 //! ```
 //! # use esp_amp::queue::QueueSpec;
@@ -46,9 +52,120 @@ use serde::Serialize;
 
 use super::server::{Handler, Reply, Request};
 use super::{Call, Response, RpcClient, RpcError, Status};
+use crate::payload::{PeerBytes, PeerBytesMut};
 use crate::port::Platform;
 use crate::role::Role;
 use crate::rpmsg::Rpmsg;
+
+/// Bytes of strings and byte strings a typed response may hold in all (see the module
+/// docs): the size of the stack buffer they are copied into while decoding.
+pub const BORROWED_MAX: usize = 64;
+
+/// postcard output straight into a message buffer.
+struct ViewWriter<'a> {
+    view: PeerBytesMut<'a>,
+    pos: usize,
+}
+
+impl postcard::ser_flavors::Flavor for ViewWriter<'_> {
+    type Output = usize;
+
+    fn try_push(&mut self, data: u8) -> postcard::Result<()> {
+        if !self.view.set(self.pos, data) {
+            return Err(postcard::Error::SerializeBufferFull);
+        }
+        self.pos += 1;
+        Ok(())
+    }
+
+    fn try_extend(&mut self, data: &[u8]) -> postcard::Result<()> {
+        self.view.write(self.pos, data).map_err(|_| postcard::Error::SerializeBufferFull)?;
+        self.pos += data.len();
+        Ok(())
+    }
+
+    fn finalize(self) -> postcard::Result<usize> {
+        Ok(self.pos)
+    }
+}
+
+/// Encodes `value` at the start of `view`; the length, or `None` if it does not fit.
+fn encode<T: Serialize + ?Sized>(value: &T, view: PeerBytesMut<'_>) -> Option<usize> {
+    postcard::serialize_with_flavor(value, ViewWriter { view, pos: 0 }).ok()
+}
+
+/// postcard input read straight out of a message buffer: each byte is loaded once
+/// (volatile); runs the decoder needs as slices are copied into `scratch` (or `temp`) first.
+struct ViewReader<'de> {
+    src: PeerBytes<'de>,
+    pos: usize,
+    scratch: &'de mut [u8],
+    temp: [u8; 8],
+}
+
+impl ViewReader<'_> {
+    /// Copies the next `n` bytes into `dst` (`dst.len() == n`) and moves on.
+    fn copy_next(&mut self, dst: &mut [u8]) -> postcard::Result<()> {
+        let run = self
+            .src
+            .slice(self.pos..self.pos + dst.len())
+            .ok_or(postcard::Error::DeserializeUnexpectedEnd)?;
+        run.copy_to(dst);
+        self.pos += dst.len();
+        Ok(())
+    }
+}
+
+impl<'de> postcard::de_flavors::Flavor<'de> for ViewReader<'de> {
+    type Remainder = ();
+    type Source = ();
+
+    fn pop(&mut self) -> postcard::Result<u8> {
+        let b = self.src.get(self.pos).ok_or(postcard::Error::DeserializeUnexpectedEnd)?;
+        self.pos += 1;
+        Ok(b)
+    }
+
+    fn size_hint(&self) -> Option<usize> {
+        Some(self.src.len().saturating_sub(self.pos))
+    }
+
+    fn try_take_n(&mut self, ct: usize) -> postcard::Result<&'de [u8]> {
+        if ct > self.scratch.len() {
+            return Err(postcard::Error::DeserializeUnexpectedEnd);
+        }
+        let (run, rest) = core::mem::take(&mut self.scratch).split_at_mut(ct);
+        self.scratch = rest;
+        self.copy_next(run)?;
+        Ok(run)
+    }
+
+    fn try_take_n_temp<'a>(&'a mut self, ct: usize) -> postcard::Result<&'a [u8]>
+    where
+        'de: 'a,
+    {
+        if ct > self.temp.len() {
+            return self.try_take_n(ct);
+        }
+        let mut temp = [0u8; 8];
+        let run = temp.get_mut(..ct).ok_or(postcard::Error::DeserializeUnexpectedEnd)?;
+        self.copy_next(run)?;
+        self.temp = temp;
+        self.temp.get(..ct).ok_or(postcard::Error::DeserializeUnexpectedEnd)
+    }
+
+    fn finalize(self) -> postcard::Result<()> {
+        Ok(())
+    }
+}
+
+/// Decodes a `T` from the start of `src` (trailing bytes are ignored, as
+/// `postcard::from_bytes` does).
+fn decode_view<T: DeserializeOwned>(src: PeerBytes<'_>) -> postcard::Result<T> {
+    let mut scratch = [0u8; BORROWED_MAX];
+    let reader = ViewReader { src, pos: 0, scratch: &mut scratch, temp: [0; 8] };
+    T::deserialize(&mut postcard::Deserializer::from_flavor(reader))
+}
 
 /// A command: its id and the types of its request and response.
 pub trait Command {
@@ -102,8 +219,7 @@ impl<'h, const SLOTS: usize> RpcClient<'h, SLOTS> {
         dev: &Rpmsg<'_, R, CAP, E>,
         req: &C::Request,
     ) -> Result<TypedCall<'_, 'h, SLOTS, C>, TypedError> {
-        let sent = self
-            .start_with(dev, C::ID, Some(None), |body| postcard::to_slice(req, body).ok().map(|b| b.len()))?;
+        let sent = self.start_with(dev, C::ID, Some(None), |body| encode(req, body))?;
         let (slot, msg_id) = sent.ok_or(TypedError::TooLarge)?;
         let call = Call { client: self, slot: slot.unwrap_or(0), msg_id, done: false };
         Ok(TypedCall { call, _command: PhantomData })
@@ -175,7 +291,7 @@ impl<'c, 'h, const SLOTS: usize, C: Command> TypedCall<'c, 'h, SLOTS, C> {
 /// The value of an OK response, or why there is none.
 fn decode<C: Command, const CAP: usize>(resp: &Response<'_, '_, CAP>) -> Result<C::Response, TypedError> {
     match resp.status() {
-        Status::OK => postcard::from_bytes(resp).map_err(|_| TypedError::Decode),
+        Status::OK => decode_view(resp.bytes()).map_err(|_| TypedError::Decode),
         s => Err(TypedError::Status(s)),
     }
 }
@@ -206,21 +322,20 @@ where
     C: Command,
     F: Fn(C::Request) -> Result<C::Response, Status> + Sync,
 {
-    fn handle(&self, req: &Request<'_>, resp: &mut [u8]) -> Reply {
+    fn handle(&self, req: &Request<'_>, mut resp: PeerBytesMut<'_>) -> Reply {
+        // The request is the server's private copy: decoded in place.
         let answer =
             postcard::from_bytes::<C::Request>(req.data()).map_err(|_| Status::EXEC_FAILED).and_then(&self.f);
         let (status, len) = match answer {
-            Ok(value) => match postcard::to_slice(&value, resp) {
-                Ok(bytes) => (Status::OK, bytes.len()),
-                Err(_) => (Status::EXEC_FAILED, 0),
+            Ok(value) => match resp.slice_mut(..).and_then(|view| encode(&value, view)) {
+                Some(n) => (Status::OK, n),
+                None => (Status::EXEC_FAILED, 0),
             },
             Err(status) => (status, 0),
         };
         if len == 0 {
             // The server never lends an empty buffer (its body limit is at least 1).
-            if let Some(b) = resp.first_mut() {
-                *b = 0;
-            }
+            resp.set(0, 0);
         }
         Reply::new(status, len.max(1))
     }

@@ -53,9 +53,13 @@ pub fn send_request(tx: &ServiceProducer<'_>, srv_id: u16, param: &[u8]) -> Resu
         return Err(QueueError::TooLarge { len: param.len(), max: MAX_PARAM });
     }
     let mut buf = tx.alloc()?;
-    buf[..2].copy_from_slice(&srv_id.to_le_bytes());
-    buf[2..4].copy_from_slice(&(param.len() as u16).to_le_bytes());
-    buf[HEADER_SIZE..HEADER_SIZE + param.len()].copy_from_slice(param);
+    let mut bytes = buf.bytes_mut();
+    // `param_len <= MAX_PARAM` (checked above): everything fits the item.
+    let head = u32::from(srv_id) | (param.len() as u32) << 16;
+    let fits = bytes.write(0, &head.to_le_bytes()).and_then(|()| bytes.write(HEADER_SIZE, param));
+    if fits.is_err() {
+        return Err(QueueError::TooLarge { len: param.len(), max: MAX_PARAM });
+    }
     buf.send(ITEM_SIZE as usize)
 }
 
@@ -122,7 +126,11 @@ impl<'r> Supplicant<'r> {
                 }
             };
             taken += 1;
-            match parse_request(&buf) {
+            // Copied out before it is parsed, so the peer cannot change what was checked.
+            let mut local = [0u8; ITEM_SIZE as usize];
+            let n = buf.bytes().copy_to(&mut local);
+            drop(buf);
+            match parse_request(local.get(..n).unwrap_or_default()) {
                 Some((SERVICE_PRINT, param)) => {
                     let end = param.iter().position(|&b| b == 0).unwrap_or(param.len());
                     on_line(&param[..end]);

@@ -2,7 +2,7 @@
 fn write_after_send(p: &esp_amp::queue::Producer<'_>) {
     let mut buf = p.alloc().unwrap();
     buf.send(1).unwrap();
-    buf[0] = 1;
+    buf.bytes_mut().set(0, 1);
 }
 
 fn main() {}

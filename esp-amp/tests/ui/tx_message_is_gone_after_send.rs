@@ -5,7 +5,7 @@ use esp_amp::MainCore;
 fn write_after_send(dev: &Rpmsg<'_, MainCore>, ept: Endpoint) {
     let mut msg = dev.alloc().unwrap();
     msg.send(ept, 2, 1).unwrap();
-    msg[0] = 1;
+    msg.bytes_mut().set(0, 1);
 }
 
 fn main() {}

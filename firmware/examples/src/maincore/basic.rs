@@ -186,7 +186,7 @@ fn echo<B: MainBoard>(b: &B, dev: &Rpmsg<'_, MainCore>, me: esp_amp::rpmsg::Endp
         let reply = dev
             .recv_timeout(me, &clock, TIMEOUT)
             .unwrap_or_else(|e| b.fail(20, format_args!("echo {i}: {e:?}")));
-        check!(b, 21, *reply == payload, "echo {i}: wrong payload");
+        check!(b, 21, reply.bytes() == payload, "echo {i}: wrong payload");
         drop(reply);
         insns += b.instructions().zip(t0).map_or(0, |(t1, t0)| t1 - t0);
     }
@@ -195,7 +195,7 @@ fn echo<B: MainBoard>(b: &B, dev: &Rpmsg<'_, MainCore>, me: esp_amp::rpmsg::Endp
     let stats =
         dev.recv_timeout(me, &clock, TIMEOUT).unwrap_or_else(|e| b.fail(22, format_args!("stats: {e:?}")));
     check!(b, 24, stats.len() == 16, "stats reply of {} bytes, expected 16", stats.len());
-    let word = |i: usize| u64::from_le_bytes([0, 1, 2, 3, 4, 5, 6, 7].map(|k| stats[i + k]));
+    let word = |i: usize| stats.bytes().read_array::<8>(i).map_or(0, u64::from_le_bytes);
     let (sub_echoed, sub_insns) = (word(0), word(8));
     drop(stats);
     check!(b, 23, sub_echoed == u64::from(ROUND_TRIPS), "subcore echoed {sub_echoed}");

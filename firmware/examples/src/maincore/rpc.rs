@@ -133,10 +133,10 @@ pub fn rpc<B: MainBoard>(b: &B, sub: &mut SubcoreHandle<'_, B::Port>, image: &[u
                                 let want = x.wrapping_add(*y).to_le_bytes();
                                 check!(b,
                                     15,
-                                    r.status() == Status::OK && r[..] == want,
+                                    r.status() == Status::OK && r.bytes() == want,
                                     "ADD({x}, {y}) answered {:?} {:?}",
                                     r.status(),
-                                    &r[..]
+                                    r.bytes()
                                 );
                                 true
                             }
@@ -194,7 +194,7 @@ pub fn rpc<B: MainBoard>(b: &B, sub: &mut SubcoreHandle<'_, B::Port>, image: &[u
                 let r = call
                     .wait(&dev, &clock, Some(TIMEOUT_MS))
                     .unwrap_or_else(|e| b.fail(21, format_args!("{e:?}")));
-                check!(b, 22, r[..] == [k as u8 + 1, 0], "ADD({k}, 1) answered {:?}", &r[..]);
+                check!(b, 22, r.bytes() == [k as u8 + 1, 0], "ADD({k}, 1) answered {:?}", r.bytes());
                 drop(r);
                 insns += b.instructions().zip(t0).map_or(0, |(t1, t0)| t1 - t0);
             }

@@ -48,10 +48,10 @@ pub fn stack<B: MainBoard>(b: &B, sub: &mut SubcoreHandle<'_, B::Port>, image: &
                 check!(
                     b,
                     11,
-                    resp.status() == Status::OK && resp[..] == [x.wrapping_add(y)],
+                    resp.status() == Status::OK && resp.bytes() == [x.wrapping_add(y)],
                     "SUM({x}, {y}): {:?} {:?}",
                     resp.status(),
-                    &resp[..]
+                    resp.bytes()
                 );
             }
             let call = client.call(&dev, UNKNOWN, &[0]).or_fail(b, "unknown call");

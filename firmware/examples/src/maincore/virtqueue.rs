@@ -30,14 +30,17 @@ struct Tally {
 
 impl Tally {
     fn on_reply(&self, buf: RxBuf<'_, '_, 16>) {
-        let word = |i: usize| u32::from_le_bytes([buf[i], buf[i + 1], buf[i + 2], buf[i + 3]]);
+        // Read once: the checks below look at this copy, not at the peer's buffer.
+        let mut reply = [0u8; REPLY_LEN];
+        buf.bytes().copy_to(&mut reply);
+        let word = |i: usize| u32::from_le_bytes([reply[i], reply[i + 1], reply[i + 2], reply[i + 3]]);
         let ok = buf.len() == REPLY_LEN && {
             let k = word(0);
             let len = request_len(k);
             let sum = (0..len).map(|i| u32::from(byte(k, i))).sum::<u32>();
             k == self.next.load(Ordering::Relaxed)
                 && word(4) == sum
-                && usize::from(u16::from_le_bytes([buf[8], buf[9]])) == len
+                && usize::from(u16::from_le_bytes([reply[8], reply[9]])) == len
         };
         self.next.fetch_add(1, Ordering::Relaxed);
         // Release: pairs with the Acquire loads of the main loop.
@@ -99,9 +102,11 @@ pub fn virtqueue<B: MainBoard>(b: &B, sub: &mut SubcoreHandle<'_, B::Port>, imag
                     }
                 };
                 let len = request_len(k);
-                for (i, x) in buf[..len].iter_mut().enumerate() {
+                let mut request = [0u8; 64];
+                for (i, x) in request[..len].iter_mut().enumerate() {
                     *x = byte(k, i);
                 }
+                buf.bytes_mut().copy_from(&request[..len]);
                 buf.send(len).unwrap_or_else(|e| b.fail(12, format_args!("send {k}: {e:?}")));
             }
             wait_for(b, || {

@@ -63,7 +63,7 @@ pub fn basic<B: Board>(b: &B) -> ! {
                 let epoch = clock.irq_epoch();
                 let t0 = b.instructions();
                 if let Some(msg) = dev.try_recv(echo) {
-                    dev.send(echo, msg.src(), &msg).check();
+                    dev.forward(echo, msg.src(), msg.bytes()).check();
                     drop(msg);
                     insns += b.instructions() - t0;
                     echoed += 1;

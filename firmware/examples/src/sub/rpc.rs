@@ -3,6 +3,7 @@
 //! every answer, and reports its verdict with `Report`.
 
 use crate::sub::Check;
+use esp_amp::payload::PeerBytesMut;
 use esp_amp::port::Platform;
 use esp_amp::rpc::typed::{Command, Typed, TypedCall, TypedError};
 use esp_amp::rpc::{Reply, Request, RpcClient, RpcError, RpcServer, Status};
@@ -15,12 +16,14 @@ use crate::protocol::rpc::*;
 use crate::Board;
 
 /// The raw `ADD` service.
-fn add(req: &Request<'_>, resp: &mut [u8]) -> Reply {
+fn add(req: &Request<'_>, mut resp: PeerBytesMut<'_>) -> Reply {
     match *req.data() {
         [a0, a1, b0, b1] => {
             let sum = u16::from_le_bytes([a0, a1]).wrapping_add(u16::from_le_bytes([b0, b1]));
-            resp[..2].copy_from_slice(&sum.to_le_bytes());
-            Reply::ok(2)
+            match resp.write(0, &sum.to_le_bytes()) {
+                Ok(()) => Reply::ok(2),
+                Err(_) => Reply::new(Status::EXEC_FAILED, 0),
+            }
         }
         _ => Reply::new(Status::EXEC_FAILED, 1),
     }
@@ -44,7 +47,7 @@ pub fn rpc<B: Board>(b: &B) -> ! {
     // missing).
     let echo_back = || {
         while let Some(m) = dev.try_recv(echo) {
-            let _ = dev.send(echo, m.src(), &m);
+            let _ = dev.forward(echo, m.src(), m.bytes());
         }
     };
 

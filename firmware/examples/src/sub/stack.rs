@@ -4,6 +4,7 @@
 //! `READY`, then serves `SUM` until stopped.
 
 use esp_amp::event::{DefaultEvents, Events, WaitFor};
+use esp_amp::payload::PeerBytesMut;
 use esp_amp::port::Platform;
 use esp_amp::rpc::{Reply, Request, RpcServer, Status};
 use esp_amp::rpmsg::Rpmsg;
@@ -15,12 +16,9 @@ use crate::protocol::stack::*;
 use crate::Board;
 
 /// `SUM`: two bytes in, their wrapping sum out.
-fn sum(req: &Request<'_>, resp: &mut [u8]) -> Reply {
-    match (req.data(), resp.first_mut()) {
-        (&[a, b], Some(out)) => {
-            *out = a.wrapping_add(b);
-            Reply::ok(1)
-        }
+fn sum(req: &Request<'_>, mut resp: PeerBytesMut<'_>) -> Reply {
+    match req.data() {
+        &[a, b] if resp.set(0, a.wrapping_add(b)) => Reply::ok(1),
         _ => Reply::new(Status::EXEC_FAILED, 1),
     }
 }

@@ -44,24 +44,30 @@ pub fn virtqueue<B: Board>(b: &B) -> ! {
                     }
                     Err(e) => panic!("queue 0x0200: {e:?}"),
                 };
-                // The maincore is not trusted either: a buffer too short for a sequence
-                // number is a bad request (it cannot have the length of one).
-                let k = buf.get(..4).map_or(expect, |b| u32::from_le_bytes([b[0], b[1], b[2], b[3]]));
+                // The maincore is not trusted either: the request is read once, then the
+                // checks and the sum look at that copy (a buffer too short for a sequence
+                // number is a bad request: it cannot have the length of one).
+                let mut copy = [0u8; 64];
+                let n = buf.bytes().copy_to(&mut copy);
+                let req = &copy[..n];
+                let k = req.first_chunk::<4>().map_or(expect, |b| u32::from_le_bytes(*b));
                 let good = k == expect
-                    && buf.len() == request_len(k)
-                    && buf[4..].iter().enumerate().all(|(i, &b)| b == pattern(k, i + 4));
+                    && req.len() == request_len(k)
+                    && req[4..].iter().enumerate().all(|(i, &b)| b == pattern(k, i + 4));
                 bad += u32::from(!good);
                 expect = k.wrapping_add(1);
-                let sum: u32 = buf.iter().map(|&b| u32::from(b)).sum();
+                let sum: u32 = req.iter().map(|&b| u32::from(b)).sum();
                 if k % DROP_EVERY == 0 {
                     // Allocated, scribbled on, dropped unsent: parked, not lost.
                     let mut scrap = alloc(&tx, clock);
-                    scrap[..4].copy_from_slice(&u32::MAX.to_le_bytes());
+                    scrap.bytes_mut().copy_from(&u32::MAX.to_le_bytes());
                 }
+                let mut answer = [0u8; REPLY_LEN];
+                answer[..4].copy_from_slice(&k.to_le_bytes());
+                answer[4..8].copy_from_slice(&(sum | if good { 0 } else { 1 << 31 }).to_le_bytes());
+                answer[8..10].copy_from_slice(&(req.len() as u16).to_le_bytes());
                 let mut reply = alloc(&tx, clock);
-                reply[..4].copy_from_slice(&k.to_le_bytes());
-                reply[4..8].copy_from_slice(&(sum | if good { 0 } else { 1 << 31 }).to_le_bytes());
-                reply[8..10].copy_from_slice(&(buf.len() as u16).to_le_bytes());
+                reply.bytes_mut().copy_from(&answer);
                 reply.send(REPLY_LEN).check();
                 // Hold the request; with all slots taken, free them newest first.
                 if let Some(slot) = held.iter_mut().find(|s| s.is_none()) {

@@ -40,7 +40,7 @@ async fn echo(dev: &'static Dev, me: Endpoint) {
             println!("send {i}: {e:?}");
         }
         match with_timeout(Duration::from_millis(100), dev.recv(me, &RPMSG)).await {
-            Ok(msg) => println!("echo {i}: {:?} from endpoint {:#x}", &msg[..], msg.src()),
+            Ok(msg) => println!("echo {i}: {:?} from endpoint {:#x}", msg.bytes(), msg.src()),
             Err(_) => println!("echo {i}: no answer within 100 ms"),
         }
         Timer::after_millis(1000).await;
@@ -141,7 +141,7 @@ fn main() -> ! {
                     println!("send {i}: {e:?}");
                 }
                 match dev.recv_timeout(me, &EspPlatform, Some(100)) {
-                    Ok(msg) => println!("echo {i}: {:?} from endpoint {:#x}", &msg[..], msg.src()),
+                    Ok(msg) => println!("echo {i}: {:?} from endpoint {:#x}", msg.bytes(), msg.src()),
                     Err(e) => println!("echo {i}: {e:?}"),
                 }
                 EspPlatform.delay_us(1_000_000);

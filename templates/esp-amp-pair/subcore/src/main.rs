@@ -40,7 +40,7 @@ fn main() -> ! {
             let epoch = Clock.irq_epoch();
             match dev.try_recv(echo) {
                 Some(msg) => {
-                    let _ = dev.send(echo, msg.src(), &msg);
+                    let _ = dev.forward(echo, msg.src(), msg.bytes());
                 }
                 None => Clock.wait_irq(epoch, None),
             }

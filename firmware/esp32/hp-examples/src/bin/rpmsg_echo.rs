@@ -36,7 +36,7 @@ fn main() -> ! {
                 // A full ring drops the echo (the maincore sees it missing); a blocking
                 // send would wait for a free that needs no interrupt.
                 Some(msg) => {
-                    let _ = dev.send(echo, msg.src(), &msg);
+                    let _ = dev.forward(echo, msg.src(), msg.bytes());
                 }
                 None => HpPlatform.wait_irq(epoch, None),
             }

@@ -127,7 +127,7 @@ async fn echo(dev: &'static Dev, me: Endpoint) {
             .await
             .unwrap_or_else(|e| fail(format_args!("echo {i}: {e:?}")));
         match with_timeout(TIMEOUT, dev.recv(me, &RPMSG)).await {
-            Ok(back) if back.src() == SUB_ECHO && back[..] == out[..len] => {}
+            Ok(back) if back.src() == SUB_ECHO && back.bytes() == out[..len] => {}
             Ok(back) => {
                 fail(format_args!("echo {i}: {} bytes from 0x{:x}, not ours", back.len(), back.src()))
             }
@@ -154,7 +154,7 @@ async fn call(
                 .await
                 .unwrap_or_else(|e| fail(format_args!("ADD {k}: {e:?}")));
             match with_timeout(TIMEOUT, call.response(dev, &RPMSG)).await {
-                Ok(Ok(r)) if r.status() == Status::OK && r[..] == x.wrapping_add(y).to_le_bytes() => {}
+                Ok(Ok(r)) if r.status() == Status::OK && r.bytes() == x.wrapping_add(y).to_le_bytes() => {}
                 other => fail(format_args!("ADD({x}, {y}): {:?}", other.map(|r| r.map(|r| r.status())))),
             }
         } else {

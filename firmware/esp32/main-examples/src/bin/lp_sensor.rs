@@ -75,7 +75,10 @@ fn main() -> ! {
                 let msg = dev
                     .recv_timeout(me, &EspPlatform, Some(TIMEOUT_MS))
                     .unwrap_or_else(|e| fail(format_args!("no reading: {e:?}")));
-                match (msg.src(), &msg[..]) {
+                // Copied out of the shared buffer once, then matched.
+                let mut reading = [0u8; 8];
+                let n = msg.bytes().copy_to(&mut reading);
+                match (msg.src(), &reading[..n]) {
                     (LP_EPT, &[a, b, c, d, status, value]) => {
                         let seq = u32::from_le_bytes([a, b, c, d]);
                         match status {

@@ -74,7 +74,7 @@ fn echo(sub: &mut EspSubcore) {
                 let back = dev
                     .recv_timeout(me, &EspPlatform, Some(TIMEOUT_MS))
                     .unwrap_or_else(|e| fail(format_args!("no echo for message {i}: {e:?}")));
-                if back.src() != ECHO_EPT || back[..] != out[..len] {
+                if back.src() != ECHO_EPT || back.bytes() != out[..len] {
                     fail(format_args!("echo {i} differs: from {:#x}, {} bytes", back.src(), back.len()));
                 }
             }
