@@ -141,7 +141,9 @@ fn main() -> ! {
                     println!("send {i}: {e:?}");
                 }
                 match dev.recv_timeout(me, &EspPlatform, Some(100)) {
-                    Ok(msg) => println!("echo {i}: {:?} from endpoint {:#x}", msg.bytes(), msg.src()),
+                    Ok(msg) => {
+                        println!("echo {i}: {:?} from endpoint {:#x}", msg.bytes(), msg.src())
+                    }
                     Err(e) => println!("echo {i}: {e:?}"),
                 }
                 EspPlatform.delay_us(1_000_000);
