@@ -136,7 +136,7 @@ fn run_sub(dev: &Rpmsg<'_, SubCore>, core: &HostCore<'_>, job: Job) {
     }
     match job {
         Job::Sink { count, mode, batch: 0 } => {
-            // C-style dispatch: a callback endpoint and `poll_all`. (A callback must live
+            // C-style dispatch: a callback endpoint and `dispatch`. (A callback must live
             // as long as the device's region, hence a fn item and statics.)
             static EXPECTED: AtomicU32 = AtomicU32::new(0);
             static COPY_OUT: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
@@ -160,7 +160,7 @@ fn run_sub(dev: &Rpmsg<'_, SubCore>, core: &HostCore<'_>, job: Job) {
             let sink = dev.create_endpoint(SINK_EPT, Receiver::Callback(&on_msg)).unwrap();
             send_spin(dev, ept, MAIN_EPT, b"ready");
             while expected.load(Ordering::Relaxed) < count {
-                if dev.poll_all() == 0 {
+                if dev.dispatch() == 0 {
                     backoff();
                 }
             }
@@ -475,7 +475,7 @@ fn rpc_calls(count: u32, in_flight: usize) -> f64 {
             server.add_service(CMD, &add).unwrap();
             ready.wait();
             while !done.load(Ordering::Relaxed) {
-                if server.poll(&sub) == 0 {
+                if server.try_serve(&sub) == 0 {
                     spin_loop();
                 }
             }
@@ -556,7 +556,7 @@ fn main() {
     }
     if args.first().map(String::as_str) == Some("throughput") {
         // One cell: `throughput PAYLOAD Copy|ZeroCopy BATCH [processes]` (for profiling);
-        // BATCH 0 = callback endpoint and `poll_all`.
+        // BATCH 0 = callback endpoint and `dispatch`.
         let payload = args.get(1).map_or(64, |p| p.parse().expect("payload"));
         let mode =
             if args.get(2).map(String::as_str) == Some("ZeroCopy") { Mode::ZeroCopy } else { Mode::Copy };
@@ -645,7 +645,7 @@ fn main() {
             let t = throughput(payload, mode, batch, count, false);
             let p = throughput(payload, mode, batch, count, true);
             let back = match batch {
-                0 => "callback, `poll_all`".to_owned(),
+                0 => "callback, `dispatch`".to_owned(),
                 1 => "mailbox, each at once".to_owned(),
                 b => format!("mailbox, {b} at a time"),
             };

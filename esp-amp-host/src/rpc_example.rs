@@ -109,7 +109,7 @@ pub fn run_client<R: Role, P: Platform, const CAP: usize, const E: usize>(
     let client: RpcClient<'_, 4> = RpcClient::new(dev, CLIENT_EPT, SERVER_EPT).map_err(|e| e.to_string())?;
     let mut report = ClientReport::default();
     let wait = |call: esp_amp::rpc::Call<'_, '_, 4>, what: &str| {
-        call.wait(dev, platform, Some(timeout_ms)).map_err(|e| format!("{what}: {e}"))
+        call.response_timeout(dev, platform, Some(timeout_ms)).map_err(|e| format!("{what}: {e}"))
     };
     for round in 0..rounds {
         let (x, y) = (round as i32 * 7 - 1000, -(round as i32));

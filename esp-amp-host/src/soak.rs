@@ -488,7 +488,7 @@ impl<R: Role> Side<'_, '_, R> {
             }
             // At most a queue's worth per pass, so the peak says how full the queue got.
             let mut batch = 0;
-            while batch < dev.queue_len() as u64 {
+            while batch < dev.queue_capacity() as u64 {
                 let Some(msg) = dev.try_recv(stream) else { break };
                 let data = copy_out(msg.bytes(), &mut received);
                 match verify(peer.stream(), stream_rx, max, data) {
@@ -532,8 +532,8 @@ impl<R: Role> Side<'_, '_, R> {
                 }
             }
             c.max(K::HwInFlight, client.in_flight() as u64);
-            progress |= client.poll(dev) > 0;
-            progress |= server.poll(dev) > 0;
+            progress |= client.dispatch(dev) > 0;
+            progress |= server.try_serve(dev) > 0;
 
             // Events: our ping (one bit of our half) and its answer; the peer's pings.
             if let Some(bit) = ping_pending {
@@ -571,7 +571,7 @@ impl<R: Role> Side<'_, '_, R> {
             }
             if let Some(sup) = self.supplicant {
                 let mut lines = 0;
-                sup.poll(|text| {
+                sup.dispatch(|text| {
                     lines += 1;
                     let expected = line(line_seq);
                     if text == expected.as_bytes() {

@@ -4,7 +4,7 @@
 //! handler bound for good (`HostCore::bind_interrupts`), so waits that start after any
 //! number of `.await`s are still woken:
 //!
-//! 1. events: the subcore announces itself (`wait_async`);
+//! 1. events: the subcore announces itself (`Events::wait`, async);
 //! 2. a burst of three times the queue with `Rpmsg::send_async` while the subcore does not
 //!    read: the first sends complete at once, then a send waits (a dropped waiting send
 //!    takes no buffer), and the rest go out once the subcore, told by an event, drains the
@@ -122,7 +122,7 @@ fn async_maincore_and_async_subcore_in_two_processes() {
 
     futures::executor::block_on(async {
         // 1. The subcore is up (an event wait that starts after the binding, in a task).
-        let ready = with_timeout(PATIENCE_MS, events.wait_async(&from_sub, READY, WaitFor::All, true)).await;
+        let ready = with_timeout(PATIENCE_MS, events.wait(&from_sub, READY, WaitFor::All, true)).await;
         assert!(ready.is_some(), "no READY from the subcore");
 
         // 2. The subcore does not read yet: the first QUEUE_LEN sends complete at once.
@@ -213,8 +213,8 @@ fn async_subcore() {
     // Bounded, so a maincore that failed (and stopped talking) cannot leave it running.
     let run = async {
         events.notify(&to_main, READY);
-        events.wait_async(&from_main, GO, WaitFor::All, true).await;
-        let stopped = || events.wait_async(&from_main, DONE, WaitFor::All, false);
+        events.wait(&from_main, GO, WaitFor::All, true).await;
+        let stopped = || events.wait(&from_main, DONE, WaitFor::All, false);
         let echoing = async {
             loop {
                 match select(pin!(dev.recv(echo, rpmsg)), pin!(stopped())).await {

@@ -51,7 +51,7 @@ fn cross_process_events_100k_each_way() {
         for i in 0..ROUNDS {
             events.notify(&tx, bit(i));
             sent += 1;
-            let got = events.wait(&rx, (1 << BITS) - 1, WaitFor::Any, true, TIMEOUT_MS);
+            let got = events.wait_timeout(&rx, (1 << BITS) - 1, WaitFor::Any, true, TIMEOUT_MS);
             assert_eq!(got.map(|b| b & ((1 << BITS) - 1)), Ok(bit(i)), "round {i}");
             received += 1;
         }
@@ -91,8 +91,9 @@ fn subcore_process() {
             sw.isr();
         });
         for i in 0..ROUNDS {
-            let got =
-                events.wait(&rx, (1 << BITS) - 1, WaitFor::Any, true, TIMEOUT_MS).expect("wait timed out");
+            let got = events
+                .wait_timeout(&rx, (1 << BITS) - 1, WaitFor::Any, true, TIMEOUT_MS)
+                .expect("wait timed out");
             assert_eq!(got & ((1 << BITS) - 1), bit(i), "round {i}");
             received += 1;
             events.notify(&tx, bit(i));

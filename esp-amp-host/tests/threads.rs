@@ -119,22 +119,22 @@ fn event_wait_all_any_timeout_and_async() {
         // Timeout: strictly more than the timeout must pass; the observed bits come back.
         main_events.notify(&ev.main, 0b001);
         let t0 = sc.now_ms();
-        let r = sub_events.wait(&ev.main, 0b011, WaitFor::All, true, Some(30));
+        let r = sub_events.wait_timeout(&ev.main, 0b011, WaitFor::All, true, Some(30));
         assert_eq!(r, Err(WaitTimeout { observed: 0b001 }));
         assert!(sc.now_ms().wrapping_sub(t0) > 30);
         main_events.notify(&ev.main, 0b010);
-        assert_eq!(sub_events.wait(&ev.main, 0b010, WaitFor::Any, true, None), Ok(0b011));
+        assert_eq!(sub_events.wait_timeout(&ev.main, 0b010, WaitFor::Any, true, None), Ok(0b011));
         main_events.notify(&ev.main, 0b001);
         // Wait-all completes once the missing bit arrives from the other thread. u32::MAX
         // never times out (as in C) and must not overflow the deadline arithmetic.
-        let waiter = s.spawn(|| sub_events.wait(&ev.main, 0b011, WaitFor::All, true, Some(u32::MAX)));
+        let waiter = s.spawn(|| sub_events.wait_timeout(&ev.main, 0b011, WaitFor::All, true, Some(u32::MAX)));
         std::thread::sleep(std::time::Duration::from_millis(20));
         main_events.notify(&ev.main, 0b010);
         assert_eq!(waiter.join().unwrap(), Ok(0b011));
         assert_eq!(ev.main.bits(), 0);
         // Wait-any without clearing leaves the bits.
         main_events.notify(&ev.main, 0b100);
-        assert_eq!(sub_events.wait(&ev.main, 0b110, WaitFor::Any, false, Some(1000)), Ok(0b100));
+        assert_eq!(sub_events.wait_timeout(&ev.main, 0b110, WaitFor::Any, false, Some(1000)), Ok(0b100));
         assert_eq!(ev.main.bits(), 0b100);
         assert_eq!(ev.main.clear(0b100), 0b100);
         // Async wait (subcore → maincore direction), woken by the event interrupt.
@@ -142,7 +142,7 @@ fn event_wait_all_any_timeout_and_async() {
             std::thread::sleep(std::time::Duration::from_millis(20));
             sub_events.notify(&ev.sub, 0x80);
         });
-        let got = block_on(main_events.wait_async(&ev.sub, 0x80, WaitFor::Any, true));
+        let got = block_on(main_events.wait(&ev.sub, 0x80, WaitFor::Any, true));
         assert_eq!(got, 0x80);
         notifier.join().unwrap();
     });

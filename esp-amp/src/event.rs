@@ -268,7 +268,7 @@ impl<'a, P: Platform, const W: usize> Events<'a, P, W> {
 
     /// Blocks until the condition holds or the timeout (`None` = forever) expires,
     /// sleeping in [`Platform::wait_irq`] between attempts. `Ok(bits before clearing)`.
-    pub fn wait(
+    pub fn wait_timeout(
         &self,
         event: &Event<'_>,
         mask: u32,
@@ -300,7 +300,7 @@ impl<'a, P: Platform, const W: usize> Events<'a, P, W> {
     }
 
     /// Non-blocking: one attempt (`poll` in C, without its up-to-1-ms spin).
-    pub fn poll(
+    pub fn try_wait(
         &self,
         event: &Event<'_>,
         mask: u32,
@@ -311,13 +311,7 @@ impl<'a, P: Platform, const W: usize> Events<'a, P, W> {
     }
 
     /// Waits asynchronously (any executor): woken by the software-interrupt handler.
-    pub async fn wait_async(
-        &self,
-        event: &Event<'_>,
-        mask: u32,
-        wait_for: WaitFor,
-        clear_on_exit: bool,
-    ) -> u32 {
+    pub async fn wait(&self, event: &Event<'_>, mask: u32, wait_for: WaitFor, clear_on_exit: bool) -> u32 {
         poll_fn(|cx| {
             // Register first, then check: a notification between the two still wakes us.
             self.waiters.register(cx.waker());

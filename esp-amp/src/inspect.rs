@@ -116,12 +116,8 @@ impl<'r> QueueView<'r> {
     }
 
     /// Number of descriptors.
-    pub fn len(&self) -> u16 {
+    pub fn capacity(&self) -> u16 {
         self.geo.n
-    }
-    /// Always `false`: a queue has at least one descriptor.
-    pub fn is_empty(&self) -> bool {
-        false
     }
     /// Buffer size in bytes.
     pub fn item_size(&self) -> u16 {

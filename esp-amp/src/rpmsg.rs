@@ -5,7 +5,7 @@
 //! `{src: u16, dst: u16, data_len: u16, flags: u16}`; the payload follows, at most
 //! `item_size − 8` bytes ([`Rpmsg::max_payload`]).
 //!
-//! Receiving: [`Rpmsg::poll`] takes one message from the ring and routes it by `dst`:
+//! Receiving: [`Rpmsg::dispatch_one`] takes one message from the ring and routes it by `dst`:
 //! - to a [`Receiver::Callback`] endpoint: the callback sees the payload in place, and the
 //!   buffer is given back when it returns;
 //! - to a [`Receiver::Mailbox`] endpoint: the message waits, zero-copy, until
@@ -110,7 +110,7 @@ pub struct Inbound<'m> {
     pub data: PeerBytes<'m>,
 }
 
-/// What [`Rpmsg::recv_where`] does with a waiting message.
+/// What [`Rpmsg::try_recv_where`] does with a waiting message.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Pick {
     /// Hand it to the caller.
@@ -146,12 +146,12 @@ pub enum Pick {
 /// sub.create_endpoint(3, Receiver::Callback(&count)).unwrap();
 /// let me = main.create_endpoint(1, Receiver::Mailbox).unwrap();
 /// main.send(me, 3, b"four").unwrap();
-/// sub.poll_all();
+/// sub.dispatch();
 /// assert_eq!(BYTES.load(Ordering::Relaxed), 4);
 /// ```
 #[derive(Clone, Copy)]
 pub enum Receiver<'r> {
-    /// Called from [`Rpmsg::poll`] for each message; the buffer is given back on return.
+    /// Called from [`Rpmsg::dispatch_one`] for each message; the buffer is given back on return.
     Callback(&'r (dyn Fn(Inbound<'_>) + Sync)),
     /// Messages wait for [`Rpmsg::try_recv`] and friends.
     Mailbox,
@@ -213,7 +213,7 @@ impl Endpoint {
 /// # let sub: Rpmsg<SubCore> = Rpmsg::attach(&sys.info()).unwrap();
 /// let me = main.create_endpoint(1, Receiver::Mailbox).unwrap();
 /// main.send(me, 0x99, b"nobody").unwrap(); // no endpoint 0x99 on the subcore
-/// sub.poll_all();
+/// sub.dispatch();
 /// assert_eq!((main.stats().sent, sub.stats().dropped_unknown), (1, 1));
 /// ```
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -320,7 +320,7 @@ struct PairLayout {
 }
 
 fn pair_layout(spec: QueueSpec, placement: Placement) -> Result<PairLayout, RpmsgError> {
-    let n = u32::from(spec.len());
+    let n = u32::from(spec.capacity());
     let s = u32::from(spec.item_size());
     let (hp, rtc) = match placement {
         Placement::Normal => (2 * (CONF_SIZE + DESC_SIZE * n + s * n), 0),
@@ -350,12 +350,12 @@ impl<'r, R: Role, const CAP: usize, const E: usize> Rpmsg<'r, R, CAP, E> {
         if spec.item_size() as usize <= HEADER_SIZE {
             return Err(RpmsgError::ItemTooSmall(spec.item_size()));
         }
-        if usize::from(spec.len()) > CAP {
-            return Err(QueueError::TooLong { len: spec.len(), capacity: CAP }.into());
+        if usize::from(spec.capacity()) > CAP {
+            return Err(QueueError::TooLong { len: spec.capacity(), capacity: CAP }.into());
         }
         let sizes = pair_layout(spec, placement)?;
         let block = sys.alloc(id, usize::from(sizes.hp), Pool::Hp).map_err(QueueError::from)?;
-        let (n, s) = (u32::from(spec.len()), u32::from(spec.item_size()));
+        let (n, s) = (u32::from(spec.capacity()), u32::from(spec.item_size()));
         let b = block.addr();
         let shm = block.shm();
         let err = |e| RpmsgError::Queue(QueueError::BadConf(crate::queue::ConfFault::Unreadable(e)));
@@ -407,9 +407,9 @@ impl<'r, R: Role, const CAP: usize, const E: usize> Rpmsg<'r, R, CAP, E> {
         self.tx.notify_with(trigger, SwIntrId::RPMSG);
     }
 
-    /// Buffers per direction (the queue length).
-    pub fn queue_len(&self) -> usize {
-        self.rx.len()
+    /// Buffers per direction (the queues' capacity).
+    pub fn queue_capacity(&self) -> usize {
+        self.rx.capacity()
     }
 
     /// Largest payload: item size − 8.
@@ -477,7 +477,7 @@ impl<'r, R: Role, const CAP: usize, const E: usize> Rpmsg<'r, R, CAP, E> {
     /// Takes one message from the ring and routes it (see the module docs). Returns
     /// `false` when the ring was empty, `true` when a slot was consumed (delivered,
     /// dropped, or skipped as garbage).
-    pub fn poll(&self) -> bool {
+    pub fn dispatch_one(&self) -> bool {
         self.poll_freeing()
     }
 
@@ -531,16 +531,16 @@ impl<'r, R: Role, const CAP: usize, const E: usize> Rpmsg<'r, R, CAP, E> {
     }
 
     /// Polls the ring until it is empty, but at most one ring's worth of slots
-    /// ([`Rpmsg::queue_len`]); returns how many slots were consumed.
+    /// ([`Rpmsg::queue_capacity`]); returns how many slots were consumed.
     ///
     /// The bound keeps a peer that refills the ring as fast as it is read from holding
     /// the caller (an interrupt handler, a poll loop) for ever. Nothing is lost by it:
     /// every message in the ring when the call began is routed (there are at most
-    /// `queue_len` of them, in order), and what is left arrived during the call, with its
+    /// `queue_capacity` of them, in order), and what is left arrived during the call, with its
     /// own notification. [`Rpmsg::has_input`] tells whether anything is left.
-    pub fn poll_all(&self) -> usize {
+    pub fn dispatch(&self) -> usize {
         let mut n = 0;
-        for _ in 0..self.rx.len() {
+        for _ in 0..self.rx.capacity() {
             if !self.poll_freeing() {
                 break;
             }
@@ -596,17 +596,17 @@ impl<'r, R: Role, const CAP: usize, const E: usize> Rpmsg<'r, R, CAP, E> {
 
     /// Takes the oldest message waiting for `ept` (a mailbox): one already routed there,
     /// else the ring is polled (routing what it finds) until a message for `ept` turns up,
-    /// the ring is empty, or one ring's worth of slots ([`Rpmsg::queue_len`]) was routed.
+    /// the ring is empty, or one ring's worth of slots ([`Rpmsg::queue_capacity`]) was routed.
     ///
     /// So a message for `ept` that was in the ring when the call began is found (at most
-    /// `queue_len` messages are in the ring, in order), and a peer that keeps sending to
+    /// `queue_capacity` messages are in the ring, in order), and a peer that keeps sending to
     /// other endpoints cannot hold the call. `None` with [`Rpmsg::has_input`] `true`
     /// means "not yet, more to route": what is left arrived during the call, and its
     /// sender's notification came after an interrupt epoch read before the call, so a
     /// wait that read the epoch first ([`Platform::irq_epoch`]) does not sleep through it.
     pub fn try_recv(&self, ept: Endpoint) -> Option<Message<'_, 'r, CAP>> {
         // One loop for both steps: the LP core's code budget counts every byte.
-        let mut budget = self.rx.len();
+        let mut budget = self.rx.capacity();
         loop {
             if let Some(p) = self.take_pending(ept.addr) {
                 return Some(Message::from_pending(&self.rx, p));
@@ -632,7 +632,7 @@ impl<'r, R: Role, const CAP: usize, const E: usize> Rpmsg<'r, R, CAP, E> {
 
     /// Routes what the ring holds, at most one ring's worth of slots.
     pub(crate) fn poll_ring(&self) {
-        for _ in 0..self.rx.len() {
+        for _ in 0..self.rx.capacity() {
             if !self.poll_freeing() {
                 break;
             }
@@ -643,7 +643,7 @@ impl<'r, R: Role, const CAP: usize, const E: usize> Rpmsg<'r, R, CAP, E> {
     /// walks `ept`'s mailbox oldest first and lets `pick` decide about each message: take
     /// it (returned, the walk stops), keep it waiting, or give it back (dropped). For
     /// protocols on top of RPMsg that match replies out of order (RPC).
-    pub fn recv_where(
+    pub fn try_recv_where(
         &self,
         ept: Endpoint,
         mut pick: impl FnMut(&Message<'_, 'r, CAP>) -> Pick,
@@ -1005,10 +1005,10 @@ impl<R: Role, const CAP: usize, const E: usize> SwIntrHandler
     for critical_section::Mutex<Rpmsg<'_, R, CAP, E>>
 {
     fn on_sw_intr(&self, _id: SwIntrId) {
-        // At most one ring's worth per interrupt (`poll_all`): what a flooding peer sends
+        // At most one ring's worth per interrupt (`dispatch`): what a flooding peer sends
         // meanwhile raises the line again.
         critical_section::with(|cs| {
-            self.borrow(cs).poll_all();
+            self.borrow(cs).dispatch();
         });
     }
 }

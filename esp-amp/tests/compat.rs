@@ -142,7 +142,7 @@ fn consume_queue_sent3_bin() {
     let shm = region.shm();
     let info = SysInfo::attach(pool(shm), None);
     let rx: Consumer<'_> = Consumer::attach(&info, QUEUE_ID).unwrap();
-    assert_eq!((rx.len(), rx.item_size()), (8, 16));
+    assert_eq!((rx.capacity(), rx.item_size()), (8, 16));
     for i in 0..3 {
         let (len, bytes) = queue_item(i);
         let buf = rx.try_recv().unwrap();

@@ -96,7 +96,7 @@ fn try_recv_routes_at_most_one_ring_worth() {
         assert_eq!(peer.routed(), call * N, "call {call}");
         assert!(sub.has_input(), "the flood goes on");
     }
-    assert_eq!(sub.poll_all(), N as usize);
+    assert_eq!(sub.dispatch(), N as usize);
     assert_eq!(peer.routed(), 11 * N);
 }
 
@@ -180,7 +180,7 @@ fn serve_timeout_and_call_wait_fire_while_the_peer_floods() {
     let call = client.call(&sub, 0x10, b"?").unwrap();
     let before = peer.routed();
     let clock = TickingClock::default();
-    assert_eq!(call.wait(&sub, &clock, Some(100)).err(), Some(RpcError::Timeout));
+    assert_eq!(call.response_timeout(&sub, &clock, Some(100)).err(), Some(RpcError::Timeout));
     let attempts = clock.0.get() - 1;
     assert_eq!(attempts, 101);
     assert_eq!(peer.routed() - before, attempts * N);
@@ -197,7 +197,7 @@ fn server_poll_is_bounded_and_serves_what_was_routed() {
     let mut server: RpcServer = RpcServer::new(&sub, WANTED, &mut rq).unwrap();
     start(&peer);
     for call in 1..=5 {
-        assert_eq!(server.poll(&sub), 0);
+        assert_eq!(server.try_serve(&sub), 0);
         assert_eq!(peer.routed(), call * N);
     }
 }
@@ -266,7 +266,7 @@ fn the_supplicant_takes_at_most_its_queue_per_poll() {
     let (mut lines, mut owed) = (0u32, 0u32);
     for _ in 0..5 {
         let before = lines;
-        let taken = supplicant.poll(|_| {
+        let taken = supplicant.dispatch(|_| {
             lines += 1;
             owed += 1;
             assert!(lines < LIMIT, "the supplicant never returned");

@@ -42,7 +42,7 @@ fn golden_rpmsg_chain_shows_the_messages_in_flight() {
         let view = rpmsg_view(region.shm());
         for d in [Direction::MainToSub, Direction::SubToMain] {
             let q = view.queue(d);
-            assert_eq!((q.len(), q.item_size()), (4, 32), "{name}");
+            assert_eq!((q.capacity(), q.item_size()), (4, 32), "{name}");
             assert!(q.slots().all(|s| s.fault.is_none()), "{name}");
             assert_eq!(view.max_payload(d), 24);
         }
@@ -68,7 +68,7 @@ fn golden_queue_chain_counts_filled_slots_in_send_order() {
         let info = SysInfo::attach(pool(region.shm()), None);
         let block = info.get(SysInfoId(0x0100), Pool::Hp).unwrap();
         let q = QueueView::attach(block.shm(), block.addr(), None).unwrap();
-        assert_eq!((q.len(), q.item_size()), (8, 16));
+        assert_eq!((q.capacity(), q.item_size()), (8, 16));
         assert_eq!(q.filled(), filled, "{name}");
         assert_eq!(q.free(), 8 - filled, "{name}");
         let got: Vec<u8> = q

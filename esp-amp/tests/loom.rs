@@ -211,7 +211,7 @@ fn queue_producer_vs_consumer_no_loss_dup_or_reorder() {
         let mut expected = 1u16;
         let mut held: Vec<u16> = Vec::new();
         while expected <= 3 {
-            match ring.recv() {
+            match ring.try_recv() {
                 Ok((idx, len)) => {
                     assert_eq!(len, expected, "lost, duplicated or reordered");
                     q.assert_payload(idx, len);
@@ -234,7 +234,7 @@ fn queue_producer_vs_consumer_no_loss_dup_or_reorder() {
             }
         }
         producer.join().unwrap();
-        assert_eq!(ring.recv(), Err(RingError::Empty), "duplicated");
+        assert_eq!(ring.try_recv(), Err(RingError::Empty), "duplicated");
         assert_eq!(ring.faults(), 0);
     });
 }
@@ -257,7 +257,7 @@ fn queue_with_batched_frees_no_loss_dup_or_reorder() {
         let ring: Ring<_, N> = Ring::new(Side(q.clone()), GEO8);
         let mut expected = 1u16;
         while expected <= MESSAGES {
-            match ring.recv() {
+            match ring.try_recv() {
                 Ok((idx, len)) => {
                     assert_eq!(len, expected, "lost, duplicated or reordered");
                     q.assert_payload(idx, len);
@@ -269,7 +269,7 @@ fn queue_with_batched_frees_no_loss_dup_or_reorder() {
             }
         }
         producer.join().unwrap();
-        assert_eq!(ring.recv(), Err(RingError::Empty), "duplicated");
+        assert_eq!(ring.try_recv(), Err(RingError::Empty), "duplicated");
         assert_eq!(ring.outstanding(), 0, "a free was never written");
         assert_eq!(ring.faults(), 0);
     });

@@ -57,7 +57,7 @@ fn run_model(len: u32, ops: &[Op]) {
     let mut sys = SysInfoAllocator::init(pool(shm), None).unwrap();
     let rx: Consumer<'_, 8> = Consumer::create(&mut sys, ID, QueueSpec::new(len, 16).unwrap()).unwrap();
     let tx: Producer<'_, 8> = Producer::attach(&sys.info(), ID).unwrap();
-    let n = rx.len();
+    let n = rx.capacity();
 
     let mut held: Vec<TxBuf<'_, '_, 8>> = Vec::new();
     let mut received: Vec<(RxBuf<'_, '_, 8>, u32, usize)> = Vec::new();
@@ -186,8 +186,8 @@ fn light_sleep_placement_puts_descriptors_in_rtc() {
 
 #[test]
 fn rounding_and_size_limits() {
-    assert_eq!(QueueSpec::new(1, 1).map(|s| (s.len(), s.item_size())), Ok((1, 4)));
-    assert_eq!(QueueSpec::new(3, 10).map(|s| (s.len(), s.item_size())), Ok((4, 12)));
+    assert_eq!(QueueSpec::new(1, 1).map(|s| (s.capacity(), s.item_size())), Ok((1, 4)));
+    assert_eq!(QueueSpec::new(3, 10).map(|s| (s.capacity(), s.item_size())), Ok((4, 12)));
     assert!(QueueSpec::new(0, 16).is_err());
     assert!(QueueSpec::new(32769, 16).is_err());
     assert!(QueueSpec::new(4, 0).is_err());

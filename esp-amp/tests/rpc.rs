@@ -97,7 +97,7 @@ fn response_bytes_match_the_spec() {
     let raw = main.create_endpoint(CLIENT, Receiver::Mailbox).unwrap();
     main.send(raw, SERVER, &packet(0x1234, ECHO, 0xFFFC, b"abc")).unwrap();
     main.send(raw, SERVER, &packet(0x1235, 0x7777, 0xFFFC, b"x")).unwrap();
-    assert_eq!(server.poll(&sub), 2);
+    assert_eq!(server.try_serve(&sub), 2);
     let r = main.try_recv(raw).unwrap();
     assert_eq!(r.src(), SERVER);
     assert_eq!(r.bytes(), &packet(0x1234, ECHO, 0x0000, b"abc")[..]);
@@ -137,7 +137,7 @@ fn ten_requests_in_flight_complete_in_any_order() {
     // An 11th does not fit: every slot is taken, nothing is sent.
     assert_eq!(client.call(&main, ADD, &sum_req(0, 0)).unwrap_err(), RpcError::NoMem);
     assert_eq!(client.stats().sent, 10);
-    assert_eq!(server.poll(&sub), 10);
+    assert_eq!(server.try_serve(&sub), 10);
     // Taken newest first: each call finds its own response among the others.
     for (i, call) in calls.iter_mut().enumerate().rev() {
         let r = call.try_response(&main).unwrap();
@@ -168,8 +168,8 @@ fn callbacks_complete_requests_from_poll() {
     let c = client.call_with(&main, ADD, &sum_req(5, 6), &on_done).unwrap();
     assert!(client.cancel(b));
     assert!(!client.cancel(b), "cancelled once");
-    assert_eq!(server.poll(&sub), 3);
-    assert_eq!(client.poll(&main), 2);
+    assert_eq!(server.try_serve(&sub), 3);
+    assert_eq!(client.dispatch(&main), 2);
     assert_eq!(
         *got.lock().unwrap(),
         vec![(a, Status::OK, 3u16.to_le_bytes().to_vec()), (c, Status::OK, 11u16.to_le_bytes().to_vec())]
@@ -194,7 +194,7 @@ fn msg_id_wraps_past_65535() {
     for i in 0..65_540u32 {
         let mut call = client.call(&main, ADD, &sum_req(i as u16, 1)).unwrap();
         ids.push(call.msg_id());
-        assert_eq!(server.poll(&sub), if i == 0 { 2 } else { 1 });
+        assert_eq!(server.try_serve(&sub), if i == 0 { 2 } else { 1 });
         let r = call.try_response(&main).unwrap();
         assert_eq!(r.msg_id(), call.msg_id());
         assert_eq!(r.bytes(), (i as u16).wrapping_add(1).to_le_bytes());
@@ -232,9 +232,9 @@ fn one_way_command_gets_no_response() {
     let client: RpcClient = RpcClient::new(&main, CLIENT, SERVER).unwrap();
     let before = LOGGED.load(Ordering::Relaxed);
     client.send(&main, LOG, b"twelve bytes").unwrap();
-    assert_eq!(server.poll(&sub), 1);
+    assert_eq!(server.try_serve(&sub), 1);
     assert_eq!(LOGGED.load(Ordering::Relaxed) - before, 12);
-    assert_eq!(main.poll_all(), 0, "nothing came back");
+    assert_eq!(main.dispatch(), 0, "nothing came back");
     let s = server.stats();
     assert_eq!((s.requests, s.one_way, s.responses), (1, 1, 0));
 }
@@ -252,12 +252,12 @@ fn server_that_never_answers_times_out_and_the_late_response_is_discarded() {
         // The caller's response buffer lives in this frame only (C's example writes to it
         // after the frame is gone).
         let call = client.call(&main, ECHO, b"late").unwrap();
-        assert_eq!(call.wait(&main, &clock, Some(5)).unwrap_err(), RpcError::Timeout);
+        assert_eq!(call.response_timeout(&main, &clock, Some(5)).unwrap_err(), RpcError::Timeout);
     }
     assert_eq!((client.in_flight(), client.stats().cancelled), (0, 1));
     // The server wakes up and answers; the slot is reused meanwhile by a new request.
     let mut next = client.call(&main, ECHO, b"next").unwrap();
-    assert_eq!(server.poll(&sub), 2);
+    assert_eq!(server.try_serve(&sub), 2);
     let r = next.try_response(&main).unwrap();
     assert_eq!(r.bytes(), b"next");
     drop(r);
@@ -296,7 +296,7 @@ fn hostile_responses_are_dropped_and_counted() {
     assert_eq!(call.try_response(&main).unwrap().bytes(), b"real");
     // Every buffer the hostile messages used is back with the subcore (a poll that finds
     // the ring empty writes back any frees the `batch-free` feature held).
-    assert!(!main.poll());
+    assert!(!main.dispatch_one());
     assert_eq!(main.stats().queue_faults, 0);
     for _ in 0..16 {
         sub.send(server, 0x99, b"").unwrap();
@@ -317,7 +317,7 @@ fn hostile_requests_are_dropped_or_refused() {
     main.send(raw, SERVER, &[5, 0, 0x11]).unwrap(); // truncated: dropped
     main.send(raw, SERVER, &packet(6, ECHO, 0xFFFC, b"nine byte")).unwrap(); // > request buffer
     main.send(raw, SERVER, &packet(7, ECHO, 0xFFFC, b"ok")).unwrap();
-    assert_eq!(server.poll(&sub), 4);
+    assert_eq!(server.try_serve(&sub), 4);
     assert_eq!(
         server.stats(),
         ServerStats { requests: 4, responses: 2, malformed: 2, oversize: 1, ..Default::default() }
@@ -339,7 +339,7 @@ fn handler_claiming_too_long_a_reply_is_answered_exec_failed() {
     server.add_service(SILENT, &liar).unwrap();
     let client: RpcClient = RpcClient::new(&main, CLIENT, SERVER).unwrap();
     let mut call = client.call(&main, SILENT, b"").unwrap();
-    server.poll(&sub);
+    server.try_serve(&sub);
     let r = call.try_response(&main).unwrap();
     assert_eq!((r.status(), r.len()), (Status::EXEC_FAILED, 0));
     assert_eq!(server.stats().bad_reply_len, 1);
@@ -361,7 +361,7 @@ fn requests_wait_while_no_response_buffer_is_free() {
     }
     let mut a = client.call(&main, ECHO, b"a").unwrap();
     let mut b = client.call(&main, ECHO, b"b").unwrap();
-    assert_eq!(server.poll(&sub), 0, "no buffer for a response, so no request is taken");
+    assert_eq!(server.try_serve(&sub), 0, "no buffer for a response, so no request is taken");
     assert_eq!(server.stats().reply_waited, 1);
     assert_eq!(server.stats().requests, 0);
     assert!(a.try_response(&main).is_none());
@@ -369,7 +369,7 @@ fn requests_wait_while_no_response_buffer_is_free() {
     for _ in 0..16 {
         main.try_recv(other).unwrap();
     }
-    assert_eq!(server.poll(&sub), 2);
+    assert_eq!(server.try_serve(&sub), 2);
     assert_eq!(a.try_response(&main).unwrap().bytes(), b"a");
     assert_eq!(b.try_response(&main).unwrap().bytes(), b"b");
     assert_eq!(server.stats().responses, 2);
@@ -411,7 +411,7 @@ fn server_runs_in_the_rpmsg_interrupt_handler() {
     let isr = |_: SwIntrId| {
         critical_section::with(|cs| {
             let (dev, server) = &mut *shared.borrow_ref_mut(cs);
-            server.poll(dev);
+            server.try_serve(dev);
         })
     };
     let handler: &dyn SwIntrHandler = &isr;

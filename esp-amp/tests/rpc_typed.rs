@@ -69,7 +69,7 @@ fn typed_round_trips() {
     let mut a = client.call_typed::<Read, _, 32, 8>(&main, &2).unwrap();
     let mut b = client.call_typed::<Read, _, 32, 8>(&main, &9).unwrap();
     let mut c = client.call_typed::<Reset, _, 32, 8>(&main, &()).unwrap();
-    assert_eq!(server.poll(&sub), 3);
+    assert_eq!(server.try_serve(&sub), 3);
     assert_eq!(a.try_response(&main), Some(Ok(Reading { sensor: 2, millivolts: 3298, label: *b"vbat" })));
     assert_eq!(b.try_response(&main), Some(Err(TypedError::Status(Status(0x0042)))));
     // `()` encodes to nothing; the answer is one zero byte, so it is still an answer.
@@ -99,7 +99,7 @@ fn undecodable_request_and_oversize_request() {
     let client: RpcClient = RpcClient::new(&main, CLIENT, SERVER).unwrap();
     // A raw call with an empty body: a `u8` cannot decode from it.
     let mut raw = client.call(&main, Read::ID, &[]).unwrap();
-    server.poll(&sub);
+    server.try_serve(&sub);
     let r = raw.try_response(&main).unwrap();
     assert_eq!(r.status(), Status::EXEC_FAILED);
     assert_eq!(r.bytes(), [0u8]);

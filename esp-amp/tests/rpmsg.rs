@@ -71,7 +71,7 @@ fn endpoint_table_operations() {
     for _ in 0..3 {
         sub.send(s, 1, b"x").unwrap();
     }
-    main.poll_all();
+    main.dispatch();
     assert_eq!(main.delete_endpoint(e1), Ok(3));
     assert_eq!(main.stats().dropped_deleted, 3);
     assert_eq!(main.delete_endpoint(e1), Err(RpmsgError::NoEndpoint(1)));
@@ -86,7 +86,7 @@ fn endpoint_table_operations() {
     };
     main.rebind(e1, Receiver::Callback(&count)).unwrap();
     sub.send(s, 1, b"y").unwrap();
-    assert!(main.poll());
+    assert!(main.dispatch_one());
     assert!(main.try_recv(e1).is_none());
     assert_eq!(main.stats().delivered, 4);
     assert_eq!(hits.load(std::sync::atomic::Ordering::SeqCst), 1);

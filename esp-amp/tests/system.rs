@@ -94,12 +94,12 @@ fn a_full_queue_drops_bytes_after_10_ms_and_printing_resumes() {
     assert!(before > 5 * 10, "each dropped byte waited about 10 ms on the clock");
     assert_eq!(p.stats().dropped, 5);
     let mut lines = Vec::new();
-    supplicant.poll(|l| lines.push(String::from_utf8(l.to_vec()).unwrap()));
+    supplicant.dispatch(|l| lines.push(String::from_utf8(l.to_vec()).unwrap()));
     assert_eq!(lines.len(), 16);
     assert_eq!(lines[15], "line 15");
     p.write_str("back\n").unwrap();
     lines.clear();
-    supplicant.poll(|l| lines.push(String::from_utf8(l.to_vec()).unwrap()));
+    supplicant.dispatch(|l| lines.push(String::from_utf8(l.to_vec()).unwrap()));
     assert_eq!(lines, ["back"]);
     assert_eq!(supplicant.stats().lines, 17);
 }
@@ -157,7 +157,7 @@ fn the_supplicant_bounds_param_len_and_counts_unknown_services() {
     tx.send(&[1, 0]).unwrap();
     assert!(matches!(service::send_request(&tx, 1, &[0; 125]), Err(QueueError::TooLarge { .. })));
     let mut lines = Vec::new();
-    assert_eq!(supplicant.poll(|l| lines.push(l.to_vec())), 4);
+    assert_eq!(supplicant.dispatch(|l| lines.push(l.to_vec())), 4);
     assert_eq!(lines, [b"abc".to_vec()]);
     assert_eq!(supplicant.stats(), SupplicantStats { lines: 1, unknown: 1, malformed: 2, faults: 0 });
 }
@@ -175,7 +175,7 @@ fn the_global_print_macros_route_through_the_installed_printer() {
     esp_amp::print!("no newline yet");
     esp_amp::println!();
     let mut lines = Vec::new();
-    supplicant.poll(|l| lines.push(String::from_utf8(l.to_vec()).unwrap()));
+    supplicant.dispatch(|l| lines.push(String::from_utf8(l.to_vec()).unwrap()));
     assert_eq!(lines, ["value = 42", "no newline yet"]);
     assert_eq!(esp_amp::system::print::global_stats().unwrap().lines, 2);
 

@@ -51,7 +51,7 @@ fn a_routed_print_line_with_escape_sequences_is_printed_escaped() {
     let mut p = Printer::new(Some(service::attach(&sys.info()).unwrap()));
     p.write_str("\x1b[31mred\x1b[0m alert\n").unwrap();
     let mut shown = Vec::new();
-    supplicant.poll(|line| shown.push(format!("[sub] {}", Escaped(line))));
+    supplicant.dispatch(|line| shown.push(format!("[sub] {}", Escaped(line))));
     assert_eq!(shown, ["[sub] \\x1b[31mred\\x1b[0m alert"]);
 }
 

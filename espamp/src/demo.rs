@@ -141,7 +141,7 @@ fn first_life(
     let printed = AtomicU32::new(0);
     let stop_drain = std::sync::atomic::AtomicBool::new(false);
     let acks = ev.incoming::<MainCore>();
-    let ack = |bit: u32| events.wait(&acks, bit, WaitFor::All, true, STEP_TIMEOUT).is_ok();
+    let ack = |bit: u32| events.wait_timeout(&acks, bit, WaitFor::All, true, STEP_TIMEOUT).is_ok();
 
     std::thread::scope(|s| {
         let _irq = core.spawn_interrupts(s, || {
@@ -301,11 +301,11 @@ fn drain(supplicant: &Supplicant<'_>, printed: &AtomicU32, stop: &std::sync::ato
         printed.fetch_add(1, Ordering::SeqCst);
     };
     while !stop.load(Ordering::SeqCst) {
-        if supplicant.poll(&mut print) == 0 {
+        if supplicant.dispatch(&mut print) == 0 {
             std::thread::sleep(Duration::from_millis(1));
         }
     }
-    supplicant.poll(&mut print);
+    supplicant.dispatch(&mut print);
 }
 
 /// Step 10: after the panic, re-initialise the shared state as at boot, reload and restart
@@ -392,7 +392,7 @@ fn rpc_calls(dev: &Rpmsg<'_, MainCore>, core: &HostCore<'_>, failures: &AtomicU3
         let answer = client
             .call(dev, id, req)
             .map_err(|e| e.to_string())
-            .and_then(|call| call.wait(dev, core, STEP_TIMEOUT).map_err(|e| e.to_string()));
+            .and_then(|call| call.response_timeout(dev, core, STEP_TIMEOUT).map_err(|e| e.to_string()));
         match answer {
             Ok(r) => {
                 let body = copy_out(r.bytes());
@@ -486,20 +486,20 @@ pub fn run_subcore() -> Result<()> {
         events.notify(&tx, ACK_SW_INTR);
 
         let t0 = Instant::now();
-        match events.wait(&rx, 0x3, WaitFor::All, true, STEP_TIMEOUT) {
+        match events.wait_timeout(&rx, 0x3, WaitFor::All, true, STEP_TIMEOUT) {
             Ok(bits) => sub_log!("  wait-all(0x3) returned 0x{bits:x} after {} ms", t0.elapsed().as_millis()),
             Err(t) => fail(&format!("wait-all timed out with 0x{:x}", t.observed)),
         }
         events.notify(&tx, ACK_WAIT_ALL);
 
-        match events.wait(&rx, 0xC, WaitFor::Any, true, STEP_TIMEOUT) {
+        match events.wait_timeout(&rx, 0xC, WaitFor::Any, true, STEP_TIMEOUT) {
             Ok(bits) => sub_log!("  wait-any(0xC) returned 0x{bits:x}"),
             Err(t) => fail(&format!("wait-any timed out with 0x{:x}", t.observed)),
         }
         events.notify(&tx, ACK_WAIT_ANY);
 
         let t0 = Instant::now();
-        match events.wait(&rx, 0x10, WaitFor::All, true, Some(200)) {
+        match events.wait_timeout(&rx, 0x10, WaitFor::All, true, Some(200)) {
             Ok(bits) => fail(&format!("wait for 0x10 returned 0x{bits:x}, expected a timeout")),
             Err(t) => sub_log!(
                 "  wait(0x10, 200 ms) timed out after {} ms, observed 0x{:x}",

@@ -346,7 +346,7 @@ fn entry(info: &SysInfo<'_>, pool: Pool, block: Block<'_>) -> EntryReport {
 /// exactly the size C gives such a queue (normal or light-sleep placement).
 fn plain_queue(block: Block<'_>, rtc: Option<Shm<'_>>) -> Option<QueueReport> {
     let q = QueueView::attach(block.shm(), block.addr(), rtc).ok()?;
-    let (n, s) = (u32::from(q.len()), u32::from(q.item_size()));
+    let (n, s) = (u32::from(q.capacity()), u32::from(q.item_size()));
     let expected = if q.descriptors_in_rtc() { CONF_SIZE + s * n } else { CONF_SIZE + DESC_SIZE * n + s * n };
     (u32::from(block.size()) == expected).then(|| queue_report(&q, true))
 }
@@ -354,7 +354,7 @@ fn plain_queue(block: Block<'_>, rtc: Option<Shm<'_>>) -> Option<QueueReport> {
 fn rpmsg_device(block: Block<'_>, rtc: Option<Shm<'_>>) -> Option<RpmsgReport> {
     let v = RpmsgView::attach_block(block.shm(), rtc).ok()?;
     let q0 = v.queue(Direction::MainToSub);
-    let (n, s) = (u32::from(q0.len()), u32::from(q0.item_size()));
+    let (n, s) = (u32::from(q0.capacity()), u32::from(q0.item_size()));
     let expected = if q0.descriptors_in_rtc() {
         2 * (CONF_SIZE + s * n) + DESC_SIZE * n
     } else {
@@ -394,7 +394,7 @@ fn rpmsg_device(block: Block<'_>, rtc: Option<Shm<'_>>) -> Option<RpmsgReport> {
 
 fn queue_report(q: &QueueView<'_>, items: bool) -> QueueReport {
     QueueReport {
-        len: q.len(),
+        len: q.capacity(),
         item_size: q.item_size(),
         conf: q.conf_addr(),
         descriptors: q.desc_addr(),

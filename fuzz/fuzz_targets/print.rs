@@ -34,7 +34,7 @@ fuzz_target!(|data: &[u8]| {
             }
             1 => peer_write(&region, &mut input),
             2 => {
-                taken += supplicant.poll(|line| assert!(line.len() <= MAX_PARAM));
+                taken += supplicant.dispatch(|line| assert!(line.len() <= MAX_PARAM));
             }
             3 => {
                 let srv = input.u16();

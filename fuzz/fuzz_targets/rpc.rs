@@ -77,7 +77,7 @@ fuzz_target!(|data: &[u8]| {
                 let _ = client.call_typed::<Div, _, 32, 8>(&main, &(a, b));
             }
             3 => {
-                let _ = server.poll(&sub);
+                let _ = server.try_serve(&sub);
             }
             4 => {
                 // A forged response to the client, with a guessed id.
@@ -106,7 +106,7 @@ fuzz_target!(|data: &[u8]| {
                 }
             }
             7 => {
-                let _ = client.poll(&main);
+                let _ = client.dispatch(&main);
                 while main.try_recv(raw_main).is_some() {}
                 while sub.try_recv(raw_sub).is_some() {}
             }

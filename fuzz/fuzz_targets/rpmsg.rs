@@ -1,7 +1,7 @@
 #![no_main]
 //! RPMsg headers and dispatch from a hostile peer. The input is a shared region (seeded
 //! with the golden RPMsg images) and operations: we attach as the maincore or the subcore,
-//! with mailbox and callback endpoints, receive (`try_recv`, `poll_all`, `recv_where`),
+//! with mailbox and callback endpoints, receive (`try_recv`, `dispatch`, `try_recv_where`),
 //! send, and the peer rewrites bytes in between. Nothing panics; every payload handed to
 //! us fits the buffer; every callback run is counted as a delivery.
 
@@ -52,7 +52,7 @@ fn run<R: Role>(region: &esp_amp_fuzz::Region, info: &SysInfo<'_>, input: &mut I
                 }
             }
             2 => {
-                let _ = dev.poll_all();
+                let _ = dev.dispatch();
             }
             3 => {
                 if !held.is_empty() {
@@ -73,7 +73,7 @@ fn run<R: Role>(region: &esp_amp_fuzz::Region, info: &SysInfo<'_>, input: &mut I
             }
             _ => {
                 let keep = input.u8();
-                let _ = dev.recv_where(other, |m| match (m.len() as u8) ^ keep {
+                let _ = dev.try_recv_where(other, |m| match (m.len() as u8) ^ keep {
                     x if x % 3 == 0 => Pick::Take,
                     x if x % 3 == 1 => Pick::Keep,
                     _ => Pick::Drop,

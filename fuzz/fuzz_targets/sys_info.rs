@@ -26,7 +26,7 @@ fuzz_target!(|data: &[u8]| {
                     assert!(n <= buf.len());
                 }
             }
-            assert!(q.filled() + q.free() <= usize::from(q.len()));
+            assert!(q.filled() + q.free() <= usize::from(q.capacity()));
         }
         if let Ok(dev) = RpmsgView::attach_block(block.shm(), None) {
             for d in [Direction::MainToSub, Direction::SubToMain] {

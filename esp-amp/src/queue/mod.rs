@@ -223,7 +223,7 @@ impl From<RingError> for QueueError {
 /// ```
 /// use esp_amp::queue::{QueueError, QueueSpec};
 /// let spec = QueueSpec::new(16, 64).unwrap(); // 16 buffers of 64 bytes
-/// assert_eq!((spec.len(), spec.item_size()), (16, 64));
+/// assert_eq!((spec.capacity(), spec.item_size()), (16, 64));
 /// assert!(matches!(QueueSpec::new(0, 64), Err(QueueError::InvalidSpec { .. })));
 /// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -249,7 +249,7 @@ impl QueueSpec {
     /// ```
     /// use esp_amp::queue::QueueSpec;
     /// let s = QueueSpec::new(5, 13).unwrap();
-    /// assert_eq!((s.len(), s.item_size()), (8, 16));
+    /// assert_eq!((s.capacity(), s.item_size()), (8, 16));
     /// assert!(QueueSpec::new(0, 16).is_err());
     /// ```
     pub fn new(len: u32, item_size: u32) -> Result<Self, QueueError> {
@@ -262,13 +262,8 @@ impl QueueSpec {
     }
 
     /// Number of buffers (a power of two).
-    pub fn len(&self) -> u16 {
+    pub fn capacity(&self) -> u16 {
         self.len
-    }
-
-    /// Always `false`: a queue has at least one buffer.
-    pub fn is_empty(&self) -> bool {
-        false
     }
 
     /// Bytes per buffer (a multiple of 4).
@@ -555,14 +550,9 @@ macro_rules! end_accessors {
             usize::from(self.end.ring.geometry().s)
         }
 
-        /// Number of buffers.
-        pub fn len(&self) -> usize {
+        /// Number of buffers (slots in the ring).
+        pub fn capacity(&self) -> usize {
             usize::from(self.end.ring.geometry().n)
-        }
-
-        /// Always `false`: a queue has at least one buffer.
-        pub fn is_empty(&self) -> bool {
-            false
         }
 
         /// Peer faults seen so far.
@@ -825,7 +815,7 @@ impl<'r, const CAP: usize> Consumer<'r, CAP> {
     /// [`QueueError::Peer`] when the next slot held garbage (it is skipped; call again).
     #[inline]
     pub fn try_recv(&self) -> Result<RxBuf<'_, 'r, CAP>, QueueError> {
-        let (idx, len) = self.end.ring.recv()?;
+        let (idx, len) = self.end.ring.try_recv()?;
         #[cfg(all(feature = "batch-free", target_arch = "x86_64"))]
         self.prefetch_next();
         Ok(RxBuf { q: self, idx, len })
@@ -1097,7 +1087,7 @@ where
         critical_section::with(|cs| {
             let consumer = self.consumer.borrow(cs);
             // Bounded: each round consumes a slot, and at most `n` can be filled.
-            for _ in 0..consumer.len() {
+            for _ in 0..consumer.capacity() {
                 match consumer.try_recv() {
                     Ok(buf) => (self.on_rx)(buf),
                     Err(QueueError::Empty) => break,

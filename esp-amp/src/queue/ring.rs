@@ -408,7 +408,7 @@ impl<T: DescTable, const CAP: usize> Ring<T, CAP> {
 
     /// Takes the next filled buffer (spec `recv`): `(index, len)`. A bad descriptor is
     /// consumed, handed straight back to the producer and reported.
-    pub fn recv(&self) -> Result<(u16, u16), RingError> {
+    pub fn try_recv(&self) -> Result<(u16, u16), RingError> {
         let slot = self.mask(self.free_index.get());
         let flags = self.table.flags(slot);
         if !is_filled(flags, self.free_flip.get()) {
@@ -438,7 +438,7 @@ impl<T: DescTable, const CAP: usize> Ring<T, CAP> {
     /// Gives held buffer `idx` back to the producer (spec `free`).
     ///
     /// With the `batch-free` feature the slot is written later: when a quarter of the
-    /// queue (at most 8) has been freed, or when [`Ring::recv`] finds the ring empty, or
+    /// queue (at most 8) has been freed, or when [`Ring::try_recv`] finds the ring empty, or
     /// on `Ring::flush_frees`. The consumer then writes each shared descriptor line once
     /// per batch instead of once per message, and the producer, which polls that line,
     /// finds several free slots at once instead of one at a time. The batch is at most a
@@ -592,11 +592,11 @@ mod tests {
             let flags: [u16; 4] = core::array::from_fn(|i| t.flags[i].load(Ordering::Relaxed));
             assert_eq!(flags, [a | u; 4], "lap {lap}");
             for i in 0..4 {
-                let (b, len) = c.recv().unwrap();
+                let (b, len) = c.try_recv().unwrap();
                 assert_eq!(len, i + 1);
                 c.free(b);
             }
-            assert_eq!(c.recv(), Err(RingError::Empty));
+            assert_eq!(c.try_recv(), Err(RingError::Empty));
         }
     }
 
@@ -609,8 +609,8 @@ mod tests {
             let b = p.alloc().unwrap();
             p.send(b, 1);
         }
-        let (b0, _) = c.recv().unwrap();
-        let (b1, _) = c.recv().unwrap();
+        let (b0, _) = c.try_recv().unwrap();
+        let (b1, _) = c.try_recv().unwrap();
         c.free(b1);
         c.free(b0);
         assert_eq!(t.addr[0].load(Ordering::Relaxed), GEO.addr_of(1));
@@ -643,7 +643,7 @@ mod tests {
             let b = p.alloc().unwrap();
             p.send(b, len);
         }
-        let got: Vec<u16> = (0..3).map(|_| c.recv().unwrap().0).collect();
+        let got: Vec<u16> = (0..3).map(|_| c.try_recv().unwrap().0).collect();
         let freed = |slot: usize| t.flags[slot].load(Ordering::Relaxed) == AVAIL | USED;
         // Freed out of order: the first free waits, the second completes the batch.
         c.free(got[2]);
@@ -656,13 +656,13 @@ mod tests {
         // A lone free is written when a receive finds nothing more to read.
         c.free(got[1]);
         assert!(!freed(2));
-        assert_eq!(c.recv(), Err(RingError::Empty));
+        assert_eq!(c.try_recv(), Err(RingError::Empty));
         assert!(freed(2));
         assert_eq!(c.outstanding(), 0);
         // `flush_frees` writes at once.
         let b = p.alloc().unwrap();
         p.send(b, 4);
-        let (b, _) = c.recv().unwrap();
+        let (b, _) = c.try_recv().unwrap();
         c.free(b);
         assert!(!freed(3));
         c.flush_frees();
@@ -685,12 +685,12 @@ mod tests {
         let b = p.alloc().unwrap();
         p.send(b, 1);
         assert_eq!(c.peek_next(), Some(b));
-        assert_eq!(c.recv(), Ok((b, 1)), "peeking took nothing");
+        assert_eq!(c.try_recv(), Ok((b, 1)), "peeking took nothing");
         // A garbage address is no hint (and is still caught when received).
         (&t).set_addr_len(1, 0xDEAD, 1);
         (&t).set_flags(1, filled_flags(true));
         assert_eq!(c.peek_next(), None);
-        assert!(matches!(c.recv(), Err(RingError::Peer(PeerFault::BadAddress { .. }))));
+        assert!(matches!(c.try_recv(), Err(RingError::Peer(PeerFault::BadAddress { .. }))));
     }
 
     #[test]
@@ -712,7 +712,7 @@ mod tests {
             p.send(b, 2);
         }
         for _ in 0..8 {
-            let (b, _) = c.recv().unwrap();
+            let (b, _) = c.try_recv().unwrap();
             c.free(b);
         }
         assert_eq!((p.faults(), c.faults()), (0, 0));
@@ -731,10 +731,10 @@ mod tests {
         t.addr[1].store(0x2000, Ordering::Relaxed); // outside
         t.len[2].store(17, Ordering::Relaxed); // too long
         t.addr[3].store(GEO.addr_of(3), Ordering::Relaxed);
-        assert!(matches!(c.recv(), Err(RingError::Peer(PeerFault::BadAddress { slot: 0, .. }))));
-        assert!(matches!(c.recv(), Err(RingError::Peer(PeerFault::BadAddress { slot: 1, .. }))));
-        assert!(matches!(c.recv(), Err(RingError::Peer(PeerFault::BadLength { slot: 2, len: 17 }))));
-        let (b3, _) = c.recv().unwrap();
+        assert!(matches!(c.try_recv(), Err(RingError::Peer(PeerFault::BadAddress { slot: 0, .. }))));
+        assert!(matches!(c.try_recv(), Err(RingError::Peer(PeerFault::BadAddress { slot: 1, .. }))));
+        assert!(matches!(c.try_recv(), Err(RingError::Peer(PeerFault::BadLength { slot: 2, len: 17 }))));
+        let (b3, _) = c.try_recv().unwrap();
         assert_eq!(b3, 3);
         assert_eq!(c.faults(), 3);
         c.free(b3);

@@ -72,7 +72,7 @@ pub struct Completed<'a> {
     pub data: PeerBytes<'a>,
 }
 
-/// A completion callback, run by [`RpcClient::poll`].
+/// A completion callback, run by [`RpcClient::dispatch`].
 pub type OnResponse<'h> = &'h dyn Fn(Completed<'_>);
 
 #[derive(Clone, Copy)]
@@ -115,7 +115,7 @@ enum Verdict {
 ///
 /// Every method takes the device the client was created on. A response travels back in
 /// an RPMsg message that waits in the client's mailbox until its [`Call`] takes it (or
-/// [`RpcClient::poll`] gives it to its callback); messages that are not a response to a
+/// [`RpcClient::dispatch`] gives it to its callback); messages that are not a response to a
 /// waiting request are given back as soon as they are seen, and counted.
 ///
 /// ```
@@ -140,7 +140,7 @@ enum Verdict {
 /// let client: RpcClient<4> = RpcClient::new(&main, 0, 1).unwrap();
 /// let mut call = client.call(&main, 0x10, &[2, 3]).unwrap();
 /// assert_eq!(client.in_flight(), 1);
-/// # server.poll(&sub);
+/// # server.try_serve(&sub);
 /// let resp = call.try_response(&main).unwrap();
 /// assert_eq!(resp.status(), Status::OK);
 /// assert_eq!(resp.bytes(), [5]);
@@ -251,7 +251,7 @@ impl<'h, const SLOTS: usize> RpcClient<'h, SLOTS> {
         }
     }
 
-    /// Sends request `cmd_id`; [`RpcClient::poll`] calls `on_done` with the response.
+    /// Sends request `cmd_id`; [`RpcClient::dispatch`] calls `on_done` with the response.
     /// Returns the request's `msg_id` (for [`RpcClient::cancel`]). Errors as for
     /// [`RpcClient::call`].
     pub fn call_with<R: Role, const CAP: usize, const E: usize>(
@@ -294,12 +294,12 @@ impl<'h, const SLOTS: usize> RpcClient<'h, SLOTS> {
     /// Gives every response that has arrived for a [`RpcClient::call_with`] request to its
     /// callback, and gives back whatever is not a response to a waiting request. Returns
     /// how many callbacks ran.
-    pub fn poll<R: Role, const CAP: usize, const E: usize>(&self, dev: &Rpmsg<'_, R, CAP, E>) -> usize {
+    pub fn dispatch<R: Role, const CAP: usize, const E: usize>(&self, dev: &Rpmsg<'_, R, CAP, E>) -> usize {
         let mut ran = 0;
         // Each round takes one message out of the mailbox, which holds at most a queue.
-        for _ in 0..=dev.queue_len() {
+        for _ in 0..=dev.queue_capacity() {
             let mut target = None;
-            let taken = dev.recv_where(self.ept, |m| match self.classify(m) {
+            let taken = dev.try_recv_where(self.ept, |m| match self.classify(m) {
                 Verdict::For(i) => match self.slot(i) {
                     Slot::Waiting { on_done: Some(cb), .. } => {
                         target = Some((i, cb));
@@ -486,7 +486,7 @@ impl<'h, const SLOTS: usize> RpcClient<'h, SLOTS> {
 /// let call = client.call(&main, 0x10, b"?").unwrap();
 /// // Nobody serves endpoint 1 here: the wait times out and the call is cancelled, so a late
 /// // response would be given back, never delivered.
-/// assert_eq!(call.wait(&main, &platform, Some(10)).err(), Some(RpcError::Timeout));
+/// assert_eq!(call.response_timeout(&main, &platform, Some(10)).err(), Some(RpcError::Timeout));
 /// assert_eq!((client.in_flight(), client.stats().cancelled), (0, 1));
 /// ```
 pub struct Call<'c, 'h, const SLOTS: usize> {
@@ -512,7 +512,7 @@ impl<'c, 'h, const SLOTS: usize> Call<'c, 'h, SLOTS> {
             return None;
         }
         let c = self.client;
-        let msg = dev.recv_where(c.ept, |m| match c.classify(m) {
+        let msg = dev.try_recv_where(c.ept, |m| match c.classify(m) {
             Verdict::For(i) if i == self.slot => Pick::Take,
             Verdict::For(_) => Pick::Keep,
             Verdict::Reject => Pick::Drop,
@@ -529,7 +529,7 @@ impl<'c, 'h, const SLOTS: usize> Call<'c, 'h, SLOTS> {
     /// Returns within `timeout_ms` plus one attempt, whatever the peer sends: an attempt
     /// is one [`Call::try_response`] (at most one ring's worth of messages routed, then
     /// one walk of the client's mailbox), as for [`Rpmsg::recv_timeout`].
-    pub fn wait<'d, 'r, R: Role, P: Platform, const CAP: usize, const E: usize>(
+    pub fn response_timeout<'d, 'r, R: Role, P: Platform, const CAP: usize, const E: usize>(
         mut self,
         dev: &'d Rpmsg<'r, R, CAP, E>,
         platform: &P,

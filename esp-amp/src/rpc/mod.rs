@@ -56,7 +56,7 @@
 //! // Maincore: a client at endpoint 0 talking to server 1.
 //! let client: RpcClient<4> = RpcClient::new(&main, 0, 1).unwrap();
 //! let mut call = client.call(&main, 0x10, &[2, 0, 3, 0]).unwrap();
-//! assert_eq!(server.poll(&sub), 1);
+//! assert_eq!(server.try_serve(&sub), 1);
 //! let resp = call.try_response(&main).unwrap();
 //! assert_eq!(resp.status(), Status::OK);
 //! assert_eq!(resp.bytes(), [5, 0]);

@@ -127,7 +127,7 @@ pub struct ServerStats {
 
 /// An RPC server on one RPMsg endpoint, with up to `SVC` services.
 ///
-/// Requests are handled by [`RpcServer::poll`] (or [`serve_timeout`](RpcServer::serve_timeout),
+/// Requests are handled by [`RpcServer::try_serve`] (or [`serve_timeout`](RpcServer::serve_timeout),
 /// or [`serve`](RpcServer::serve) in a task), each in turn: a free RPMsg buffer is taken for
 /// the response first, the request is copied into the request buffer and its RPMsg buffer
 /// given back, the handler writes its answer straight into the response buffer (zero-copy),
@@ -160,7 +160,7 @@ pub struct ServerStats {
 /// # let client: RpcClient = RpcClient::new(&main, 0, 1).unwrap();
 /// # let mut call = client.call(&main, 0x11, b"hi").unwrap();
 /// // In its loop or interrupt handler: answer what has arrived.
-/// assert_eq!(server.poll(&sub), 1);
+/// assert_eq!(server.try_serve(&sub), 1);
 /// # assert_eq!(call.try_response(&main).unwrap().bytes(), b"hi");
 /// ```
 pub struct RpcServer<'h, const SVC: usize = 8> {
@@ -238,13 +238,16 @@ impl<'h, const SVC: usize> RpcServer<'h, SVC> {
     /// buffer is free for its response; returns 0 at once when none is.
     ///
     /// Bounded whatever the client sends: the ring is routed (at most one ring's worth of
-    /// messages, [`Rpmsg::poll_all`]'s bound), at most one queue's worth of the requests
+    /// messages, [`Rpmsg::dispatch`]'s bound), at most one queue's worth of the requests
     /// routed to the server are handled. What arrives meanwhile waits for the next call
     /// ([`Rpmsg::has_input`]).
-    pub fn poll<R: Role, const CAP: usize, const E: usize>(&mut self, dev: &Rpmsg<'_, R, CAP, E>) -> usize {
+    pub fn try_serve<R: Role, const CAP: usize, const E: usize>(
+        &mut self,
+        dev: &Rpmsg<'_, R, CAP, E>,
+    ) -> usize {
         let mut served = 0;
         dev.poll_ring();
-        for _ in 0..dev.queue_len() {
+        for _ in 0..dev.queue_capacity() {
             let Ok(out) = dev.alloc() else {
                 bump(&mut self.stats.reply_waited);
                 break;
@@ -266,7 +269,7 @@ impl<'h, const SVC: usize> RpcServer<'h, SVC> {
     /// Waits up to `timeout_ms` (`None` = forever) for at least one request and handles
     /// what is there; sleeps until the next interrupt in between (the client must notify).
     ///
-    /// Returns within `timeout_ms` plus one [`RpcServer::poll`] (its bound), whatever the
+    /// Returns within `timeout_ms` plus one [`RpcServer::try_serve`] (its bound), whatever the
     /// client sends.
     pub fn serve_timeout<R: Role, P: Platform, const CAP: usize, const E: usize>(
         &mut self,
@@ -276,7 +279,7 @@ impl<'h, const SVC: usize> RpcServer<'h, SVC> {
     ) -> Result<usize, RpcError> {
         // The 1 ms nap retries when no response buffer was free: frees raise no interrupt.
         crate::queue::wait_until::<_, _, RpcError>(platform, timeout_ms, Some(1), || {
-            let n = self.poll(dev);
+            let n = self.try_serve(dev);
             (n > 0).then_some(Ok(n))
         })
     }
@@ -294,7 +297,7 @@ impl<'h, const SVC: usize> RpcServer<'h, SVC> {
         poll_fn(|cx| {
             signal.register(cx.waker());
             let waited = self.stats.reply_waited;
-            match self.poll(dev) {
+            match self.try_serve(dev) {
                 0 => {
                     // Waiting for the signal alone could wait for ever: the client may
                     // have sent everything and now only reads (and frees) responses.

@@ -40,7 +40,7 @@
 //! let client: RpcClient<2> = RpcClient::new(&main, 0, 1).unwrap();
 //! let mut ok = client.call_typed::<Div, _, 32, 8>(&main, &(84, 2)).unwrap();
 //! let mut bad = client.call_typed::<Div, _, 32, 8>(&main, &(1, 0)).unwrap();
-//! server.poll(&sub);
+//! server.try_serve(&sub);
 //! assert_eq!(ok.try_response(&main), Some(Ok(42)));
 //! assert_eq!(bad.try_response(&main), Some(Err(TypedError::Status(Status::EXEC_FAILED))));
 //! ```
@@ -267,14 +267,14 @@ impl<'c, 'h, const SLOTS: usize, C: Command> TypedCall<'c, 'h, SLOTS, C> {
         self.call.try_response(dev).map(|r| decode::<C, CAP>(&r))
     }
 
-    /// Waits up to `timeout_ms` for the answer (see [`Call::wait`]).
-    pub fn wait<R: Role, P: Platform, const CAP: usize, const E: usize>(
+    /// Waits up to `timeout_ms` for the answer (see [`Call::response_timeout`]).
+    pub fn response_timeout<R: Role, P: Platform, const CAP: usize, const E: usize>(
         self,
         dev: &Rpmsg<'_, R, CAP, E>,
         platform: &P,
         timeout_ms: Option<u32>,
     ) -> Result<C::Response, TypedError> {
-        decode::<C, CAP>(&self.call.wait(dev, platform, timeout_ms)?)
+        decode::<C, CAP>(&self.call.response_timeout(dev, platform, timeout_ms)?)
     }
 
     /// Waits asynchronously for the answer (see [`Call::response`]); dropping the future

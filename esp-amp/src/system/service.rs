@@ -92,7 +92,7 @@ pub struct SupplicantStats {
 /// let mut printer = Printer::new(Some(service::attach(&sys.info()).unwrap()));
 /// core::fmt::Write::write_str(&mut printer, "hello\nworld\n").unwrap();
 /// let mut lines = Vec::new();
-/// supplicant.poll(|line| lines.push(String::from_utf8_lossy(line).into_owned()));
+/// supplicant.dispatch(|line| lines.push(String::from_utf8_lossy(line).into_owned()));
 /// assert_eq!(lines, ["hello", "world"]);
 /// ```
 pub struct Supplicant<'r> {
@@ -112,7 +112,7 @@ impl<'r> Supplicant<'r> {
     /// Drains every waiting request; each print line (without its NUL and newline) goes to
     /// `on_line`. Returns how many requests were taken. Call it from the software
     /// interrupt 27 handler's task, a thread, or a poll loop.
-    pub fn poll(&self, mut on_line: impl FnMut(&[u8])) -> usize {
+    pub fn dispatch(&self, mut on_line: impl FnMut(&[u8])) -> usize {
         let mut s = self.stats.get();
         let mut taken = 0;
         // Bounded: at most `len` buffers can be filled at once.

@@ -6,8 +6,8 @@ use esp_amp::MainCore;
 
 fn wait_twice(dev: &Rpmsg<'_, MainCore>, client: &RpcClient<'_>, platform: &impl Platform) {
     let call = client.call(dev, 0x10, b"?").unwrap();
-    let _ = call.wait(dev, platform, Some(10));
-    let _ = call.wait(dev, platform, Some(10));
+    let _ = call.response_timeout(dev, platform, Some(10));
+    let _ = call.response_timeout(dev, platform, Some(10));
 }
 
 fn main() {}

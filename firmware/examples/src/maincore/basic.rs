@@ -88,7 +88,7 @@ fn life<B: MainBoard>(b: &B, sub: &mut SubcoreHandle<'_, B::Port>, image: &[u8],
         || {
             // Software interrupts: 0..3 go out, the subcore answers each with id + 4.
             events.notify(&tx, GO_SW_INTR);
-            let got = events.wait(&rx, ACK_SW_INTR, WaitFor::All, true, TIMEOUT);
+            let got = events.wait_timeout(&rx, ACK_SW_INTR, WaitFor::All, true, TIMEOUT);
             check!(b, 10, got.is_ok(), "subcore did not acknowledge the go event");
             for n in 0..4 {
                 sw.trigger(SwIntrId::user(n).unwrap());
@@ -106,7 +106,7 @@ fn life<B: MainBoard>(b: &B, sub: &mut SubcoreHandle<'_, B::Port>, image: &[u8],
                 check!(b, 12, before & 1 == 0, "bit 0 of the event word was set by someone else");
                 rx.clear(1 << 0);
             }
-            let got = events.wait(&rx, ACK_HAMMER, WaitFor::All, true, TIMEOUT);
+            let got = events.wait_timeout(&rx, ACK_HAMMER, WaitFor::All, true, TIMEOUT);
             check!(b, 13, got.is_ok(), "subcore did not finish the hammer");
             let total = counter.load(Ordering::Relaxed);
             check!(b, 14, total == 2 * HAMMER_ROUNDS, "counter {total}, expected {}", 2 * HAMMER_ROUNDS);

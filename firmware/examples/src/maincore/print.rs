@@ -86,7 +86,7 @@ pub fn print<B: MainBoard>(b: &B, sub: &mut SubcoreHandle<'_, B::Port>, image: &
                     "print routing stalled after {n} lines"
                 );
                 let epoch = clock.irq_epoch();
-                supplicant.poll(|got| {
+                supplicant.dispatch(|got| {
                     b.routed(got);
                     let want = expected(n, fallback_bytes);
                     let same = want.as_ref().is_some_and(|w| &w.buf[..w.len] == got);

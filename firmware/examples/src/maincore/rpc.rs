@@ -76,7 +76,7 @@ pub fn rpc<B: MainBoard>(b: &B, sub: &mut SubcoreHandle<'_, B::Port>, image: &[u
         || {
             // The subcore calls first, once its server is up.
             wait_for(b, || {
-                server.poll(&dev);
+                server.try_serve(&dev);
                 hello_version.load(Ordering::Relaxed) != 0
             });
             let v = hello_version.load(Ordering::Relaxed);
@@ -85,7 +85,7 @@ pub fn rpc<B: MainBoard>(b: &B, sub: &mut SubcoreHandle<'_, B::Port>, image: &[u
             // An unknown command: INVALID_CMD, answered by the subcore's server itself.
             let call =
                 client.call(&dev, UNKNOWN, b"?").unwrap_or_else(|e| b.fail(11, format_args!("call: {e:?}")));
-            let status = call.wait(&dev, &clock, Some(TIMEOUT_MS)).map(|r| r.status());
+            let status = call.response_timeout(&dev, &clock, Some(TIMEOUT_MS)).map(|r| r.status());
             check!(b, 12, status == Ok(Status::INVALID_CMD), "unknown command answered {status:?}");
 
             // Both directions at once: our ADD/Div calls, the subcore's Fib calls.
@@ -99,7 +99,7 @@ pub fn rpc<B: MainBoard>(b: &B, sub: &mut SubcoreHandle<'_, B::Port>, image: &[u
                     "RPC traffic stalled: {answered} of {CALLS} answered"
                 );
                 let epoch = clock.irq_epoch();
-                server.poll(&dev);
+                server.try_serve(&dev);
                 for slot in calls.iter_mut() {
                     if slot.is_none() && next < CALLS {
                         let k = next;
@@ -192,7 +192,7 @@ pub fn rpc<B: MainBoard>(b: &B, sub: &mut SubcoreHandle<'_, B::Port>, image: &[u
                     .call(&dev, ADD, &[k as u8, 0, 1, 0])
                     .unwrap_or_else(|e| b.fail(20, format_args!("{e:?}")));
                 let r = call
-                    .wait(&dev, &clock, Some(TIMEOUT_MS))
+                    .response_timeout(&dev, &clock, Some(TIMEOUT_MS))
                     .unwrap_or_else(|e| b.fail(21, format_args!("{e:?}")));
                 check!(b, 22, r.bytes() == [k as u8 + 1, 0], "ADD({k}, 1) answered {:?}", r.bytes());
                 drop(r);

@@ -39,12 +39,12 @@ pub fn stack<B: MainBoard>(b: &B, sub: &mut SubcoreHandle<'_, B::Port>, image: &
         },
         || {
             events.notify(&tx, GO);
-            let got = events.wait(&rx, READY, WaitFor::All, true, Some(TIMEOUT_MS));
+            let got = events.wait_timeout(&rx, READY, WaitFor::All, true, Some(TIMEOUT_MS));
             check!(b, 10, got.is_ok(), "no READY from the subcore: {got:?}");
             for n in 0..CALLS {
                 let (x, y) = (n as u8, (n * 7) as u8);
                 let call = client.call(&dev, SUM, &[x, y]).or_fail(b, "SUM call");
-                let resp = call.wait(&dev, &clock, Some(TIMEOUT_MS)).or_fail(b, "SUM answer");
+                let resp = call.response_timeout(&dev, &clock, Some(TIMEOUT_MS)).or_fail(b, "SUM answer");
                 check!(
                     b,
                     11,
@@ -55,7 +55,7 @@ pub fn stack<B: MainBoard>(b: &B, sub: &mut SubcoreHandle<'_, B::Port>, image: &
                 );
             }
             let call = client.call(&dev, UNKNOWN, &[0]).or_fail(b, "unknown call");
-            let resp = call.wait(&dev, &clock, Some(TIMEOUT_MS)).or_fail(b, "unknown answer");
+            let resp = call.response_timeout(&dev, &clock, Some(TIMEOUT_MS)).or_fail(b, "unknown answer");
             check!(b, 12, resp.status() == Status::INVALID_CMD, "unknown command: {:?}", resp.status());
             b.log(format_args!(
                 "stack: GO/READY events, then {CALLS} SUM calls answered right and an unknown command refused, \

@@ -42,10 +42,10 @@ pub fn basic<B: Board>(b: &B) -> ! {
         },
         || {
             b.log(format_args!("[hart 1] subcore up: SysInfo, software interrupts, events, RPMsg attached"));
-            events.wait(&rx, GO_SW_INTR, WaitFor::All, true, None).check();
+            events.wait_timeout(&rx, GO_SW_INTR, WaitFor::All, true, None).check();
             events.notify(&tx, ACK_SW_INTR);
 
-            events.wait(&rx, GO_HAMMER, WaitFor::All, true, None).check();
+            events.wait_timeout(&rx, GO_HAMMER, WaitFor::All, true, None).check();
             for _ in 0..HAMMER_ROUNDS {
                 counter.fetch_add(1, Ordering::Relaxed);
                 // Bit 31 is ours on the event word; the maincore toggles bit 0 meanwhile.

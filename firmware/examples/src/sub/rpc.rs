@@ -59,7 +59,7 @@ pub fn rpc<B: Board>(b: &B) -> ! {
         || {
             // Our server exists: tell the maincore, which waits for this before calling.
             let hello = client.call_typed::<Hello, _, 32, 8>(&dev, &VERSION).check();
-            match hello.wait(&dev, &clock, Some(2000)) {
+            match hello.response_timeout(&dev, &clock, Some(2000)) {
                 Ok(v) if v == VERSION => {}
                 other => panic!("hello: {other:?}"),
             }
@@ -70,7 +70,7 @@ pub fn rpc<B: Board>(b: &B) -> ! {
             let mut reported = false;
             loop {
                 let epoch = clock.irq_epoch();
-                server.poll(&dev);
+                server.try_serve(&dev);
                 echo_back();
                 for slot in calls.iter_mut() {
                     if slot.is_none() && next < CALLS {
@@ -100,7 +100,7 @@ pub fn rpc<B: Board>(b: &B) -> ! {
                     // Keep serving while the report travels: the maincore may be calling us.
                     let mut verdict = loop {
                         let epoch = clock.irq_epoch();
-                        server.poll(&dev);
+                        server.try_serve(&dev);
                         echo_back();
                         match client.call_typed::<Report, _, 32, 8>(&dev, &(good, wrong)) {
                             Ok(call) => break call,
@@ -110,7 +110,7 @@ pub fn rpc<B: Board>(b: &B) -> ! {
                     };
                     loop {
                         let epoch = clock.irq_epoch();
-                        server.poll(&dev);
+                        server.try_serve(&dev);
                         echo_back();
                         match verdict.try_response(&dev) {
                             Some(Ok(())) => break,

@@ -44,13 +44,13 @@ pub fn stack<B: Board>(b: &B) -> ! {
             sw.isr();
         },
         || {
-            let Ok(_) = events.wait(&rx, GO, WaitFor::All, true, None) else { set_up_failed() };
+            let Ok(_) = events.wait_timeout(&rx, GO, WaitFor::All, true, None) else { set_up_failed() };
             events.notify(&tx, READY);
             loop {
                 // Taken before polling: an interrupt during the poll ends the wait at once.
                 // The maincore calls one at a time, so a response always finds a buffer.
                 let epoch = clock.irq_epoch();
-                if server.poll(&dev) == 0 {
+                if server.try_serve(&dev) == 0 {
                     clock.wait_irq(epoch, None);
                 }
             }
