@@ -3,12 +3,12 @@
 //! atomic ping-pong (the limit of the machine) so results can be read as ratios.
 //!
 //! ```text
-//! cargo bench -p esp-amp-host --bench ipc                      # the full table
-//! cargo bench -p esp-amp-host --bench ipc -- stress 10000000   # checked run, N each way
-//! cargo bench -p esp-amp-host --bench ipc -- throughput 64 Copy 1 # one cell (batch 0: callback)
-//! cargo bench -p esp-amp-host --bench ipc -- latency Polling      # one cell
-//! cargo bench -p esp-amp-host --bench ipc -- rpc 1                # RPC calls/s, 1 in flight
-//! ESP_AMP_BENCH_MESSAGES=500000 cargo bench -p esp-amp-host --bench ipc
+//! cargo bench -p esp-amp-host --features harness --bench ipc                      # the full table
+//! cargo bench -p esp-amp-host --features harness --bench ipc -- stress 10000000   # checked run, N each way
+//! cargo bench -p esp-amp-host --features harness --bench ipc -- throughput 64 Copy 1 # one cell (batch 0: callback)
+//! cargo bench -p esp-amp-host --features harness --bench ipc -- latency Polling      # one cell
+//! cargo bench -p esp-amp-host --features harness --bench ipc -- rpc 1                # RPC calls/s, 1 in flight
+//! ESP_AMP_BENCH_MESSAGES=500000 cargo bench -p esp-amp-host --features harness --bench ipc
 //! ```
 //!
 //! Numbers are printed as a Markdown table (docs/benchmarks.md holds a recorded run).
@@ -25,7 +25,7 @@ use esp_amp::rpmsg::{Endpoint, Inbound, Receiver, Rpmsg, RpmsgError};
 use esp_amp::sw_intr::SwIntr;
 use esp_amp::sys_info::{SysInfo, SysInfoAllocator};
 use esp_amp::{MainCore, Role, SubCore};
-use esp_amp_host::traffic::pump;
+use esp_amp_host::harness::traffic::pump;
 use esp_amp_host::{spawn_subcore, HostCore, HostRegion, Side};
 
 const QUEUE_LEN: u32 = 32;

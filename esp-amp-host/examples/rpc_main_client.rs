@@ -2,9 +2,9 @@
 //! is the maincore and starts itself again as the subcore process.
 //!
 //! ```sh
-//! cargo run -p esp-amp-host --example rpc_main_client [-- ROUNDS]
+//! cargo run -p esp-amp-host --features harness --example rpc_main_client [-- ROUNDS]
 //! ```
 
 fn main() -> std::process::ExitCode {
-    esp_amp_host::rpc_example::example_main(esp_amp_host::rpc_example::Part::Client)
+    esp_amp_host::harness::rpc_example::example_main(esp_amp_host::harness::rpc_example::Part::Client)
 }

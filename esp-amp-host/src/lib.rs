@@ -9,8 +9,8 @@
 //!   doorbell (a sleeping core wakes without busy-waiting), interrupt delivery on a
 //!   thread, a millisecond clock;
 //! - [`firmware`]: build a bare-metal firmware crate (a subcore image) for a RISC-V target;
-//! - [`traffic`]: self-checking RPMsg traffic for stress runs and benchmarks;
-//! - [`rpc_example`]: the RPC example client and server, runnable on either core;
+//! - `harness` (feature `harness`): the project's test and measurement programs on this
+//!   port: self-checking RPMsg traffic, the RPC example client and server, the soak run;
 //! - [`subcore`]: the life-cycle port (the subcore firmware is a child process) and the
 //!   subcore's panic hook;
 //! - [`spawn_subcore`]: start a subcore child process after the maincore set the region up.
@@ -44,15 +44,15 @@
 
 #![deny(missing_docs)]
 
-pub mod core;
 pub mod firmware;
+#[cfg(feature = "harness")]
+#[cfg_attr(docsrs, doc(cfg(feature = "harness")))]
+pub mod harness;
+pub mod host_core;
 pub mod region;
-pub mod rpc_example;
-pub mod soak;
 pub mod subcore;
-pub mod traffic;
 
-pub use crate::core::{HostCore, InterruptDelivery, InterruptsBound, Side};
+pub use crate::host_core::{HostCore, InterruptDelivery, InterruptsBound, Side};
 pub use crate::region::{HostLayout, HostRegion, RegionSnapshot, ENV_REGION_PATH};
 pub use esp_amp::port::AlreadyBound;
 

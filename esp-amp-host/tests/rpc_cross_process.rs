@@ -4,7 +4,7 @@
 
 use std::process::Command;
 
-use esp_amp_host::rpc_example::{run_as_maincore, run_as_subcore, Part};
+use esp_amp_host::harness::rpc_example::{run_as_maincore, run_as_subcore, Part};
 use esp_amp_host::ENV_REGION_PATH;
 
 const ROUNDS: u32 = 300;

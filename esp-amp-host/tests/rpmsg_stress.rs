@@ -10,7 +10,7 @@ use esp_amp::rpmsg::{Receiver, Rpmsg};
 use esp_amp::sw_intr::SwIntr;
 use esp_amp::sys_info::{Pool, SysInfo, SysInfoAllocator, SysInfoId};
 use esp_amp::{MainCore, SubCore};
-use esp_amp_host::traffic::pump;
+use esp_amp_host::harness::traffic::pump;
 use esp_amp_host::{spawn_subcore, HostCore, HostRegion, Side, ENV_REGION_PATH};
 
 const COUNT: u32 = 200_000;

@@ -4,7 +4,7 @@
 
 use std::time::Duration;
 
-use esp_amp_host::soak::{run_maincore, run_subcore, SoakConfig, K};
+use esp_amp_host::harness::soak::{run_maincore, run_subcore, SoakConfig, K};
 use esp_amp_host::subcore::HostFirmware;
 use esp_amp_host::ENV_REGION_PATH;
 

@@ -182,3 +182,36 @@ impl core::fmt::Display for AlreadyBound {
 }
 
 impl core::error::Error for AlreadyBound {}
+
+/// Runs `attempt` until it yields, sleeping between attempts until an interrupt was
+/// handled, the timeout expires (`now − start > timeout`, as in C), or `nap_ms` passes
+/// (for conditions no interrupt announces, such as a free by the peer).
+pub(crate) fn wait_until<P: Platform, T, E: From<crate::queue::QueueError>>(
+    platform: &P,
+    timeout_ms: Option<u32>,
+    nap_ms: Option<u32>,
+    mut attempt: impl FnMut() -> Option<Result<T, E>>,
+) -> Result<T, E> {
+    let start = platform.now_ms();
+    loop {
+        let epoch = platform.irq_epoch();
+        if let Some(r) = attempt() {
+            return r;
+        }
+        let remaining = match timeout_ms {
+            None => None,
+            Some(t) => {
+                let elapsed = platform.now_ms().wrapping_sub(start);
+                if elapsed > t {
+                    return Err(crate::queue::QueueError::Timeout.into());
+                }
+                Some((t - elapsed).saturating_add(1))
+            }
+        };
+        let sleep = match (remaining, nap_ms) {
+            (Some(r), Some(n)) => Some(r.min(n)),
+            (r, n) => r.or(n),
+        };
+        platform.wait_irq(epoch, sleep);
+    }
+}

@@ -688,9 +688,7 @@ impl<'r, R: Role, const CAP: usize, const E: usize> Rpmsg<'r, R, CAP, E> {
         platform: &P,
         timeout_ms: Option<u32>,
     ) -> Result<Message<'_, 'r, CAP>, RpmsgError> {
-        crate::queue::wait_until::<_, _, RpmsgError>(platform, timeout_ms, None, || {
-            self.try_recv(ept).map(Ok)
-        })
+        crate::port::wait_until::<_, _, RpmsgError>(platform, timeout_ms, None, || self.try_recv(ept).map(Ok))
     }
 
     /// Waits asynchronously for a message for `ept`; `signal` must be registered as the
@@ -835,7 +833,7 @@ impl<'r, R: Role, const CAP: usize, const E: usize> Rpmsg<'r, R, CAP, E> {
         platform: &P,
         timeout_ms: Option<u32>,
     ) -> Result<(), RpmsgError> {
-        crate::queue::wait_until(platform, timeout_ms, Some(1), || match self.send(src, dst, data) {
+        crate::port::wait_until(platform, timeout_ms, Some(1), || match self.send(src, dst, data) {
             Err(RpmsgError::Queue(QueueError::Full)) => None,
             other => Some(other),
         })

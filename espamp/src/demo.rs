@@ -20,7 +20,7 @@ use esp_amp::system::panic::{PanicDump, PanicMonitor, PanicSink};
 use esp_amp::system::print::{set_global, Printer};
 use esp_amp::system::service::{self, Supplicant};
 use esp_amp::{MainCore, SubCore};
-use esp_amp_host::rpc_example::{cmd, run_client, run_server, CLIENT_EPT, SERVER_EPT};
+use esp_amp_host::harness::rpc_example::{cmd, run_client, run_server, CLIENT_EPT, SERVER_EPT};
 use esp_amp_host::subcore::{install_panic_hook, HostFirmware, ProcessPort};
 use esp_amp_host::{HostCore, HostRegion, Side};
 

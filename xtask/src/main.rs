@@ -184,7 +184,7 @@ fn parse_duration(s: &str) -> Result<Duration, String> {
 }
 
 fn soak(duration: Duration, progress: u64) -> ExitCode {
-    use esp_amp_host::soak::{run_maincore, SoakConfig};
+    use esp_amp_host::harness::soak::{run_maincore, SoakConfig};
     use esp_amp_host::subcore::HostFirmware;
     let exe = match std::env::current_exe() {
         Ok(e) => e,
@@ -350,7 +350,7 @@ fn main() -> ExitCode {
             }
             Err(e) => fail(&e),
         },
-        Task::SoakSubcore => match esp_amp_host::soak::run_subcore() {
+        Task::SoakSubcore => match esp_amp_host::harness::soak::run_subcore() {
             Ok(()) => ExitCode::SUCCESS,
             Err(e) => fail(&e),
         },

@@ -1,7 +1,7 @@
 //! `cargo xtask vs-c`: our host IPC benchmark side by side with ESP-AMP C's, in one run.
 //!
 //! `../shared/bench/esp-amp-c-ipc` (next to the project's directory) is ESP-AMP C's side
-//! of `cargo bench -p esp-amp-host --bench ipc`: the same cells, arguments and output
+//! of `cargo bench -p esp-amp-host --features harness --bench ipc`: the same cells, arguments and output
 //! lines. The two binaries run alternately, cell by cell, round after round (which one
 //! goes first alternates too), because these machines are noisy: a per-round ratio
 //! compares two runs a second apart. Without the C binary only ours runs.
@@ -98,6 +98,8 @@ pub fn build_ours(coherent: bool) -> Result<PathBuf, String> {
         "--quiet",
         "-p",
         "esp-amp-host",
+        "--features",
+        "harness",
         "--bench",
         "ipc",
         "--no-run",

@@ -538,7 +538,7 @@ impl<'c, 'h, const SLOTS: usize> Call<'c, 'h, SLOTS> {
         if self.done {
             return Err(RpcError::InvalidState);
         }
-        crate::queue::wait_until::<_, _, RpcError>(platform, timeout_ms, None, || {
+        crate::port::wait_until::<_, _, RpcError>(platform, timeout_ms, None, || {
             self.try_response(dev).map(Ok)
         })
     }

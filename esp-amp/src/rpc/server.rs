@@ -278,7 +278,7 @@ impl<'h, const SVC: usize> RpcServer<'h, SVC> {
         timeout_ms: Option<u32>,
     ) -> Result<usize, RpcError> {
         // The 1 ms nap retries when no response buffer was free: frees raise no interrupt.
-        crate::queue::wait_until::<_, _, RpcError>(platform, timeout_ms, Some(1), || {
+        crate::port::wait_until::<_, _, RpcError>(platform, timeout_ms, Some(1), || {
             let n = self.try_serve(dev);
             (n > 0).then_some(Ok(n))
         })

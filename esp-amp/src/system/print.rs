@@ -17,8 +17,9 @@ use core::cell::RefCell;
 use core::fmt;
 
 use super::service::{send_request, ServiceProducer, SERVICE_PRINT};
+use crate::port::wait_until;
 use crate::port::Platform;
-use crate::queue::{wait_until, QueueError};
+use crate::queue::QueueError;
 
 /// A line is sent at this many bytes (C's `pos == 123`).
 pub const LINE_MAX: usize = 123;

@@ -3,7 +3,7 @@
 //!
 //! The maincore ([`run_maincore`], this process) and the subcore ([`run_subcore`], a
 //! child process) run the same loop, each as originator and as answerer:
-//! - **RPMsg**: a self-checking stream ([`crate::traffic`]) from each side's stream
+//! - **RPMsg**: a self-checking stream ([`crate::harness::traffic`]) from each side's stream
 //!   endpoint to the other's, as fast as the queues allow;
 //! - **RPC**: each side's client keeps [`RPC_SLOTS`] calls in flight to the other side's
 //!   server; the request and the response are self-checking messages, and every 64th call
@@ -43,8 +43,8 @@ use esp_amp::system::print::{global_stats, set_global, Printer};
 use esp_amp::system::service::{self, Supplicant};
 use esp_amp::{MainCore, Role, SubCore};
 
+use crate::harness::traffic::{copy_out, fill, fill_view, verify, TrafficError};
 use crate::subcore::{install_panic_hook, HostFirmware, ProcessPort};
-use crate::traffic::{copy_out, fill, fill_view, verify, TrafficError};
 use crate::{HostCore, HostRegion, Side as CoreSide};
 
 type Result<T> = std::result::Result<T, Box<dyn Error>>;
@@ -113,7 +113,7 @@ impl Who {
     fn server_ept(self) -> u16 {
         self.base() + 0x21
     }
-    /// Stream ids for [`crate::traffic`]: this side's RPMsg stream, its RPC requests, the
+    /// Stream ids for [`crate::harness::traffic`]: this side's RPMsg stream, its RPC requests, the
     /// responses to them.
     fn stream(self) -> u32 {
         self.base().into()
