@@ -76,10 +76,10 @@ step "packages (cargo package, with its build of the packed sources: the crates 
 # reuses their unpacked copies under $CARGO_HOME/registry/src/-<hash>/ and their compiled
 # artifacts from an earlier run. So both are cleared first (the verification builds in a
 # target directory of its own), or a second run verifies against the first run's sources.
-rm -rf "${CARGO_HOME:-$HOME/.cargo}"/registry/src/-*/{esp-amp,esp-amp-soc,esp-amp-build,esp-amp-host,espamp}-0.1.0
+rm -rf "${CARGO_HOME:-$HOME/.cargo}"/registry/src/-*/{esp-amp,esp-amp-soc,esp-amp-build,esp-amp-host,esp-amp-cli}-0.1.0
 rm -rf target/package-verify
 CARGO_TARGET_DIR=target/package-verify \
-    cargo package --quiet --allow-dirty -p esp-amp-soc -p esp-amp -p esp-amp-build -p esp-amp-host -p espamp
+    cargo package --quiet --allow-dirty -p esp-amp-soc -p esp-amp -p esp-amp-build -p esp-amp-host -p esp-amp-cli
 
 step "loom models"
 RUSTFLAGS="--cfg loom" cargo test -p esp-amp --test loom --release
@@ -121,7 +121,7 @@ done
 cargo xtask esp32
 # What the firmware ports share: the RISC-V pieces (trap entry, exception dump) and the
 # examples (protocols, subcore halves generic over the port).
-for shared in riscv examples; do
+for shared in esp-amp-riscv amp-examples; do
     firmware_std riscv32imac-unknown-none-elf
     (cd "firmware/$shared" && cargo fmt --check && "${FIRMWARE_ENV[@]}" cargo clippy --quiet --release \
         --target riscv32imac-unknown-none-elf "${FIRMWARE_STD[@]}" --target-dir "../../target/firmware-$shared" -- -D warnings)

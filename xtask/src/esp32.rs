@@ -514,7 +514,7 @@ impl MainChecked {
 /// chip, with the ELF's entry, whose first flash segment starts with an app descriptor.
 ///
 /// `.esp_amp_regions`, the P4 maincore's NOLOAD reservation of the AMP regions (see
-/// `firmware/esp32/main/build.rs`), is the one section allowed there.
+/// `firmware/esp32/esp-amp-esp32/build.rs`), is the one section allowed there.
 pub fn check_main(file: &[u8], path: &Path, bin: &Path, chip: Chip) -> Result<MainChecked, String> {
     let layout = MemoryLayout::new(chip, &AmpConfig::default_for(chip)).map_err(|e| format!("{e:?}"))?;
     let elf = object::File::parse(file).map_err(|e| e.to_string())?;

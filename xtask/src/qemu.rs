@@ -97,18 +97,18 @@ pub fn repo_root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("xtask lives in the repository").to_path_buf()
 }
 
-/// The example pairs: the binaries of `firmware/qemu/main/src/bin`, each of which must have
+/// The example pairs: the binaries of `firmware/qemu/qemu-main/src/bin`, each of which must have
 /// a subcore of the same name.
 pub fn examples() -> std::io::Result<Vec<String>> {
     let ws = repo_root().join("firmware/qemu");
     let mut names = Vec::new();
-    for entry in std::fs::read_dir(ws.join("main/src/bin"))? {
+    for entry in std::fs::read_dir(ws.join("qemu-main/src/bin"))? {
         let path = entry?.path();
         if path.extension().is_some_and(|e| e == "rs") {
             let name = path.file_stem().unwrap().to_string_lossy().into_owned();
-            if !ws.join("sub/src/bin").join(format!("{name}.rs")).is_file() {
+            if !ws.join("qemu-sub/src/bin").join(format!("{name}.rs")).is_file() {
                 return Err(std::io::Error::other(format!(
-                    "maincore example {name} has no sub/src/bin/{name}.rs"
+                    "maincore example {name} has no qemu-sub/src/bin/{name}.rs"
                 )));
             }
             names.push(name);

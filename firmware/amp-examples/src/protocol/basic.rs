@@ -1,5 +1,5 @@
-//! What the two halves of the `basic` pair agree on (included by `main/src/bin/basic.rs`
-//! and `sub/src/bin/basic.rs`).
+//! What the two halves of the `basic` pair agree on (included by `qemu-main/src/bin/basic.rs`
+//! and `qemu-sub/src/bin/basic.rs`).
 
 use esp_amp::sys_info::SysInfoId;
 
