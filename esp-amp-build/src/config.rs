@@ -145,13 +145,10 @@ pub fn chip_from(enabled: impl Fn(Chip) -> bool) -> Result<Chip, Error> {
     }
 }
 
-/// The target a subcore of `chip` is built for: the LP core of the C6 and C5 is an RV32IMAC
-/// core, the P4's HP core 1 an RV32IMAFC one.
+/// The target a subcore of `chip` is built for (the chip description's
+/// [`target`](esp_amp::layout::ChipDesc::target)).
 pub const fn subcore_target(chip: Chip) -> &'static str {
-    match chip {
-        Chip::Esp32C6 | Chip::Esp32C5 => "riscv32imac-unknown-none-elf",
-        Chip::Esp32P4 => "riscv32imafc-unknown-none-elf",
-    }
+    chip.desc().target
 }
 
 #[cfg(test)]

@@ -149,7 +149,8 @@ enum PanicAction {
 
 fn panic(action: &PanicAction) -> Result<(), Box<dyn std::error::Error>> {
     let PanicAction::Decode { dump, elf, chip, json, force } = action;
-    let d = panic_cmd::decode(dump, elf.as_deref(), *chip == Chip::Esp32P4, *force)?;
+    let hp_subcore = chip.subcore_type() == esp_amp::layout::SubcoreType::HpCore;
+    let d = panic_cmd::decode(dump, elf.as_deref(), hp_subcore, *force)?;
     if *json {
         println!("{}", serde_json::to_string_pretty(&d)?);
     } else {

@@ -36,43 +36,110 @@ pub enum SubcoreType {
     HpCore,
 }
 
+/// Everything the portable code knows about one chip: its memory map, its subcore, its
+/// image rules. The layout, the image loader, the configuration record and the command
+/// line all read it, so adding a chip is adding one of these blocks and a [`Chip`] variant
+/// that names it (plus the chip's port crate and its register facts in `esp-amp-soc`;
+/// docs/porting.md, "Adding a chip").
+///
+/// ```
+/// use esp_amp::layout::{Chip, SubcoreType};
+/// let c6 = Chip::Esp32C6.desc();
+/// assert_eq!((c6.name, c6.subcore, c6.esp_chip_id), ("esp32c6", SubcoreType::LpCore, 13));
+/// assert!(Chip::Esp32P4.desc().rtc_mem.is_none()); // the P4's subcore is an HP core
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct ChipDesc {
+    /// Lower-case name, as used on the command line and as the cargo feature (`esp32c6`).
+    pub name: &'static str,
+    /// What the subcore is.
+    pub subcore: SubcoreType,
+    /// The Rust target both cores are built for (the C5's and C6's HP and LP cores are
+    /// RV32IMAC cores, the P4's two HP cores RV32IMAFC ones).
+    pub target: &'static str,
+    /// Exclusive end of the HP shared region (fixed per chip, docs/protocol.md §1.1).
+    pub shared_end: u32,
+    /// Lowest address the AMP regions may use (P4: the part of L2 memory that is free
+    /// only with a 128 or 256 KiB cache, docs/protocol.md §1.1 rule 5). `None`: no bound
+    /// beyond the memory map.
+    pub amp_region_floor: Option<u32>,
+    /// The LP core's RTC RAM, where the subcore is the LP core.
+    pub rtc_mem: Option<Region>,
+    /// The chip id an ESP app image header carries (esptool's `IMAGE_CHIP_ID`).
+    pub esp_chip_id: u16,
+    /// The flash-mapped window (`SOC_DROM_LOW..SOC_DROM_HIGH`) where a subcore image may
+    /// carry its app descriptor: read and skipped, never loaded.
+    pub app_desc_window: Region,
+}
+
+/// ESP32-C5: the LP core is the subcore.
+pub const ESP32C5: ChipDesc = ChipDesc {
+    name: "esp32c5",
+    subcore: SubcoreType::LpCore,
+    target: "riscv32imac-unknown-none-elf",
+    shared_end: 0x4085_E4F0,
+    amp_region_floor: None,
+    rtc_mem: Some(Region { start: RTC_MEM_START, end: RTC_MEM_START + RTC_MEM_TOTAL }),
+    esp_chip_id: 23,
+    app_desc_window: Region { start: 0x4200_0000, end: 0x4300_0000 },
+};
+
+/// ESP32-C6: the LP core is the subcore.
+pub const ESP32C6: ChipDesc = ChipDesc {
+    name: "esp32c6",
+    subcore: SubcoreType::LpCore,
+    target: "riscv32imac-unknown-none-elf",
+    shared_end: 0x4087_E560,
+    amp_region_floor: None,
+    rtc_mem: Some(Region { start: RTC_MEM_START, end: RTC_MEM_START + RTC_MEM_TOTAL }),
+    esp_chip_id: 13,
+    app_desc_window: Region { start: 0x4200_0000, end: 0x4300_0000 },
+};
+
+/// ESP32-P4: HP core 1 is the subcore.
+pub const ESP32P4: ChipDesc = ChipDesc {
+    name: "esp32p4",
+    subcore: SubcoreType::HpCore,
+    target: "riscv32imafc-unknown-none-elf",
+    shared_end: 0x4FF7_F000,
+    amp_region_floor: Some(0x4FF4_0000),
+    rtc_mem: None,
+    esp_chip_id: 18,
+    app_desc_window: Region { start: 0x4000_0000, end: 0x4400_0000 },
+};
+
 impl Chip {
     /// All supported chips.
     pub const ALL: [Chip; 3] = [Chip::Esp32C5, Chip::Esp32C6, Chip::Esp32P4];
 
-    /// Exclusive end of the HP shared region (fixed per chip, docs/protocol.md §1.1).
+    /// The chip's description: the one place its facts are written down.
+    pub const fn desc(self) -> &'static ChipDesc {
+        match self {
+            Chip::Esp32C5 => &ESP32C5,
+            Chip::Esp32C6 => &ESP32C6,
+            Chip::Esp32P4 => &ESP32P4,
+        }
+    }
+
+    /// Exclusive end of the HP shared region ([`ChipDesc::shared_end`]).
     pub const fn shared_end(self) -> u32 {
-        match self {
-            Chip::Esp32C6 => 0x4087_E560,
-            Chip::Esp32C5 => 0x4085_E4F0,
-            Chip::Esp32P4 => 0x4FF7_F000,
-        }
+        self.desc().shared_end
     }
 
-    /// The subcore type.
+    /// The subcore type ([`ChipDesc::subcore`]).
     pub const fn subcore_type(self) -> SubcoreType {
-        match self {
-            Chip::Esp32C5 | Chip::Esp32C6 => SubcoreType::LpCore,
-            Chip::Esp32P4 => SubcoreType::HpCore,
-        }
+        self.desc().subcore
     }
 
-    /// Lowest address the AMP regions may use (P4: the part of L2 memory that is free
-    /// only with a 128 or 256 KiB cache, docs/protocol.md §1.1 rule 5). `None` = no extra bound.
+    /// Lowest address the AMP regions may use ([`ChipDesc::amp_region_floor`]).
     pub const fn amp_region_floor(self) -> Option<u32> {
-        match self {
-            Chip::Esp32P4 => Some(0x4FF4_0000),
-            _ => None,
-        }
+        self.desc().amp_region_floor
     }
 
-    /// Lower-case name, as used on the command line (`esp32c6`).
+    /// Lower-case name, as used on the command line (`esp32c6`; [`ChipDesc::name`]).
     pub const fn name(self) -> &'static str {
-        match self {
-            Chip::Esp32C5 => "esp32c5",
-            Chip::Esp32C6 => "esp32c6",
-            Chip::Esp32P4 => "esp32p4",
-        }
+        self.desc().name
     }
 }
 
@@ -357,9 +424,9 @@ impl MemoryLayout {
             }
         }
 
-        let rtc = if lp {
+        let rtc = if let Some(rtc_mem) = chip.desc().rtc_mem {
             range("ESP_AMP_RTC_SHARED_MEM_SIZE", config.rtc_shared_mem_size, 2, 1024)?;
-            range("ULP_COPROC_RESERVE_MEM", config.ulp_coproc_reserve_mem, 32, RTC_MEM_TOTAL - 32)?;
+            range("ULP_COPROC_RESERVE_MEM", config.ulp_coproc_reserve_mem, 32, rtc_mem.len() - 32)?;
             let mem_size = config.ulp_coproc_reserve_mem & !7;
             let pool_size = (config.rtc_shared_mem_size + 15) & !15;
             let fixed = LP_VECTOR_TABLE_SIZE + ULP_SHARED_MEM + pool_size;
@@ -371,10 +438,10 @@ impl MemoryLayout {
                     available: mem_size,
                 });
             }
-            let mem = Region { start: RTC_MEM_START, end: RTC_MEM_START + mem_size };
+            let mem = Region { start: rtc_mem.start, end: rtc_mem.start + mem_size };
             let pool = Region { start: mem.end - pool_size, end: mem.end };
             let ulp_shared_cfg = Region { start: pool.start - ULP_SHARED_MEM, end: pool.start };
-            let app = Region { start: RTC_MEM_START + LP_VECTOR_TABLE_SIZE, end: ulp_shared_cfg.start };
+            let app = Region { start: rtc_mem.start + LP_VECTOR_TABLE_SIZE, end: ulp_shared_cfg.start };
             Some(RtcLayout { mem, pool, ulp_shared_cfg, app, reset_vector: app.start })
         } else {
             None
@@ -601,6 +668,21 @@ mod tests {
     }
 
     /// Spec §1.1 and §1.2 tables at the default configuration.
+    #[test]
+    fn chip_descriptions_are_consistent() {
+        for chip in Chip::ALL {
+            let d = chip.desc();
+            assert_eq!(d.name.parse::<Chip>(), Ok(chip), "{} names its chip", d.name);
+            // An LP subcore has RTC RAM; an HP one does not.
+            assert_eq!(d.rtc_mem.is_some(), d.subcore == SubcoreType::LpCore, "{}", d.name);
+            assert!(d.app_desc_window.start < d.app_desc_window.end, "{}", d.name);
+            assert!(d.amp_region_floor.is_none_or(|f| f < d.shared_end), "{}", d.name);
+            let others = Chip::ALL.iter().filter(|&&c| c != chip);
+            assert!(others.clone().all(|c| c.desc().esp_chip_id != d.esp_chip_id), "{}: chip id", d.name);
+            assert!(others.clone().all(|c| c.desc().name != d.name), "{}: name", d.name);
+        }
+    }
+
     #[test]
     fn spec_tables() {
         let cases = [

@@ -55,24 +55,21 @@ pub const CHIPS: [Chip; 3] = [Chip::Esp32C6, Chip::Esp32C5, Chip::Esp32P4];
 
 /// The target both cores of `chip` are built for.
 pub fn target(chip: Chip) -> &'static str {
-    if HP_CHIPS.contains(&chip) {
-        HP_TARGET
-    } else {
-        TARGET
-    }
+    chip.desc().target
 }
 
 /// The budgets of issue 7 (bytes).
 pub const BUDGET_ECHO_TOTAL: u64 = 6 * 1024;
 pub const BUDGET_IPC: u64 = 3000;
 /// The IPC code `stack` links (the whole stack: the echo's layers plus events and an RPC
-/// server) is over [`BUDGET_IPC`] (4,178 bytes with the pinned toolchain and source paths
+/// server) is over [`BUDGET_IPC`] (4,198 bytes with the pinned toolchain and source paths
 /// relative to the project's root); it is held here instead, so it can shrink but not
 /// grow unnoticed. Raising it is a deliberate change that updates docs/benchmarks.md
 /// (last: 4,100 to 4,260 for the panic location, see "Panic location" there; lowered to
 /// 4,250 when the paths became relative; 4,256 for the bounded event wait; lowered to
-/// 4,180 when payloads became volatile views).
-pub const CEILING_STACK_IPC: u64 = 4_180;
+/// 4,180 when payloads became volatile views; 4,200 when `firmware/examples` became
+/// `firmware/amp-examples`, a longer path in each panic location).
+pub const CEILING_STACK_IPC: u64 = 4_200;
 
 /// The maincore examples (binaries of `firmware/esp32/main-examples`), built for each chip;
 /// each embeds the subcore example of the same name (`embassy_echo`, an async maincore,

@@ -46,7 +46,7 @@
 //! ```
 
 use super::{app_desc_window, esp_chip_id, AppDesc, Format, Image, ImageError, Segment};
-use crate::layout::{MemoryLayout, Region, SubcoreType, RTC_MEM_START};
+use crate::layout::{MemoryLayout, Region, SubcoreType};
 
 /// Memory the loader must never write.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -120,7 +120,7 @@ impl LoadTarget {
         LoadTarget {
             chip_id: Some(esp_chip_id(layout.chip)),
             hp: layout.subcore_hp,
-            rtc: rtc.map(|r| Region { start: RTC_MEM_START, end: r.ulp_shared_cfg.start }),
+            rtc: rtc.map(|r| Region { start: r.mem.start, end: r.ulp_shared_cfg.start }),
             rtc_clear: rtc.map(|r| Region { start: r.mem.start, end: r.pool.start }),
             app_desc: Some(app_desc_window(layout.chip)),
             protected: [

@@ -261,20 +261,13 @@ impl<'a> Image<'a> {
 
 /// The chip id an ESP app image header carries for `chip` (esptool's `IMAGE_CHIP_ID`).
 pub const fn esp_chip_id(chip: Chip) -> u16 {
-    match chip {
-        Chip::Esp32C6 => 13,
-        Chip::Esp32P4 => 18,
-        Chip::Esp32C5 => 23,
-    }
+    chip.desc().esp_chip_id
 }
 
 /// The flash-mapped window where a subcore image may carry its app descriptor
 /// (`SOC_DROM_LOW..SOC_DROM_HIGH`): the descriptor is read and skipped, never loaded.
 pub const fn app_desc_window(chip: Chip) -> Region {
-    match chip {
-        Chip::Esp32C5 | Chip::Esp32C6 => Region { start: 0x4200_0000, end: 0x4300_0000 },
-        Chip::Esp32P4 => Region { start: 0x4000_0000, end: 0x4400_0000 },
-    }
+    chip.desc().app_desc_window
 }
 
 /// The application descriptor (`esp_app_desc_t`, 256 bytes, magic 0xABCD5432) an IDF
