@@ -32,8 +32,8 @@ use esp_amp::layout::{AmpConfig, Chip, MemoryLayout};
 use esp_amp::payload::PeerBytesMut;
 use esp_amp::port::Platform;
 use esp_amp::queue::{QueueError, QueueSpec};
-use esp_amp::rpc::{Completed, Reply, Request, RpcClient, RpcError, RpcServer, Status};
-use esp_amp::rpmsg::{Receiver, Rpmsg, RpmsgError};
+use esp_amp::rpc::{Completed, OnResponse, Reply, Request, RpcClient, RpcError, RpcServer, Status};
+use esp_amp::rpmsg::{Endpoint, Receiver, Rpmsg, RpmsgError};
 use esp_amp::shm::Shm;
 use esp_amp::sw_intr::{SwIntr, SwIntrId};
 use esp_amp::sys_info::{Pool, SysInfo, SysInfoAllocator, SysInfoId};
@@ -379,6 +379,51 @@ struct Side<'a, 'r, R: Role> {
     counters: &'a Counters,
 }
 
+/// What the soak loop carries from one pass to the next.
+struct Pass {
+    started: Instant,
+    /// The peer has started its loop.
+    peer_running: bool,
+    /// This side still starts traffic (it stops at the deadline, or when told).
+    originating: bool,
+    /// The next stream message due from the peer.
+    stream_rx: u32,
+    /// The event bit of our ping not yet answered.
+    ping_pending: Option<u32>,
+    /// The next print line due (maincore).
+    line_seq: u64,
+    /// When this side became quiet, and whether it is done.
+    quiet_at: Option<Instant>,
+    done: bool,
+    last_progress: Instant,
+    last_tick: Instant,
+    last_print_ms: u32,
+    rss_start_taken: bool,
+    /// Passes without progress since the last one with.
+    spins: u32,
+}
+
+impl Pass {
+    fn new(now_ms: u32) -> Pass {
+        let now = Instant::now();
+        Pass {
+            started: now,
+            peer_running: false,
+            originating: true,
+            stream_rx: 0,
+            ping_pending: None,
+            line_seq: 0,
+            quiet_at: None,
+            done: false,
+            last_progress: now,
+            last_tick: now,
+            last_print_ms: now_ms,
+            rss_start_taken: false,
+            spins: 0,
+        }
+    }
+}
+
 impl<R: Role> Side<'_, '_, R> {
     /// Runs until both sides are done; `tick` is called about every 100 ms with the
     /// peer's live counters.
@@ -434,232 +479,43 @@ impl<R: Role> Side<'_, '_, R> {
         let client: RpcClient<'_, RPC_SLOTS> = RpcClient::new(dev, me.client_ept(), peer.server_ept())?;
 
         ctrl.set_state(me, state::RUNNING);
-        let started = Instant::now();
-        let mut peer_running = false;
-        let (mut stream_rx, mut ping_pending, mut line_seq) = (0u32, None::<u32>, 0u64);
-        let mut originating = true;
-        let mut quiet_at = None::<Instant>;
-        let mut done = false;
-        let mut last_progress = Instant::now();
-        let mut last_tick = Instant::now();
-        let mut last_print_ms = self.core.now_ms();
-        let mut rss_start_taken = false;
-        let mut spins = 0u32;
+        let mut st = Pass::new(self.core.now_ms());
         let mut req = [0u8; RPC_MAX];
         let (mut scratch, mut received) = (vec![0u8; max], Vec::with_capacity(max));
         loop {
             let epoch = self.core.irq_epoch();
+            st.peer_running |= ctrl.state(peer) >= state::RUNNING;
+            self.stop_when_due(ctrl, &mut st);
+            let send = st.originating && st.peer_running;
             let mut progress = false;
-            let peer_state = ctrl.state(peer);
-            peer_running |= peer_state >= state::RUNNING;
-
-            // Stopping: the maincore at its deadline, the subcore when told.
-            if originating {
-                let stop = match self.deadline {
-                    Some(d) => Instant::now() >= d,
-                    None => ctrl.state(Who::Main) >= state::STOP,
-                };
-                if stop {
-                    originating = false;
-                    if me == Who::Main {
-                        ctrl.set_state(me, state::STOP);
-                    }
-                }
-            }
-            let send = originating && peer_running;
-
-            // RPMsg stream, out and in.
             if send {
-                match dev.alloc() {
-                    Ok(mut msg) => {
-                        let seq = c.get(K::StreamSent) as u32;
-                        let len = fill_view(me.stream(), seq, max, &mut scratch, msg.bytes_mut());
-                        match msg.send(stream, peer.stream_ept(), len) {
-                            Ok(()) => {
-                                c.inc(K::StreamSent);
-                                progress = true;
-                            }
-                            Err(_) => c.inc(K::SendErrors),
-                        }
-                    }
-                    Err(RpmsgError::Queue(QueueError::Full)) => c.inc(K::SendFull),
-                    Err(_) => c.inc(K::SendErrors),
-                }
+                progress |= self.send_stream(stream, max, &mut scratch);
             }
-            // At most a queue's worth per pass, so the peak says how full the queue got.
-            let mut batch = 0;
-            while batch < dev.queue_capacity() as u64 {
-                let Some(msg) = dev.try_recv(stream) else { break };
-                let data = copy_out(msg.bytes(), &mut received);
-                match verify(peer.stream(), stream_rx, max, data) {
-                    Ok(()) => {
-                        c.inc(K::StreamReceived);
-                        stream_rx += 1;
-                    }
-                    Err(e) => {
-                        count_traffic_error(c, &e);
-                        stream_rx = claimed_seq(data).map_or(stream_rx + 1, |s| s.wrapping_add(1));
-                    }
-                }
-                batch += 1;
-            }
-            c.max(K::HwBatch, batch);
-            progress |= batch > 0;
-
-            // RPC: keep the client's slots busy, take responses, serve the peer.
-            while send && client.in_flight() < RPC_SLOTS {
-                let n = c.get(K::RpcCalls);
-                let (cmd, len) = match xseq(n) {
-                    Some(x) => (XFORM, fill(me.requests(), x, RPC_MAX, &mut req)),
-                    None => (UNKNOWN, 0),
-                };
-                match client.call_with(dev, cmd, &req[..len], &on_done) {
-                    Ok(_) => {
-                        c.inc(K::RpcCalls);
-                        if cmd == UNKNOWN {
-                            c.inc(K::RpcUnknownCalls);
-                        }
-                        progress = true;
-                    }
-                    Err(RpcError::NoMem) => {
-                        c.inc(K::CallFull);
-                        break;
-                    }
-                    Err(_) => {
-                        c.inc(K::RpcCallErrors);
-                        break;
-                    }
-                }
+            progress |= self.receive_stream(stream, max, &mut st, &mut received);
+            if send {
+                progress |= self.start_calls(&client, &on_done, &mut req);
             }
             c.max(K::HwInFlight, client.in_flight() as u64);
             progress |= client.dispatch(dev) > 0;
             progress |= server.try_serve(dev) > 0;
-
-            // Events: our ping (one bit of our half) and its answer; the peer's pings.
-            if let Some(bit) = ping_pending {
-                if self.ev_in.try_wait(bit, WaitFor::All, true).is_ok() {
-                    c.inc(K::PongsReceived);
-                    ping_pending = None;
-                    progress = true;
-                }
-            } else if send {
-                let bit = 1 << (me.ping_shift() + (c.get(K::PingsSent) % 16) as u32);
-                self.events.notify(&self.ev_out, bit);
-                c.inc(K::PingsSent);
-                ping_pending = Some(bit);
-                progress = true;
+            progress |= self.exchange_pings(&mut st, send);
+            progress |= self.route_prints(&mut st, send);
+            if self.finish(ctrl, &mut st, &client, &server)? {
+                break;
             }
-            let peer_half = 0xFFFF << peer.ping_shift();
-            let seen = self.ev_in.bits() & peer_half;
-            if seen != 0 {
-                self.ev_in.clear(seen);
-                let expected = 1 << (peer.ping_shift() + (c.get(K::PingsAnswered) % 16) as u32);
-                if seen != expected {
-                    c.inc(K::EventWrongBit);
-                }
-                self.events.notify(&self.ev_out, seen);
-                c.inc(K::PingsAnswered);
-                progress = true;
-            }
-
-            // Print routing: the subcore prints, the maincore checks.
-            if me == Who::Sub && send && self.core.now_ms() != last_print_ms {
-                last_print_ms = self.core.now_ms();
-                esp_amp::println!("{}", line(c.get(K::LinesPrinted)));
-                c.inc(K::LinesPrinted);
-                progress = true;
-            }
-            if let Some(sup) = self.supplicant {
-                let mut lines = 0;
-                sup.dispatch(|text| {
-                    lines += 1;
-                    let expected = line(line_seq);
-                    if text == expected.as_bytes() {
-                        c.inc(K::LinesReceived);
-                        line_seq += 1;
-                        return;
-                    }
-                    let claimed = std::str::from_utf8(text)
-                        .ok()
-                        .and_then(|t| t.strip_prefix("soak ")?.split(' ').next()?.parse::<u64>().ok());
-                    match claimed {
-                        Some(s) if s != line_seq && text == line(s).as_bytes() => {
-                            c.inc(K::LineGap);
-                            c.inc(K::LinesReceived);
-                            line_seq = s + 1;
-                        }
-                        _ => {
-                            c.inc(K::LineCorrupt);
-                            line_seq += 1;
-                        }
-                    }
-                });
-                c.max(K::HwLinesPerPoll, lines);
-                progress |= lines > 0;
-            }
-
-            // Finishing.
-            if !originating && quiet_at.is_none() && client.in_flight() == 0 && ping_pending.is_none() {
-                self.snapshot(dev, &client, &server);
-                ctrl.publish(me, c, Some(state::QUIET));
-                quiet_at = Some(Instant::now());
-            }
-            if let (Some(at), false) = (quiet_at, done) {
-                let all_in = ctrl.state(peer) >= state::QUIET && {
-                    let p = ctrl.read(peer);
-                    c.get(K::StreamReceived) + self.stream_errors() >= p[K::StreamSent as usize]
-                        && u64::from(server.stats().requests) >= p[K::RpcCalls as usize]
-                        && c.get(K::PingsAnswered) >= p[K::PingsSent as usize]
-                        && (self.supplicant.is_none()
-                            || c.get(K::LinesReceived) + c.get(K::LineCorrupt) >= p[K::LinesPrinted as usize])
-                };
-                if all_in || at.elapsed() > DRAIN {
-                    if !all_in {
-                        c.inc(K::DrainTimeouts);
-                    }
-                    self.snapshot(dev, &client, &server);
-                    ctrl.publish(me, c, Some(state::DONE));
-                    done = true;
-                }
-            }
-            if done {
-                // The subcore has nothing the maincore still needs; the maincore waits for
-                // the subcore's final counters.
-                if me == Who::Sub || ctrl.state(peer) >= state::DONE {
-                    break;
-                }
-                if quiet_at.is_some_and(|at| at.elapsed() > DRAIN * 2) {
-                    return Err(format!("{}: the {} never finished", me.name(), peer.name()).into());
-                }
-            }
-
-            // Housekeeping.
-            if last_tick.elapsed() >= Duration::from_millis(100) {
-                last_tick = Instant::now();
-                if !rss_start_taken && started.elapsed() >= Duration::from_secs(1) {
-                    rss_start_taken = true;
-                    c.set(K::RssStartKib, rss_kib().0);
-                }
-                if quiet_at.is_none() {
-                    self.snapshot(dev, &client, &server);
-                    if me == Who::Sub {
-                        ctrl.publish(me, c, None);
-                    }
-                }
-                tick(&ctrl.read(peer));
-            }
+            self.housekeeping(ctrl, &mut st, &client, &server, tick);
             if progress {
-                last_progress = Instant::now();
-                spins = 0;
+                st.last_progress = Instant::now();
+                st.spins = 0;
                 continue;
             }
-            if originating && peer_running && last_progress.elapsed() > STALL {
+            if st.originating && st.peer_running && st.last_progress.elapsed() > STALL {
                 c.inc(K::Stalls);
                 return Err(format!("{}: no progress for {} s", me.name(), STALL.as_secs()).into());
             }
             // Frees raise no interrupt (as in C): spin a little before sleeping.
-            spins += 1;
-            if spins < 64 {
+            st.spins += 1;
+            if st.spins < 64 {
                 std::thread::yield_now();
                 continue;
             }
@@ -668,6 +524,254 @@ impl<R: Role> Side<'_, '_, R> {
         }
         self.snapshot(dev, &client, &server);
         Ok(())
+    }
+
+    /// Stopping: the maincore at its deadline, the subcore when told.
+    fn stop_when_due(&self, ctrl: Ctrl<'_>, st: &mut Pass) {
+        if !st.originating {
+            return;
+        }
+        let stop = match self.deadline {
+            Some(d) => Instant::now() >= d,
+            None => ctrl.state(Who::Main) >= state::STOP,
+        };
+        if stop {
+            st.originating = false;
+            if self.who == Who::Main {
+                ctrl.set_state(self.who, state::STOP);
+            }
+        }
+    }
+
+    /// The RPMsg stream out: the next message, if a buffer is free.
+    fn send_stream(&self, stream: Endpoint, max: usize, scratch: &mut [u8]) -> bool {
+        let (me, c) = (self.who, self.counters);
+        match self.dev.alloc() {
+            Ok(mut msg) => {
+                let seq = c.get(K::StreamSent) as u32;
+                let len = fill_view(me.stream(), seq, max, scratch, msg.bytes_mut());
+                match msg.send(stream, me.peer().stream_ept(), len) {
+                    Ok(()) => {
+                        c.inc(K::StreamSent);
+                        return true;
+                    }
+                    Err(_) => c.inc(K::SendErrors),
+                }
+            }
+            Err(RpmsgError::Queue(QueueError::Full)) => c.inc(K::SendFull),
+            Err(_) => c.inc(K::SendErrors),
+        }
+        false
+    }
+
+    /// The RPMsg stream in: at most a queue's worth per pass, so the peak says how full
+    /// the queue got. Each message is copied out, then checked.
+    fn receive_stream(&self, stream: Endpoint, max: usize, st: &mut Pass, received: &mut Vec<u8>) -> bool {
+        let (peer, c) = (self.who.peer(), self.counters);
+        let mut batch = 0;
+        while batch < self.dev.queue_capacity() as u64 {
+            let Some(msg) = self.dev.try_recv(stream) else { break };
+            let data = copy_out(msg.bytes(), received);
+            match verify(peer.stream(), st.stream_rx, max, data) {
+                Ok(()) => {
+                    c.inc(K::StreamReceived);
+                    st.stream_rx += 1;
+                }
+                Err(e) => {
+                    count_traffic_error(c, &e);
+                    st.stream_rx = claimed_seq(data).map_or(st.stream_rx + 1, |s| s.wrapping_add(1));
+                }
+            }
+            batch += 1;
+        }
+        c.max(K::HwBatch, batch);
+        batch > 0
+    }
+
+    /// RPC: keeps the client's slots busy (every [`UNKNOWN_EVERY`]th call names a command
+    /// the server does not have).
+    fn start_calls<'h>(
+        &self,
+        client: &RpcClient<'h, RPC_SLOTS>,
+        on_done: OnResponse<'h>,
+        req: &mut [u8],
+    ) -> bool {
+        let (me, c) = (self.who, self.counters);
+        let mut progress = false;
+        while client.in_flight() < RPC_SLOTS {
+            let n = c.get(K::RpcCalls);
+            let (cmd, len) = match xseq(n) {
+                Some(x) => (XFORM, fill(me.requests(), x, RPC_MAX, req)),
+                None => (UNKNOWN, 0),
+            };
+            match client.call_with(self.dev, cmd, &req[..len], on_done) {
+                Ok(_) => {
+                    c.inc(K::RpcCalls);
+                    if cmd == UNKNOWN {
+                        c.inc(K::RpcUnknownCalls);
+                    }
+                    progress = true;
+                }
+                Err(RpcError::NoMem) => {
+                    c.inc(K::CallFull);
+                    break;
+                }
+                Err(_) => {
+                    c.inc(K::RpcCallErrors);
+                    break;
+                }
+            }
+        }
+        progress
+    }
+
+    /// Events: our ping (one bit of our half) and its answer; the peer's pings.
+    fn exchange_pings(&self, st: &mut Pass, send: bool) -> bool {
+        let (me, peer, c) = (self.who, self.who.peer(), self.counters);
+        let mut progress = false;
+        if let Some(bit) = st.ping_pending {
+            if self.ev_in.try_wait(bit, WaitFor::All, true).is_ok() {
+                c.inc(K::PongsReceived);
+                st.ping_pending = None;
+                progress = true;
+            }
+        } else if send {
+            let bit = 1 << (me.ping_shift() + (c.get(K::PingsSent) % 16) as u32);
+            self.events.notify(&self.ev_out, bit);
+            c.inc(K::PingsSent);
+            st.ping_pending = Some(bit);
+            progress = true;
+        }
+        let peer_half = 0xFFFF << peer.ping_shift();
+        let seen = self.ev_in.bits() & peer_half;
+        if seen != 0 {
+            self.ev_in.clear(seen);
+            let expected = 1 << (peer.ping_shift() + (c.get(K::PingsAnswered) % 16) as u32);
+            if seen != expected {
+                c.inc(K::EventWrongBit);
+            }
+            self.events.notify(&self.ev_out, seen);
+            c.inc(K::PingsAnswered);
+            progress = true;
+        }
+        progress
+    }
+
+    /// Print routing: the subcore prints a line a millisecond, the maincore checks each
+    /// line it receives against the one due.
+    fn route_prints(&self, st: &mut Pass, send: bool) -> bool {
+        let c = self.counters;
+        let mut progress = false;
+        if self.who == Who::Sub && send && self.core.now_ms() != st.last_print_ms {
+            st.last_print_ms = self.core.now_ms();
+            esp_amp::println!("{}", line(c.get(K::LinesPrinted)));
+            c.inc(K::LinesPrinted);
+            progress = true;
+        }
+        if let Some(sup) = self.supplicant {
+            let mut lines = 0;
+            sup.dispatch(|text| {
+                lines += 1;
+                let expected = line(st.line_seq);
+                if text == expected.as_bytes() {
+                    c.inc(K::LinesReceived);
+                    st.line_seq += 1;
+                    return;
+                }
+                let claimed = std::str::from_utf8(text)
+                    .ok()
+                    .and_then(|t| t.strip_prefix("soak ")?.split(' ').next()?.parse::<u64>().ok());
+                match claimed {
+                    Some(s) if s != st.line_seq && text == line(s).as_bytes() => {
+                        c.inc(K::LineGap);
+                        c.inc(K::LinesReceived);
+                        st.line_seq = s + 1;
+                    }
+                    _ => {
+                        c.inc(K::LineCorrupt);
+                        st.line_seq += 1;
+                    }
+                }
+            });
+            c.max(K::HwLinesPerPoll, lines);
+            progress |= lines > 0;
+        }
+        progress
+    }
+
+    /// Finishing: once this side stopped originating and nothing of its own is in flight
+    /// it is quiet; once everything the peer sent has arrived (or [`DRAIN`] passed) it is
+    /// done. `Ok(true)` when the loop may end.
+    fn finish<const S: usize, const V: usize>(
+        &self,
+        ctrl: Ctrl<'_>,
+        st: &mut Pass,
+        client: &RpcClient<'_, S>,
+        server: &RpcServer<'_, V>,
+    ) -> Result<bool> {
+        let (me, peer, c) = (self.who, self.who.peer(), self.counters);
+        if !st.originating && st.quiet_at.is_none() && client.in_flight() == 0 && st.ping_pending.is_none() {
+            self.snapshot(self.dev, client, server);
+            ctrl.publish(me, c, Some(state::QUIET));
+            st.quiet_at = Some(Instant::now());
+        }
+        if let (Some(at), false) = (st.quiet_at, st.done) {
+            let all_in = ctrl.state(peer) >= state::QUIET && {
+                let p = ctrl.read(peer);
+                c.get(K::StreamReceived) + self.stream_errors() >= p[K::StreamSent as usize]
+                    && u64::from(server.stats().requests) >= p[K::RpcCalls as usize]
+                    && c.get(K::PingsAnswered) >= p[K::PingsSent as usize]
+                    && (self.supplicant.is_none()
+                        || c.get(K::LinesReceived) + c.get(K::LineCorrupt) >= p[K::LinesPrinted as usize])
+            };
+            if all_in || at.elapsed() > DRAIN {
+                if !all_in {
+                    c.inc(K::DrainTimeouts);
+                }
+                self.snapshot(self.dev, client, server);
+                ctrl.publish(me, c, Some(state::DONE));
+                st.done = true;
+            }
+        }
+        if st.done {
+            // The subcore has nothing the maincore still needs; the maincore waits for the
+            // subcore's final counters.
+            if me == Who::Sub || ctrl.state(peer) >= state::DONE {
+                return Ok(true);
+            }
+            if st.quiet_at.is_some_and(|at| at.elapsed() > DRAIN * 2) {
+                return Err(format!("{}: the {} never finished", me.name(), peer.name()).into());
+            }
+        }
+        Ok(false)
+    }
+
+    /// Every 100 ms: the resident-set baseline (after the first second), our counters
+    /// published, the caller's `tick` with the peer's.
+    fn housekeeping<const S: usize, const V: usize>(
+        &self,
+        ctrl: Ctrl<'_>,
+        st: &mut Pass,
+        client: &RpcClient<'_, S>,
+        server: &RpcServer<'_, V>,
+        tick: &mut dyn FnMut(&[u64; K::COUNT]),
+    ) {
+        if st.last_tick.elapsed() < Duration::from_millis(100) {
+            return;
+        }
+        st.last_tick = Instant::now();
+        let c = self.counters;
+        if !st.rss_start_taken && st.started.elapsed() >= Duration::from_secs(1) {
+            st.rss_start_taken = true;
+            c.set(K::RssStartKib, rss_kib().0);
+        }
+        if st.quiet_at.is_none() {
+            self.snapshot(self.dev, client, server);
+            if self.who == Who::Sub {
+                ctrl.publish(self.who, c, None);
+            }
+        }
+        tick(&ctrl.read(self.who.peer()));
     }
 
     fn stream_errors(&self) -> u64 {
