@@ -28,6 +28,13 @@ pub enum Chip {
 }
 
 /// What kind of core the subcore is.
+///
+/// ```
+/// use esp_amp::layout::{Chip, SubcoreType};
+/// // Only an LP subcore has RTC RAM for its image and the light-sleep placements.
+/// let lp: Vec<Chip> = Chip::ALL.into_iter().filter(|c| c.subcore_type() == SubcoreType::LpCore).collect();
+/// assert_eq!(lp, [Chip::Esp32C5, Chip::Esp32C6]);
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum SubcoreType {
     /// The low-power RISC-V core (C5, C6); can use RTC RAM.
@@ -281,6 +288,13 @@ impl core::fmt::Display for ConfigError {
 }
 
 /// A half-open address range `[start, end)`.
+///
+/// ```
+/// use esp_amp::layout::Region;
+/// let r = Region { start: 0x4087_A560, end: 0x4087_E560 };
+/// assert_eq!(r.len(), 16 * 1024);
+/// assert!(!r.is_empty());
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]
 pub struct Region {

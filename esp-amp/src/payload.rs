@@ -83,6 +83,21 @@ pub struct PeerBytesMut<'a> {
 }
 
 /// A write that does not fit the view: nothing was written.
+///
+/// ```
+/// # use esp_amp::queue::{Consumer, Placement, Producer, QueueSpec};
+/// # use esp_amp::sys_info::{SysInfoAllocator, SysInfoId};
+/// # use esp_amp::shm::Shm;
+/// use esp_amp::payload::OutOfBounds;
+/// # let mut mem = [0u32; 256];
+/// # // SAFETY: `mem` is aligned, valid and outlives `pool`.
+/// # let pool = unsafe { Shm::from_raw(mem.as_mut_ptr().cast(), 0x4087_A580, 1024) };
+/// # let mut sys = SysInfoAllocator::init(pool, None).unwrap();
+/// # let tx: Producer = Producer::create(&mut sys, SysInfoId(0x100), QueueSpec::new(4, 8).unwrap(), Placement::Normal).unwrap();
+/// let mut buf = tx.alloc().unwrap(); // 8 bytes
+/// let err = buf.bytes_mut().write(6, b"four").unwrap_err();
+/// assert_eq!(err, OutOfBounds { offset: 6, len: 4, view_len: 8 });
+/// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]
 pub struct OutOfBounds {

@@ -61,6 +61,27 @@ pub const HEADER_SIZE: usize = 8;
 pub const RESERVED_EPT_SYS_PRT: u16 = 0xFFFF;
 
 /// RPMsg failures.
+///
+/// ```
+/// # use esp_amp::queue::QueueSpec;
+/// # use esp_amp::rpmsg::{Receiver, Rpmsg};
+/// # use esp_amp::shm::Shm;
+/// # use esp_amp::sys_info::SysInfoAllocator;
+/// # use esp_amp::{MainCore, SubCore};
+/// # let mut mem = [0u32; 512];
+/// # // SAFETY: `mem` is aligned, valid and outlives `pool`.
+/// # let pool = unsafe { Shm::from_raw(mem.as_mut_ptr().cast(), 0x4087_A580, 2048) };
+/// # let mut sys = SysInfoAllocator::init(pool, None).unwrap();
+/// # let main: Rpmsg<MainCore> = Rpmsg::create(&mut sys, QueueSpec::new(4, 64).unwrap()).unwrap();
+/// # let sub: Rpmsg<SubCore> = Rpmsg::attach(&sys.info()).unwrap();
+/// use esp_amp::queue::QueueError;
+/// use esp_amp::rpmsg::RpmsgError;
+/// let me = main.create_endpoint(1, Receiver::Mailbox).unwrap();
+/// assert_eq!(main.create_endpoint(1, Receiver::Mailbox).err(), Some(RpmsgError::AddressInUse(1)));
+/// // 64-byte buffers carry at most 56 bytes of payload.
+/// let too_long = main.send(me, 2, &[0; 57]).unwrap_err();
+/// assert_eq!(too_long, RpmsgError::Queue(QueueError::TooLarge { len: 57, max: 56 }));
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[non_exhaustive]
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]
@@ -111,6 +132,29 @@ pub struct Inbound<'m> {
 }
 
 /// What [`Rpmsg::try_recv_where`] does with a waiting message.
+///
+/// ```
+/// # use esp_amp::queue::QueueSpec;
+/// # use esp_amp::rpmsg::{Receiver, Rpmsg};
+/// # use esp_amp::shm::Shm;
+/// # use esp_amp::sys_info::SysInfoAllocator;
+/// # use esp_amp::{MainCore, SubCore};
+/// # let mut mem = [0u32; 512];
+/// # // SAFETY: `mem` is aligned, valid and outlives `pool`.
+/// # let pool = unsafe { Shm::from_raw(mem.as_mut_ptr().cast(), 0x4087_A580, 2048) };
+/// # let mut sys = SysInfoAllocator::init(pool, None).unwrap();
+/// # let main: Rpmsg<MainCore> = Rpmsg::create(&mut sys, QueueSpec::new(4, 64).unwrap()).unwrap();
+/// # let sub: Rpmsg<SubCore> = Rpmsg::attach(&sys.info()).unwrap();
+/// use esp_amp::rpmsg::Pick;
+/// let me = main.create_endpoint(1, Receiver::Mailbox).unwrap();
+/// let inbox = sub.create_endpoint(2, Receiver::Mailbox).unwrap();
+/// main.send(me, 2, b"old").unwrap();
+/// main.send(me, 2, b"new").unwrap();
+/// // Take the message that says "new", drop "old" on the way.
+/// let got = sub.try_recv_where(inbox, |m| if m.bytes() == b"new" { Pick::Take } else { Pick::Drop });
+/// assert_eq!(got.unwrap().bytes(), b"new");
+/// assert!(sub.try_recv(inbox).is_none());
+/// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Pick {
     /// Hand it to the caller.

@@ -3,6 +3,23 @@
 use super::*;
 
 /// Queue failures.
+///
+/// ```
+/// use esp_amp::queue::{Consumer, Placement, Producer, QueueError, QueueSpec};
+/// use esp_amp::shm::Shm;
+/// use esp_amp::sys_info::{SysInfoAllocator, SysInfoId};
+/// # let mut mem = [0u32; 256];
+/// # // SAFETY: `mem` is aligned, valid and outlives `pool`.
+/// # let pool = unsafe { Shm::from_raw(mem.as_mut_ptr().cast(), 0x4087_A580, 1024) };
+/// # let mut sys = SysInfoAllocator::init(pool, None).unwrap();
+/// assert!(matches!(QueueSpec::new(0, 16), Err(QueueError::InvalidSpec { .. })));
+/// let tx: Producer = Producer::create(&mut sys, SysInfoId(0x100), QueueSpec::new(1, 16).unwrap(), Placement::Normal).unwrap();
+/// let rx: Consumer = Consumer::attach(&sys.info(), SysInfoId(0x100)).unwrap();
+/// assert_eq!(rx.try_recv().err(), Some(QueueError::Empty));
+/// tx.send(b"x").unwrap();
+/// assert_eq!(tx.send(b"y"), Err(QueueError::Full)); // one buffer, with the consumer
+/// assert_eq!(tx.send(&[0; 17]), Err(QueueError::TooLarge { len: 17, max: 16 }));
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[non_exhaustive]
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]

@@ -18,6 +18,21 @@ pub struct QueueSpec {
 }
 
 /// Where the maincore puts a queue it produces into.
+///
+/// ```
+/// use esp_amp::queue::{Placement, Producer, QueueSpec};
+/// use esp_amp::shm::Shm;
+/// use esp_amp::sys_info::{SysInfoAllocator, SysInfoId};
+/// let (mut hp, mut rtc) = ([0u32; 256], [0u32; 64]);
+/// // SAFETY: both arrays are aligned, valid and outlive their pools.
+/// let hp_pool = unsafe { Shm::from_raw(hp.as_mut_ptr().cast(), 0x4087_A580, 1024) };
+/// // SAFETY: as above.
+/// let rtc_pool = unsafe { Shm::from_raw(rtc.as_mut_ptr().cast(), 0x5000_0F00, 256) };
+/// let mut sys = SysInfoAllocator::init(hp_pool, Some(rtc_pool)).unwrap();
+/// // Descriptors in RTC RAM (for light sleep), buffers in HP RAM, as C lays them out.
+/// let spec = QueueSpec::new(4, 16).unwrap();
+/// let _tx: Producer = Producer::create(&mut sys, SysInfoId(0x100), spec, Placement::DescriptorsInRtc).unwrap();
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum Placement {
     /// Configuration, descriptors and buffers in one HP block.

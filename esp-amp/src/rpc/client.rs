@@ -13,6 +13,32 @@ use crate::signal::IrqSignal;
 
 /// A response, read in place from its RPMsg buffer (given back when dropped); the body
 /// through [`Response::bytes`].
+///
+/// ```
+/// # use esp_amp::queue::QueueSpec;
+/// # use esp_amp::rpmsg::{Receiver, Rpmsg};
+/// # use esp_amp::shm::Shm;
+/// # use esp_amp::sys_info::SysInfoAllocator;
+/// # use esp_amp::{MainCore, SubCore};
+/// # let mut mem = [0u32; 512];
+/// # // SAFETY: `mem` is aligned, valid and outlives `pool`.
+/// # let pool = unsafe { Shm::from_raw(mem.as_mut_ptr().cast(), 0x4087_A580, 2048) };
+/// # let mut sys = SysInfoAllocator::init(pool, None).unwrap();
+/// # let main: Rpmsg<MainCore> = Rpmsg::create(&mut sys, QueueSpec::new(4, 64).unwrap()).unwrap();
+/// # let sub: Rpmsg<SubCore> = Rpmsg::attach(&sys.info()).unwrap();
+/// use esp_amp::payload::PeerBytesMut;
+/// use esp_amp::rpc::{Reply, Request, RpcClient, RpcServer, Status};
+/// # let seven = |_: &Request<'_>, mut resp: PeerBytesMut<'_>| { resp.set(0, 7); Reply::ok(1) };
+/// # let mut rq = [0u8; 16];
+/// # let mut server: RpcServer<1> = RpcServer::new(&sub, 2, &mut rq).unwrap();
+/// # server.add_service(0x10, &seven).unwrap();
+/// let client: RpcClient<1> = RpcClient::new(&main, 1, 2).unwrap();
+/// let mut call = client.call(&main, 0x10, b"").unwrap();
+/// # server.try_serve(&sub);
+/// let resp = call.try_response(&main).unwrap(); // the server answered 7
+/// assert_eq!((resp.status(), resp.cmd_id(), resp.len()), (Status::OK, 0x10, 1));
+/// assert_eq!(resp.bytes().get(0), Some(7)); // read in place; dropped: buffer given back
+/// ```
 pub struct Response<'d, 'r, const CAP: usize = 32> {
     msg: Message<'d, 'r, CAP>,
     head: PacketHeader,

@@ -92,6 +92,14 @@ fn body_limit<R: crate::role::Role, const CAP: usize, const E: usize>(
 }
 
 /// A response status (docs/protocol.md §7). Handlers may use any value; these are the named ones.
+///
+/// ```
+/// use esp_amp::rpc::Status;
+/// // C's codes: 0 is success, the others are failures (a server may define its own).
+/// assert_eq!(Status::OK, Status(0));
+/// assert_ne!(Status::EXEC_FAILED, Status::OK);
+/// assert_ne!(Status::INVALID_CMD, Status::EXEC_FAILED);
+/// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]
 pub struct Status(pub u16);
@@ -111,6 +119,16 @@ impl Status {
 }
 
 /// The 8-byte RPC packet header, in wire order.
+///
+/// ```
+/// use esp_amp::rpc::{PacketError, PacketHeader, Status};
+/// let head = PacketHeader { msg_id: 7, cmd_id: 0x10, status: Status::OK, msg_len: 2 };
+/// let mut wire = head.to_bytes().to_vec();
+/// wire.extend_from_slice(&[1, 2, 3]); // a body of 2 and one byte of slack
+/// assert_eq!(PacketHeader::parse(&wire), Ok((head, &[1u8, 2][..])));
+/// // `msg_len` is checked against what is there (C trusts it).
+/// assert_eq!(PacketHeader::parse(&wire[..9]), Err(PacketError::BodyTooLong { msg_len: 2, available: 1 }));
+/// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct PacketHeader {
     /// Request sequence number; the response echoes it.
@@ -201,6 +219,27 @@ impl PacketHeader {
 }
 
 /// Why an RPC call failed. [`RpcError::code`] gives C's return code.
+///
+/// ```
+/// # use esp_amp::queue::QueueSpec;
+/// # use esp_amp::rpmsg::{Receiver, Rpmsg};
+/// # use esp_amp::shm::Shm;
+/// # use esp_amp::sys_info::SysInfoAllocator;
+/// # use esp_amp::{MainCore, SubCore};
+/// # let mut mem = [0u32; 512];
+/// # // SAFETY: `mem` is aligned, valid and outlives `pool`.
+/// # let pool = unsafe { Shm::from_raw(mem.as_mut_ptr().cast(), 0x4087_A580, 2048) };
+/// # let mut sys = SysInfoAllocator::init(pool, None).unwrap();
+/// # let main: Rpmsg<MainCore> = Rpmsg::create(&mut sys, QueueSpec::new(4, 64).unwrap()).unwrap();
+/// # let sub: Rpmsg<SubCore> = Rpmsg::attach(&sys.info()).unwrap();
+/// use esp_amp::rpc::{RpcClient, RpcError};
+/// let client: RpcClient<1> = RpcClient::new(&main, 1, 2).unwrap();
+/// let _first = client.call(&main, 0x10, b"a").unwrap();
+/// // One call slot, and it is taken.
+/// assert_eq!(client.call(&main, 0x10, b"b").err(), Some(RpcError::NoMem));
+/// // A body larger than one message is refused before anything is sent.
+/// assert!(matches!(client.send(&main, 0x10, &[0; 100]), Err(RpcError::InvalidSize { .. })));
+/// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 #[non_exhaustive]
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]

@@ -12,6 +12,34 @@ use crate::signal::IrqSignal;
 
 /// A request as the handler sees it: copied out of shared memory into the server's own
 /// request buffer, so the peer cannot change it under the handler.
+///
+/// ```
+/// # use esp_amp::queue::QueueSpec;
+/// # use esp_amp::rpmsg::{Receiver, Rpmsg};
+/// # use esp_amp::shm::Shm;
+/// # use esp_amp::sys_info::SysInfoAllocator;
+/// # use esp_amp::{MainCore, SubCore};
+/// # let mut mem = [0u32; 512];
+/// # // SAFETY: `mem` is aligned, valid and outlives `pool`.
+/// # let pool = unsafe { Shm::from_raw(mem.as_mut_ptr().cast(), 0x4087_A580, 2048) };
+/// # let mut sys = SysInfoAllocator::init(pool, None).unwrap();
+/// # let main: Rpmsg<MainCore> = Rpmsg::create(&mut sys, QueueSpec::new(4, 64).unwrap()).unwrap();
+/// # let sub: Rpmsg<SubCore> = Rpmsg::attach(&sys.info()).unwrap();
+/// use esp_amp::payload::PeerBytesMut;
+/// use esp_amp::rpc::{Reply, Request, RpcClient, RpcServer};
+/// // A handler sees the request's addressing and a private copy of its body.
+/// let echo = |req: &Request<'_>, mut resp: PeerBytesMut<'_>| {
+///     assert_eq!((req.client(), req.cmd_id()), (1, 0x10));
+///     Reply::ok(resp.copy_from(req.data()))
+/// };
+/// let mut rq = [0u8; 16];
+/// let mut server: RpcServer<1> = RpcServer::new(&sub, 2, &mut rq).unwrap();
+/// server.add_service(0x10, &echo).unwrap();
+/// let client: RpcClient<1> = RpcClient::new(&main, 1, 2).unwrap();
+/// let mut call = client.call(&main, 0x10, b"hi").unwrap();
+/// server.try_serve(&sub);
+/// assert_eq!(call.try_response(&main).unwrap().bytes(), b"hi");
+/// ```
 #[derive(Debug)]
 pub struct Request<'a> {
     client: u16,
