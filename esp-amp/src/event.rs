@@ -171,6 +171,21 @@ impl<'r> Event<'r> {
 }
 
 /// The two default events created by maincore init.
+///
+/// ```
+/// use esp_amp::event::{DefaultEvents, WaitFor};
+/// use esp_amp::sys_info::SysInfoAllocator;
+/// use esp_amp::{MainCore, SubCore};
+/// # use esp_amp::shm::Shm;
+/// # let mut mem = [0u32; 256];
+/// # // SAFETY: `mem` is aligned, valid and outlives `pool`.
+/// # let pool = unsafe { Shm::from_raw(mem.as_mut_ptr().cast(), 0x4087_A580, 1024) };
+/// let mut sys = SysInfoAllocator::init(pool, None).unwrap();
+/// let main_side = DefaultEvents::create(&mut sys).unwrap(); // maincore, before the subcore starts
+/// let sub_side = DefaultEvents::attach(&sys.info()).unwrap(); // subcore
+/// main_side.outgoing::<MainCore>().set(0b100);
+/// assert_eq!(sub_side.incoming::<SubCore>().try_wait(0b100, WaitFor::All, true), Ok(0b100));
+/// ```
 #[derive(Debug, Clone, Copy)]
 pub struct DefaultEvents<'r> {
     /// `EVENT_MAIN` (0xFF01): the maincore notifies, the subcore waits.
@@ -215,6 +230,42 @@ impl<'r> DefaultEvents<'r> {
 }
 
 /// A wait gave up: `now − start > timeout` (strictly, as in C).
+///
+/// ```
+/// use esp_amp::event::{DefaultEvents, Events, Trigger, WaitFor, WaitTimeout};
+/// use esp_amp::sw_intr::SwIntrId;
+/// use esp_amp::sys_info::SysInfoAllocator;
+/// use esp_amp::MainCore;
+/// # use core::cell::Cell;
+/// # use esp_amp::port::Platform;
+/// /// A clock that advances 1 ms per reading (a real port reads a timer).
+/// struct Clock(Cell<u32>);
+/// impl Platform for Clock {
+///     fn now_ms(&self) -> u32 { self.0.set(self.0.get() + 1); self.0.get() }
+///     fn delay_us(&self, _: u32) {}
+///     fn interrupts_enable(&self) {}
+///     fn interrupts_disable(&self) {}
+///     fn irq_epoch(&self) -> u32 { 0 }
+///     fn wait_irq(&self, _: u32, _: Option<u32>) {}
+/// }
+/// /// Stands for the software-interrupt line to the peer.
+/// struct Line;
+/// impl Trigger for Line {
+///     fn trigger(&self, _: SwIntrId) {}
+/// }
+/// # use esp_amp::shm::Shm;
+/// # let mut mem = [0u32; 256];
+/// # // SAFETY: `mem` is aligned, valid and outlives `pool`.
+/// # let pool = unsafe { Shm::from_raw(mem.as_mut_ptr().cast(), 0x4087_A580, 1024) };
+/// let mut sys = SysInfoAllocator::init(pool, None).unwrap();
+/// let ev = DefaultEvents::create(&mut sys).unwrap();
+/// let events: Events<'_, Clock> = Events::new(&Line, Clock(Cell::new(0)));
+/// let incoming = ev.incoming::<MainCore>();
+/// incoming.set(0b01);
+/// // Both bits were asked for; only one came: the error says what was seen.
+/// let got = events.wait_timeout(&incoming, 0b11, WaitFor::All, false, Some(5));
+/// assert_eq!(got, Err(WaitTimeout { observed: 0b01 }));
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct WaitTimeout {
     /// The last value observed (may hold some of the mask bits).
@@ -245,6 +296,44 @@ impl<R: Role, L: crate::port::InterruptLine, const N: usize> Trigger for crate::
 ///
 /// Register it as the handler of [`SwIntrId::EVENT`] so that async waiters are woken:
 /// `sw.add_handler(SwIntrId::EVENT, &events)`. Up to `W` async waiters at once.
+///
+/// ```
+/// use esp_amp::event::{DefaultEvents, Events, Trigger, WaitFor};
+/// use esp_amp::sw_intr::SwIntrId;
+/// use esp_amp::sys_info::SysInfoAllocator;
+/// use esp_amp::{MainCore, SubCore};
+/// # use core::cell::Cell;
+/// # use esp_amp::port::Platform;
+/// /// A clock that advances 1 ms per reading (a real port reads a timer).
+/// struct Clock(Cell<u32>);
+/// impl Platform for Clock {
+///     fn now_ms(&self) -> u32 { self.0.set(self.0.get() + 1); self.0.get() }
+///     fn delay_us(&self, _: u32) {}
+///     fn interrupts_enable(&self) {}
+///     fn interrupts_disable(&self) {}
+///     fn irq_epoch(&self) -> u32 { 0 }
+///     fn wait_irq(&self, _: u32, _: Option<u32>) {}
+/// }
+/// /// Stands for the software-interrupt line to the peer.
+/// struct Line;
+/// impl Trigger for Line {
+///     fn trigger(&self, _: SwIntrId) {}
+/// }
+/// # use esp_amp::shm::Shm;
+/// # let mut mem = [0u32; 256];
+/// # // SAFETY: `mem` is aligned, valid and outlives `pool`.
+/// # let pool = unsafe { Shm::from_raw(mem.as_mut_ptr().cast(), 0x4087_A580, 1024) };
+/// let mut sys = SysInfoAllocator::init(pool, None).unwrap();
+/// let ev = DefaultEvents::create(&mut sys).unwrap();
+/// let main_events: Events<'_, Clock> = Events::new(&Line, Clock(Cell::new(0)));
+/// // Maincore: set bit 3 of its outgoing word and raise the event interrupt on the peer.
+/// main_events.notify(&ev.outgoing::<MainCore>(), 1 << 3);
+/// // Subcore (normally the other core, woken by that interrupt): wait for it, clearing it.
+/// let sub_events: Events<'_, Clock> = Events::new(&Line, Clock(Cell::new(0)));
+/// let bits = sub_events.wait_timeout(&ev.incoming::<SubCore>(), 1 << 3, WaitFor::Any, true, Some(10));
+/// assert_eq!(bits, Ok(1 << 3));
+/// assert_eq!(ev.incoming::<SubCore>().bits(), 0); // cleared on exit
+/// ```
 pub struct Events<'a, P: Platform, const W: usize = 4> {
     trigger: &'a (dyn Trigger + Sync),
     platform: P,

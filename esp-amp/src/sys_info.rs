@@ -65,6 +65,17 @@ impl SysInfoId {
 }
 
 /// Which pool an entry lives in.
+///
+/// ```
+/// use esp_amp::sys_info::{Pool, SysInfoAllocator, SysInfoError, SysInfoId};
+/// # use esp_amp::shm::Shm;
+/// # let mut mem = [0u32; 256];
+/// # // SAFETY: `mem` is aligned, valid and outlives `pool`.
+/// # let pool = unsafe { Shm::from_raw(mem.as_mut_ptr().cast(), 0x4087_A580, 1024) };
+/// let mut sys = SysInfoAllocator::init(pool, None).unwrap(); // no RTC pool (e.g. the P4)
+/// sys.alloc(SysInfoId(0x100), 16, Pool::Hp).unwrap();
+/// assert_eq!(sys.alloc(SysInfoId(0x101), 16, Pool::Rtc).err(), Some(SysInfoError::NoRtcPool));
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Pool {
     /// HP RAM pool (after the shared header); supports atomics.
@@ -90,6 +101,18 @@ pub enum Corruption {
 }
 
 /// SysInfo failures.
+///
+/// ```
+/// use esp_amp::sys_info::{Pool, SysInfoAllocator, SysInfoError, SysInfoId};
+/// # use esp_amp::shm::Shm;
+/// # let mut mem = [0u32; 256];
+/// # // SAFETY: `mem` is aligned, valid and outlives `pool`.
+/// # let pool = unsafe { Shm::from_raw(mem.as_mut_ptr().cast(), 0x4087_A580, 1024) };
+/// let mut sys = SysInfoAllocator::init(pool, None).unwrap();
+/// sys.alloc(SysInfoId(0x100), 16, Pool::Hp).unwrap();
+/// assert_eq!(sys.alloc(SysInfoId(0x100), 16, Pool::Hp).err(), Some(SysInfoError::DuplicateId(SysInfoId(0x100))));
+/// assert_eq!(sys.info().get(SysInfoId(0x102), Pool::Hp).err(), Some(SysInfoError::NotFound(SysInfoId(0x102))));
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[non_exhaustive]
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]
@@ -156,6 +179,21 @@ impl core::fmt::Display for SysInfoError {
 }
 
 /// One entry's payload: `size` bytes at `addr` (the payload occupies `size` rounded up to 4).
+///
+/// ```
+/// use esp_amp::sys_info::{Pool, SysInfoAllocator, SysInfoId};
+/// # use esp_amp::shm::Shm;
+/// # let mut mem = [0u32; 256];
+/// # // SAFETY: `mem` is aligned, valid and outlives `pool`.
+/// # let pool = unsafe { Shm::from_raw(mem.as_mut_ptr().cast(), 0x4087_A580, 1024) };
+/// let mut sys = SysInfoAllocator::init(pool, None).unwrap();
+/// let made = sys.alloc(SysInfoId(0x100), 12, Pool::Hp).unwrap();
+/// // The other core finds the same block by id: same device address, size as asked.
+/// let found = sys.info().get(SysInfoId(0x100), Pool::Hp).unwrap();
+/// assert_eq!((found.id(), found.addr(), found.size()), (SysInfoId(0x100), made.addr(), 12));
+/// found.shm().write_u32(found.addr(), 42).unwrap();
+/// assert_eq!(made.shm().read_u32(made.addr()), Ok(42));
+/// ```
 #[derive(Debug, Clone, Copy)]
 pub struct Block<'r> {
     id: SysInfoId,
