@@ -118,6 +118,13 @@ impl From<QueueError> for RpmsgError {
     }
 }
 
+/// The `data_len` payload bytes after the header in a whole buffer `full` (empty if they do
+/// not fit: callers check `data_len` against the buffer first).
+#[inline]
+fn payload(full: PeerBytes<'_>, data_len: usize) -> PeerBytes<'_> {
+    full.slice(HEADER_SIZE..HEADER_SIZE + data_len).unwrap_or(PeerBytes::empty())
+}
+
 /// A message seen by a callback: the payload in place, valid during the call.
 #[derive(Debug, Clone, Copy)]
 pub struct Inbound<'m> {
@@ -461,6 +468,16 @@ impl<'r, R: Role, const CAP: usize, const E: usize> Rpmsg<'r, R, CAP, E> {
         self.tx.item_size() - HEADER_SIZE
     }
 
+    /// [`QueueError::TooLarge`] unless `len` bytes fit one message's payload.
+    #[inline]
+    fn check_fits(&self, len: usize) -> Result<(), RpmsgError> {
+        let max = self.max_payload();
+        if len > max {
+            return Err(QueueError::TooLarge { len, max }.into());
+        }
+        Ok(())
+    }
+
     /// The counters, with the queues' fault counts.
     pub fn stats(&self) -> RpmsgStats {
         let mut s = self.stats.get();
@@ -561,8 +578,7 @@ impl<'r, R: Role, const CAP: usize, const E: usize> Rpmsg<'r, R, CAP, E> {
             match rx {
                 Receiver::Callback(cb) => {
                     // `data_len <= item_size − 8`: checked above.
-                    let data = full.slice(HEADER_SIZE..HEADER_SIZE + usize::from(data_len));
-                    cb(Inbound { src, dst, flags, data: data.unwrap_or(PeerBytes::empty()) });
+                    cb(Inbound { src, dst, flags, data: payload(full, usize::from(data_len)) });
                 }
                 Receiver::Mailbox => {
                     self.push_pending(Pending::new(buf.into_raw(), addrs, sizes));
@@ -768,10 +784,7 @@ impl<'r, R: Role, const CAP: usize, const E: usize> Rpmsg<'r, R, CAP, E> {
 
     /// Copies `data` into a message from `src` to `dst` and sends it.
     pub fn send(&self, src: Endpoint, dst: u16, data: &[u8]) -> Result<(), RpmsgError> {
-        let max = self.max_payload();
-        if data.len() > max {
-            return Err(QueueError::TooLarge { len: data.len(), max }.into());
-        }
+        self.check_fits(data.len())?;
         let mut msg = self.alloc()?;
         // `data.len() <= max`, the payload's length: the copy takes all of `data`.
         msg.bytes_mut().copy_from(data);
@@ -805,10 +818,7 @@ impl<'r, R: Role, const CAP: usize, const E: usize> Rpmsg<'r, R, CAP, E> {
     /// assert_eq!(main.try_recv(me).unwrap().bytes(), b"ping");
     /// ```
     pub fn forward(&self, src: Endpoint, dst: u16, data: PeerBytes<'_>) -> Result<(), RpmsgError> {
-        let max = self.max_payload();
-        if data.len() > max {
-            return Err(QueueError::TooLarge { len: data.len(), max }.into());
-        }
+        self.check_fits(data.len())?;
         let mut msg = self.alloc()?;
         // `data.len() <= max`, the payload's length: the copy takes all of `data`.
         msg.bytes_mut().copy_from_peer(data);
@@ -856,10 +866,7 @@ impl<'r, R: Role, const CAP: usize, const E: usize> Rpmsg<'r, R, CAP, E> {
         signal: &IrqSignal<W>,
         repoll: impl FnMut() -> F,
     ) -> Result<(), RpmsgError> {
-        let max = self.max_payload();
-        if data.len() > max {
-            return Err(QueueError::TooLarge { len: data.len(), max }.into());
-        }
+        self.check_fits(data.len())?;
         let mut msg = self.alloc_async(signal, repoll).await?;
         msg.bytes_mut().copy_from(data);
         msg.commit(src, dst, data.len());
@@ -945,7 +952,7 @@ impl<'d, 'r, const CAP: usize> Message<'d, 'r, CAP> {
     /// The payload, read in place (volatile views: see [`crate::payload`]).
     pub fn bytes(&self) -> PeerBytes<'_> {
         // `data_len <= item_size − 8` was checked when the message was routed.
-        self.buf.full().slice(HEADER_SIZE..HEADER_SIZE + self.len()).unwrap_or(PeerBytes::empty())
+        payload(self.buf.full(), self.len())
     }
 }
 

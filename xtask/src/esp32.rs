@@ -47,9 +47,8 @@ fn with_c6_examples(common: &[&'static str], chip: Chip) -> Vec<&'static str> {
     common.iter().chain(c6).copied().collect()
 }
 /// The chips whose subcore is a second HP core (`firmware/esp32/hp-examples`, the same
-/// examples), and their target (both P4 cores).
+/// examples; their target is their `ChipDesc`'s).
 pub const HP_CHIPS: [Chip; 1] = [Chip::Esp32P4];
-pub const HP_TARGET: &str = "riscv32imafc-unknown-none-elf";
 /// Every chip with a maincore port.
 pub const CHIPS: [Chip; 3] = [Chip::Esp32C6, Chip::Esp32C5, Chip::Esp32P4];
 

@@ -147,11 +147,12 @@ impl<'de> postcard::de_flavors::Flavor<'de> for ViewReader<'de> {
         if ct > self.temp.len() {
             return self.try_take_n(ct);
         }
-        let mut temp = [0u8; 8];
-        let run = temp.get_mut(..ct).ok_or(postcard::Error::DeserializeUnexpectedEnd)?;
-        self.copy_next(run)?;
-        self.temp = temp;
-        self.temp.get(..ct).ok_or(postcard::Error::DeserializeUnexpectedEnd)
+        // `src` is a copy of the view, so the run borrows nothing of `self`.
+        let run = self.src.slice(self.pos..self.pos + ct).ok_or(postcard::Error::DeserializeUnexpectedEnd)?;
+        let temp = &mut self.temp[..ct];
+        run.copy_to(temp);
+        self.pos += ct;
+        Ok(temp)
     }
 
     fn finalize(self) -> postcard::Result<()> {
